@@ -1,0 +1,230 @@
+/**
+ * The runtime-independent HTTP front door. Both runtimes hand it a plain
+ * request and send back the plain response it returns: the embedded Node
+ * server, and the firebase runtime's `onRequest` function per orchestrator.
+ * Validation, authentication, workspace access, error mapping and the 413/404
+ * answers therefore behave the same everywhere.
+ */
+import { z } from 'zod';
+import { errorMessage, InvalidInputError, NotFoundError, PayloadTooLargeError, SeraphimError } from './errors.js';
+import { assertWorkspaceAccess, type Identity } from './identity.js';
+import type { Context, HttpMethod, Orchestrator, RouteDefinition } from './orchestrator.js';
+import { type Problem, problem, zodFields } from './problem.js';
+import type { Ports } from './ports.js';
+
+export interface ApiRequest {
+  method: string;
+  /** The URL path, e.g. `/api/system/health`. */
+  path: string;
+  query: URLSearchParams;
+  headers: Record<string, string | undefined>;
+  /** The raw body; runtimes must refuse bodies over the limit before buffering them whole. */
+  body: Uint8Array | undefined;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface ApiOptions {
+  ports: Ports;
+  /** Resolves the caller; throws UnauthenticatedError when a credential is missing or bad. */
+  authenticate(request: ApiRequest): Promise<Identity>;
+  /** Builds `/api/openapi.json`; lazy, so a function serving one orchestrator need not load the others. */
+  openApi?: () => Promise<unknown>;
+  /** @default 1 MiB */
+  maxBodyBytes?: number;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+interface CompiledRoute {
+  orchestrator: string;
+  method: HttpMethod;
+  segments: string[];
+  route: RouteDefinition;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
+
+export function apiPath(orchestrator: string, routePath: string): string {
+  return `/api/${orchestrator}${routePath === '/' ? '' : routePath}`;
+}
+
+function compile(orchestrators: readonly Orchestrator[]): CompiledRoute[] {
+  return orchestrators.flatMap((o) =>
+    o.routes.map((route) => ({
+      orchestrator: o.name,
+      method: route.method,
+      segments: apiPath(o.name, route.path).split('/').filter(Boolean),
+      route,
+    })),
+  );
+}
+
+function matchSegments(pattern: string[], actual: string[]): Record<string, string> | null {
+  if (pattern.length !== actual.length) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < pattern.length; i++) {
+    const want = pattern[i] as string;
+    const got = actual[i] as string;
+    if (want.startsWith(':')) {
+      try {
+        params[want.slice(1)] = decodeURIComponent(got);
+      } catch {
+        return null;
+      }
+    } else if (want !== got) return null;
+  }
+  return params;
+}
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): ApiResponse {
+  return { status, headers: { 'content-type': JSON_TYPE, ...headers }, body: JSON.stringify(body) };
+}
+
+function problemResponse(p: Problem, headers: Record<string, string> = {}): ApiResponse {
+  return { status: p.status, headers: { 'content-type': PROBLEM_TYPE, ...headers }, body: JSON.stringify(p) };
+}
+
+function queryObject(query: URLSearchParams): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const key of new Set(query.keys())) {
+    const all = query.getAll(key);
+    out[key] = all.length === 1 ? (all[0] as string) : all;
+  }
+  return out;
+}
+
+function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
+  if (!schema) return undefined as T;
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const fields = zodFields(result.error, where);
+  throw new InvalidInputError(`Invalid ${where}: ${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}`, fields);
+}
+
+function parseBody(request: ApiRequest, route: RouteDefinition): unknown {
+  if (!route.body) return undefined;
+  const raw = request.body && request.body.byteLength > 0 ? Buffer.from(request.body).toString('utf8') : '';
+  if (raw === '') return parse(route.body, undefined, 'body');
+  const type = request.headers['content-type'] ?? '';
+  if (!/^application\/([a-z.+-]*\+)?json\b/i.test(type)) {
+    throw new InvalidInputError('Body must be JSON (content-type: application/json)', [
+      { path: 'headers.content-type', message: `expected application/json, got "${type || 'nothing'}"` },
+    ]);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (error) {
+    throw new InvalidInputError(`Body is not valid JSON: ${errorMessage(error)}`, [
+      { path: 'body', message: 'not valid JSON' },
+    ]);
+  }
+  return parse(route.body, value, 'body');
+}
+
+/** Maps anything a handler threw to a problem response; unknown errors become a 500 with a logged error id. */
+export function errorResponse(error: unknown, ports: Pick<Ports, 'ids' | 'logger'>, where: string): ApiResponse {
+  if (error instanceof SeraphimError) {
+    const fields = error instanceof InvalidInputError ? error.fields : undefined;
+    const retryAfter = 'retryAfterMs' in error ? Math.ceil(Number(error.retryAfterMs) / 1000) : undefined;
+    return problemResponse(
+      problem(error.status, error.code, error.name.replace(/Error$/, ''), {
+        detail: error.message,
+        ...(fields && fields.length > 0 ? { errors: fields } : {}),
+        ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
+      }),
+      retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) },
+    );
+  }
+  const errorId = ports.ids.next();
+  ports.logger.error('Unhandled error in request handler', {
+    errorId,
+    where,
+    error: errorMessage(error),
+    stack: error instanceof Error ? error.stack : undefined,
+  });
+  return problemResponse(
+    problem(500, 'internal', 'Internal error', { detail: `Something went wrong. Error id: ${errorId}`, errorId }),
+  );
+}
+
+export type ApiHandler = (request: ApiRequest) => Promise<ApiResponse>;
+
+export function createApiHandler(orchestrators: readonly Orchestrator[], opts: ApiOptions): ApiHandler {
+  const routes = compile(orchestrators);
+  const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const { ports } = opts;
+
+  return async (request) => {
+    const method = request.method.toUpperCase();
+    const segments = request.path.split('/').filter(Boolean);
+    try {
+      if (request.body && request.body.byteLength > maxBody) {
+        throw new PayloadTooLargeError(`Body is ${request.body.byteLength} bytes; the limit is ${maxBody}`);
+      }
+      if (opts.openApi && method === 'GET' && request.path.replace(/\/$/, '') === '/api/openapi.json') {
+        return json(200, await opts.openApi());
+      }
+      let allowed: string[] = [];
+      for (const candidate of routes) {
+        const params = matchSegments(candidate.segments, segments);
+        if (!params) continue;
+        if (candidate.method !== method) {
+          allowed = [...allowed, candidate.method];
+          continue;
+        }
+        return await invoke(candidate, params, request);
+      }
+      if (allowed.length > 0) {
+        return problemResponse(
+          problem(405, 'method-not-allowed', 'Method not allowed', {
+            detail: `${method} is not allowed on ${request.path}; use ${allowed.join(', ')}`,
+          }),
+          { allow: allowed.join(', ') },
+        );
+      }
+      throw new NotFoundError(`No route ${method} ${request.path}`);
+    } catch (error) {
+      return errorResponse(error, ports, `${method} ${request.path}`);
+    }
+  };
+
+  async function invoke(
+    compiled: CompiledRoute,
+    rawParams: Record<string, string>,
+    request: ApiRequest,
+  ): Promise<ApiResponse> {
+    const { route } = compiled;
+    const identity = route.access === 'public' ? null : await opts.authenticate(request);
+    if (identity && rawParams.workspace !== undefined) {
+      await assertWorkspaceAccess(identity, rawParams.workspace, ports.documents);
+    }
+    const params = route.params ? parse(route.params, rawParams, 'params') : rawParams;
+    const query = parse(route.query, queryObject(request.query), 'query');
+    const body = parseBody(request, route);
+    const requestId = request.headers['x-request-id']?.slice(0, 64) || ports.ids.next();
+    const ctx: Context = {
+      ...ports,
+      correlationId: requestId,
+      logger: ports.logger.child({ requestId, route: `${route.method} ${apiPath(compiled.orchestrator, route.path)}` }),
+    };
+    const result = await route.handler(
+      { params, query, body, identity: identity ?? anonymous, requestId },
+      ctx,
+    );
+    const checked = route.response.safeParse(result);
+    if (!checked.success) {
+      // The handler broke its own published contract: a bug, not the caller's fault.
+      throw new Error(`Response does not match its schema: ${z.prettifyError(checked.error)}`);
+    }
+    return json(route.status ?? 200, checked.data, { 'x-request-id': requestId });
+  }
+}
+
+const anonymous: Identity = Object.freeze({ uid: 'anonymous', kind: 'user', workspaces: [] });

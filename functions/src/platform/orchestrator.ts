@@ -1,0 +1,220 @@
+/**
+ * defineOrchestrator: one capability as plain data plus handlers. Nothing here
+ * imports Firebase; the runtimes turn a definition into Cloud Functions or
+ * into an in-process server, queue, bus and timer.
+ */
+import type { z } from 'zod';
+import type { Identity } from './identity.js';
+import type { DocumentChange, EventEnvelope, Ports, TaskInfo } from './ports.js';
+
+/** What every handler receives: the ports, plus a logger bound to the work at hand. */
+export interface Context extends Ports {
+  /** Carried through logs, events and tasks started by this piece of work. */
+  correlationId: string;
+}
+
+// ---------------------------------------------------------------- routes
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface RouteRequest<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  identity: Identity;
+  requestId: string;
+}
+
+export interface RouteDefinition<P = unknown, Q = unknown, B = unknown, R = unknown> {
+  method: HttpMethod;
+  /** Relative to `/api/<orchestrator>`; `:name` segments are parameters. A `:workspace` segment is access-checked. */
+  path: string;
+  summary: string;
+  description?: string;
+  params?: z.ZodType<P>;
+  query?: z.ZodType<Q>;
+  body?: z.ZodType<B>;
+  response: z.ZodType<R>;
+  /** Success status. @default 200 */
+  status?: number;
+  /** `public` routes skip authentication (health checks). @default 'authenticated' */
+  access?: 'public' | 'authenticated';
+  handler(request: RouteRequest<P, Q, B>, ctx: Context): Promise<R>;
+}
+
+/** Declares a route with its types inferred from its schemas. */
+export function defineRoute<P = undefined, Q = undefined, B = undefined, R = unknown>(
+  route: RouteDefinition<P, Q, B, R>,
+): RouteDefinition<P, Q, B, R> {
+  return route;
+}
+
+// ---------------------------------------------------------------- triggers
+
+export interface RetryPolicy {
+  /** Attempts in all, the first included, before the work is dead-lettered. @default 5 */
+  maxAttempts?: number;
+  /** @default 1 */
+  minBackoffSeconds?: number;
+  /** @default 300 */
+  maxBackoffSeconds?: number;
+  /** How many times the backoff doubles before it grows linearly. @default 5 */
+  maxDoublings?: number;
+}
+
+export interface RateLimits {
+  /** @default 10 */
+  maxConcurrentDispatches?: number;
+  /** @default 100 */
+  maxDispatchesPerSecond?: number;
+}
+
+export interface TaskDefinition<P = unknown> {
+  payload: z.ZodType<P>;
+  retry?: RetryPolicy;
+  rateLimits?: RateLimits;
+  /** How long one attempt may hold its lease before another worker may take it. @default 60 */
+  timeoutSeconds?: number;
+  handler(payload: P, ctx: Context, task: TaskInfo): Promise<void>;
+}
+
+export function defineTask<P>(task: TaskDefinition<P>): TaskDefinition<P> {
+  return task;
+}
+
+export interface EventSubscription<T = unknown> {
+  topic: string;
+  data: z.ZodType<T>;
+  retry?: RetryPolicy;
+  handler(event: EventEnvelope<T>, ctx: Context): Promise<void>;
+}
+
+export function defineSubscription<T>(subscription: EventSubscription<T>): EventSubscription<T> {
+  return subscription;
+}
+
+export interface DocumentTrigger {
+  /** Document path pattern with `{wildcards}`, e.g. `workspaces/{workspace}/runs/{run}`. */
+  document: string;
+  retry?: RetryPolicy;
+  handler(change: DocumentChange, ctx: Context): Promise<void>;
+}
+
+export interface ScheduleDefinition {
+  /** Five-field unix cron, understood by both Cloud Scheduler and the embedded timer. */
+  cron: string;
+  /** @default 'UTC' */
+  timeZone?: string;
+  handler(ctx: Context, run: { scheduledTime: number }): Promise<void>;
+}
+
+// ---------------------------------------------------------------- orchestrator
+
+export interface OrchestratorDefinition {
+  /** Lower camel case; becomes the Cloud Functions group and the `/api/<name>` prefix. */
+  name: string;
+  description?: string;
+  routes?: RouteDefinition[];
+  documents?: Record<string, DocumentTrigger>;
+  events?: Record<string, EventSubscription>;
+  tasks?: Record<string, TaskDefinition>;
+  schedules?: Record<string, ScheduleDefinition>;
+}
+
+export type Orchestrator = Readonly<Required<OrchestratorDefinition>>;
+
+const NAME = /^[a-z][a-zA-Z0-9]{0,40}$/;
+
+/** Validates and freezes a definition. Throws at definition time, so a bad one never deploys. */
+export function defineOrchestrator(def: OrchestratorDefinition): Orchestrator {
+  const problems: string[] = [];
+  if (!NAME.test(def.name)) problems.push(`name "${def.name}" must be lower camel case (${NAME})`);
+  const seen = new Set<string>(['api']);
+  for (const kind of ['documents', 'events', 'tasks', 'schedules'] as const) {
+    for (const key of Object.keys(def[kind] ?? {})) {
+      if (!NAME.test(key)) problems.push(`${kind}.${key}: name must be lower camel case (${NAME})`);
+      if (seen.has(key)) problems.push(`${kind}.${key}: name is already used in this orchestrator`);
+      seen.add(key);
+    }
+  }
+  const routes = new Set<string>();
+  for (const route of def.routes ?? []) {
+    if (!route.path.startsWith('/')) problems.push(`route ${route.method} ${route.path}: path must start with /`);
+    const key = `${route.method} ${route.path.replace(/:[^/]+/g, ':')}`;
+    if (routes.has(key)) problems.push(`route ${route.method} ${route.path}: declared twice`);
+    routes.add(key);
+  }
+  for (const [key, sub] of Object.entries(def.events ?? {})) {
+    if (!/^[a-zA-Z][a-zA-Z0-9._-]{2,200}$/.test(sub.topic)) problems.push(`events.${key}: bad topic "${sub.topic}"`);
+  }
+  for (const [key, trigger] of Object.entries(def.documents ?? {})) {
+    const segments = trigger.document.split('/');
+    if (segments.length % 2 !== 0 || segments.some((s) => s === '')) {
+      problems.push(`documents.${key}: "${trigger.document}" must name a document (an even number of segments)`);
+    }
+  }
+  if (problems.length > 0) throw new Error(`Invalid orchestrator "${def.name}":\n  - ${problems.join('\n  - ')}`);
+  return Object.freeze({
+    name: def.name,
+    description: def.description ?? '',
+    routes: def.routes ?? [],
+    documents: def.documents ?? {},
+    events: def.events ?? {},
+    tasks: def.tasks ?? {},
+    schedules: def.schedules ?? {},
+  });
+}
+
+/** Cloud Functions name of a trigger: `<orchestrator>-<key>`; also the embedded queue name. */
+export function functionName(orchestrator: string, key: string): string {
+  return `${orchestrator}-${key}`;
+}
+
+export const DEFAULT_RETRY: Required<RetryPolicy> = {
+  maxAttempts: 5,
+  minBackoffSeconds: 1,
+  maxBackoffSeconds: 300,
+  maxDoublings: 5,
+};
+
+export const DEFAULT_RATE_LIMITS: Required<RateLimits> = {
+  maxConcurrentDispatches: 10,
+  maxDispatchesPerSecond: 100,
+};
+
+export function retryPolicy(policy: RetryPolicy | undefined): Required<RetryPolicy> {
+  return { ...DEFAULT_RETRY, ...policy };
+}
+
+export function rateLimits(limits: RateLimits | undefined): Required<RateLimits> {
+  return { ...DEFAULT_RATE_LIMITS, ...limits };
+}
+
+/**
+ * Delay before attempt `attempt + 1`, after `attempt` failures: doubles from the
+ * minimum up to `maxDoublings`, then grows linearly, capped, with full jitter on
+ * the upper half so that a burst of failures does not retry in lockstep.
+ */
+export function backoffMs(policy: Required<RetryPolicy>, attempt: number, random: () => number = Math.random): number {
+  const min = policy.minBackoffSeconds * 1000;
+  const doublings = Math.min(Math.max(attempt - 1, 0), policy.maxDoublings);
+  const linear = Math.max(attempt - 1 - policy.maxDoublings, 0);
+  const base = min * 2 ** doublings + linear * min * 2 ** policy.maxDoublings;
+  const capped = Math.min(base, policy.maxBackoffSeconds * 1000);
+  return Math.round(capped / 2 + (capped / 2) * random());
+}
+
+/** Matches a path against a `{wildcard}` pattern; returns the captured params or null. */
+export function matchDocumentPattern(pattern: string, path: string): Record<string, string> | null {
+  const p = pattern.split('/');
+  const s = path.split('/');
+  if (p.length !== s.length) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < p.length; i++) {
+    const want = p[i] as string;
+    const got = s[i] as string;
+    if (want.startsWith('{') && want.endsWith('}')) params[want.slice(1, -1)] = got;
+    else if (want !== got) return null;
+  }
+  return params;
+}

@@ -1,0 +1,202 @@
+/**
+ * The ports: the only ways an orchestrator reaches the world. They are shaped
+ * after what the platform needs, not after the whole Firestore API, so both
+ * runtimes can honour them exactly and one contract suite can check both.
+ */
+import type { Clock } from './clock.js';
+import type { Ids } from './ids.js';
+import type { Logger } from './logger.js';
+
+// ---------------------------------------------------------------- documents
+
+export type DocumentData = Record<string, unknown>;
+
+export interface StoredDocument<T extends DocumentData = DocumentData> {
+  /** Full slash path, e.g. `workspaces/w1/runs/r1`. */
+  path: string;
+  id: string;
+  data: T;
+  /** Starts at 1 on create and grows by one on every write: the optimistic-concurrency token. */
+  version: number;
+  createTime: number;
+  updateTime: number;
+}
+
+export type FilterOp = '==' | '!=' | '<' | '<=' | '>' | '>=' | 'in' | 'array-contains';
+export interface Filter {
+  field: string;
+  op: FilterOp;
+  value: unknown;
+}
+export interface Order {
+  field: string;
+  direction?: 'asc' | 'desc';
+}
+export interface Query {
+  where?: Filter[];
+  orderBy?: Order[];
+  /** Required upper bound: every query is bounded. */
+  limit: number;
+  /** Opaque cursor returned as `nextCursor` by the previous page. */
+  cursor?: string;
+}
+export interface QueryPage<T extends DocumentData = DocumentData> {
+  docs: StoredDocument<T>[];
+  nextCursor: string | undefined;
+}
+
+export interface WriteOptions {
+  /** Reject with ConflictError unless the stored version equals this. */
+  ifVersion?: number;
+}
+
+/** Reads and writes inside one transaction. Do all reads before the first write, as Firestore requires. */
+export interface DocumentTransaction {
+  get<T extends DocumentData = DocumentData>(path: string): Promise<StoredDocument<T> | null>;
+  create(path: string, data: DocumentData): void;
+  set(path: string, data: DocumentData): void;
+  update(path: string, patch: DocumentData, opts?: WriteOptions): void;
+  delete(path: string, opts?: WriteOptions): void;
+}
+
+export interface DocumentStore {
+  get<T extends DocumentData = DocumentData>(path: string): Promise<StoredDocument<T> | null>;
+  /** Fails with ConflictError (`already-exists`) if the document exists. */
+  create<T extends DocumentData>(path: string, data: T): Promise<StoredDocument<T>>;
+  /** Creates or replaces. */
+  set<T extends DocumentData>(path: string, data: T, opts?: WriteOptions): Promise<StoredDocument<T>>;
+  /** Shallow-merges top-level fields; NotFoundError when absent, ConflictError on a stale `ifVersion`. */
+  update(path: string, patch: DocumentData, opts?: WriteOptions): Promise<StoredDocument>;
+  /** Returns whether a document was deleted. */
+  delete(path: string, opts?: WriteOptions): Promise<boolean>;
+  /** Bounded query over the direct children of a collection path. */
+  query<T extends DocumentData = DocumentData>(collection: string, query: Query): Promise<QueryPage<T>>;
+  /** Runs `fn` atomically; retried on contention, so `fn` must not have side effects outside `tx`. */
+  transaction<R>(fn: (tx: DocumentTransaction) => Promise<R>): Promise<R>;
+}
+
+/** What a document trigger receives. */
+export interface DocumentChange {
+  /** Unique per change: key idempotent effects on it. */
+  eventId: string;
+  path: string;
+  /** Values of the `{wildcards}` in the trigger's path pattern. */
+  params: Record<string, string>;
+  before: StoredDocument | null;
+  after: StoredDocument | null;
+}
+
+// ---------------------------------------------------------------- events
+
+export interface PublishOptions {
+  attributes?: Record<string, string>;
+  /** Events with the same ordering key are delivered in publish order. */
+  orderingKey?: string;
+}
+
+export interface EventEnvelope<T = unknown> {
+  /** Unique per published event; stays the same across redeliveries. */
+  id: string;
+  topic: string;
+  data: T;
+  attributes: Record<string, string>;
+  orderingKey: string | undefined;
+  publishTime: number;
+  /** 1 on the first delivery. */
+  deliveryAttempt: number;
+}
+
+export interface EventBus {
+  publish(topic: string, data: unknown, opts?: PublishOptions): Promise<string>;
+}
+
+// ---------------------------------------------------------------- tasks
+
+export interface EnqueueOptions {
+  /** Dedupe key: a second enqueue with the same id in the same queue is a no-op. */
+  id?: string;
+  /** Earliest dispatch time, ms since epoch. */
+  scheduleTime?: number;
+}
+
+export interface EnqueueResult {
+  id: string;
+  /** True when a task with this id already existed and nothing was added. */
+  deduped: boolean;
+}
+
+export interface QueueStats {
+  queue: string;
+  /** Waiting to be dispatched, scheduled ones included. */
+  depth: number;
+  inFlight: number;
+  /** Age of the oldest waiting task in ms, or 0 when none waits. */
+  oldestAgeMs: number;
+  deadLettered: number;
+}
+
+export interface TaskQueue {
+  /** `queue` is the fully qualified name `<orchestrator>-<task>`. Payloads must stay under 100 KB. */
+  enqueue(queue: string, payload: unknown, opts?: EnqueueOptions): Promise<EnqueueResult>;
+  stats(queue: string): Promise<QueueStats>;
+}
+
+/** What a task handler receives besides its payload. */
+export interface TaskInfo {
+  queue: string;
+  id: string;
+  /** 1 on the first attempt. */
+  attempt: number;
+  maxAttempts: number;
+}
+
+// ---------------------------------------------------------------- kv
+
+export interface KvSetOptions {
+  ttlMs?: number;
+  /** Only set when the key is absent (SET NX). Returns false when it existed. */
+  ifAbsent?: boolean;
+}
+
+/** The Redis subset the cache, sessions, rate limits and quotas need. Every call is atomic. */
+export interface KeyValueStore {
+  get(key: string): Promise<string | null>;
+  mget(keys: string[]): Promise<Array<string | null>>;
+  set(key: string, value: string, opts?: KvSetOptions): Promise<boolean>;
+  del(key: string): Promise<boolean>;
+  /** Atomic increment; a new key starts at 0 and gets `ttlMs` if given (fixed-window counters). */
+  incr(key: string, by?: number, opts?: { ttlMs?: number }): Promise<number>;
+  expire(key: string, ttlMs: number): Promise<boolean>;
+  /** Remaining time to live in ms; null when the key is missing or has no expiry. */
+  ttl(key: string): Promise<number | null>;
+}
+
+// ---------------------------------------------------------------- config
+
+export interface ConfigSource {
+  /** A plain setting, or `fallback` when unset. */
+  get(name: string, fallback?: string): string | undefined;
+  /** A secret's value, read at call time; throws PermanentError when it is not configured. */
+  secret(name: string): string;
+}
+
+// ---------------------------------------------------------------- the bundle
+
+export type RuntimeName = 'embedded' | 'firebase';
+
+export interface Ports {
+  runtime: RuntimeName;
+  documents: DocumentStore;
+  events: EventBus;
+  tasks: TaskQueue;
+  kv: KeyValueStore;
+  clock: Clock;
+  ids: Ids;
+  config: ConfigSource;
+  logger: Logger;
+}
+
+/** Firestore's limit: the stores refuse bigger documents so that both runtimes behave alike. */
+export const MAX_DOCUMENT_BYTES = 1024 * 1024;
+/** Cloud Tasks' limit on a task body: pass references for anything bigger. */
+export const MAX_TASK_PAYLOAD_BYTES = 100 * 1024;
