@@ -139,6 +139,8 @@ export interface TaskQueue {
   /** `queue` is the fully qualified name `<orchestrator>-<task>`. Payloads must stay under 100 KB. */
   enqueue(queue: string, payload: unknown, opts?: EnqueueOptions): Promise<EnqueueResult>;
   stats(queue: string): Promise<QueueStats>;
+  /** Stats of every queue this runtime drains, for monitoring and backpressure. */
+  list(): Promise<QueueStats[]>;
 }
 
 /** What a task handler receives besides its payload. */

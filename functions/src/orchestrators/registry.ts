@@ -1,0 +1,5 @@
+/** Every orchestrator Seraphim runs. Add a capability here and both runtimes pick it up. */
+import type { Orchestrator } from '../platform/orchestrator.js';
+import system from './system/index.js';
+
+export const orchestrators: readonly Orchestrator[] = [system];

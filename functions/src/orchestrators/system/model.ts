@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+export const CheckSchema = z.object({
+  status: z.enum(['ok', 'failing']),
+  detail: z.string().optional(),
+  latencyMs: z.number().optional(),
+});
+
+export const HealthSchema = z
+  .object({
+    status: z.enum(['ok', 'degraded']),
+    runtime: z.enum(['embedded', 'firebase']),
+    version: z.string(),
+    node: z.string(),
+    startedAt: z.number().describe('Process start, ms since epoch'),
+    uptimeMs: z.number(),
+    checks: z.record(z.string(), CheckSchema),
+  })
+  .meta({ id: 'Health' });
+export type Health = z.infer<typeof HealthSchema>;
+
+export const QueueStatsSchema = z.object({
+  queue: z.string(),
+  depth: z.number().int(),
+  inFlight: z.number().int(),
+  oldestAgeMs: z.number(),
+  deadLettered: z.number().int(),
+});
+
+export const QueuesSchema = z.object({ queues: z.array(QueueStatsSchema) }).meta({ id: 'Queues' });
+
+export const InfoSchema = z
+  .object({
+    runtime: z.enum(['embedded', 'firebase']),
+    version: z.string(),
+    node: z.string(),
+    orchestrators: z.array(
+      z.object({
+        name: z.string(),
+        description: z.string(),
+        routes: z.array(z.string()),
+        tasks: z.array(z.string()),
+        events: z.array(z.string()),
+        documents: z.array(z.string()),
+        schedules: z.array(z.string()),
+      }),
+    ),
+  })
+  .meta({ id: 'RuntimeInfo' });
+
+export const PING_TOPIC = 'system.ping';
+export const PingEventSchema = z.object({ pingId: z.string() });
+export const PingTaskSchema = z.object({ pingId: z.string() });
+
+export const PingSchema = z
+  .object({
+    id: z.string(),
+    sentAt: z.number(),
+    eventId: z.string(),
+    eventReceivedAt: z.number().nullable(),
+    eventDeliveries: z.number().int().describe('Deliveries seen; >1 shows redelivery was absorbed'),
+    taskReceivedAt: z.number().nullable(),
+  })
+  .meta({ id: 'Ping' });
+export type Ping = z.infer<typeof PingSchema>;
+
+export const PingParamsSchema = z.object({ id: z.string().regex(/^[0-9A-Z]{26}$/, 'must be a ping id (ULID)') });
+
+/** Pings live outside any workspace: they are the platform's own. */
+export const pingPath = (id: string) => `system/health/pings/${id}`;

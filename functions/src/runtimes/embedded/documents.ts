@@ -1,0 +1,351 @@
+/**
+ * The documents port on SQLite. Transactions are optimistic, like Firestore's:
+ * reads record the versions they saw, writes are buffered, and the commit —
+ * one synchronous SQLite transaction — checks those versions and retries the
+ * whole function on a conflict. Every committed write can be appended to the
+ * change feed in the same SQLite transaction, so a trigger is never lost.
+ */
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { ConflictError, InvalidInputError, NotFoundError, PayloadTooLargeError } from '../../platform/errors.js';
+import {
+  type DocumentData,
+  type DocumentStore,
+  type DocumentTransaction,
+  type Filter,
+  MAX_DOCUMENT_BYTES,
+  type Query,
+  type QueryPage,
+  type StoredDocument,
+  type WriteOptions,
+} from '../../platform/ports.js';
+import { inTransaction } from './sqlite.js';
+
+export interface DocumentChangeRecord {
+  path: string;
+  before: StoredDocument | null;
+  after: StoredDocument | null;
+}
+
+/** Receives every committed change inside the committing transaction. */
+export interface ChangeRecorder {
+  wants(path: string): boolean;
+  record(change: DocumentChangeRecord): void;
+}
+
+interface Row {
+  path: string;
+  id: string;
+  data: string;
+  version: number;
+  create_time: number;
+  update_time: number;
+}
+
+type Write =
+  | { kind: 'create'; path: string; data: DocumentData }
+  | { kind: 'set'; path: string; data: DocumentData; ifVersion?: number | undefined }
+  | { kind: 'update'; path: string; patch: DocumentData; ifVersion?: number | undefined }
+  | { kind: 'delete'; path: string; ifVersion?: number | undefined };
+
+const FIELD = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+const MAX_QUERY_LIMIT = 1000;
+const MAX_TX_ATTEMPTS = 100;
+
+export function splitPath(path: string, kind: 'document' | 'collection'): { parent: string; id: string } {
+  const segments = path.split('/');
+  const bad =
+    path.length === 0 ||
+    Buffer.byteLength(path) > 1500 ||
+    segments.some((s) => s === '' || s === '.' || s === '..' || /^__.*__$/.test(s)) ||
+    segments.length % 2 !== (kind === 'document' ? 0 : 1);
+  if (bad) {
+    throw new InvalidInputError(`"${path}" is not a valid ${kind} path`, [
+      { path: 'path', message: `must have ${kind === 'document' ? 'an even' : 'an odd'} number of non-empty segments` },
+    ]);
+  }
+  return { parent: segments.slice(0, -1).join('/'), id: segments[segments.length - 1] as string };
+}
+
+function encode(path: string, data: DocumentData): string {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new InvalidInputError(`Document ${path} must be an object`);
+  }
+  const json = JSON.stringify(data);
+  const bytes = Buffer.byteLength(json);
+  if (bytes > MAX_DOCUMENT_BYTES) {
+    throw new PayloadTooLargeError(
+      `Document ${path} is ${bytes} bytes; the limit is ${MAX_DOCUMENT_BYTES} (Firestore's 1 MiB). Store large payloads by reference.`,
+    );
+  }
+  return json;
+}
+
+function toDoc<T extends DocumentData>(row: Row): StoredDocument<T> {
+  return {
+    path: row.path,
+    id: row.id,
+    data: JSON.parse(row.data) as T,
+    version: row.version,
+    createTime: row.create_time,
+    updateTime: row.update_time,
+  };
+}
+
+function sqlValue(value: unknown): string | number | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (typeof value === 'number' || typeof value === 'string') return value;
+  return JSON.stringify(value);
+}
+
+function fieldExpr(field: string): string {
+  if (!FIELD.test(field)) throw new InvalidInputError(`"${field}" is not a queryable field name`);
+  return `json_extract(data, '$.${field}')`;
+}
+
+function encodeCursor(values: unknown[], id: string): string {
+  return Buffer.from(JSON.stringify({ v: values, id })).toString('base64url');
+}
+
+function decodeCursor(cursor: string, fields: number): { v: unknown[]; id: string } {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { v: unknown[]; id: string };
+    if (Array.isArray(parsed.v) && parsed.v.length === fields && typeof parsed.id === 'string') return parsed;
+  } catch {
+    // fall through
+  }
+  throw new InvalidInputError('Invalid cursor', [{ path: 'cursor', message: 'not a cursor returned by this query' }]);
+}
+
+function readPath(data: DocumentData, field: string): unknown {
+  let value: unknown = data;
+  for (const key of field.split('.')) value = (value as Record<string, unknown> | undefined)?.[key];
+  return value;
+}
+
+export class SqliteDocumentStore implements DocumentStore {
+  readonly #db: DatabaseSync;
+  readonly #now: () => number;
+  readonly #recorder: ChangeRecorder | undefined;
+  readonly #select: StatementSync;
+  readonly #insert: StatementSync;
+  readonly #replace: StatementSync;
+  readonly #remove: StatementSync;
+
+  constructor(db: DatabaseSync, opts: { now: () => number; recorder?: ChangeRecorder }) {
+    this.#db = db;
+    this.#now = opts.now;
+    this.#recorder = opts.recorder;
+    this.#select = db.prepare('SELECT path, id, data, version, create_time, update_time FROM documents WHERE path = ?');
+    this.#insert = db.prepare(
+      'INSERT INTO documents (path, parent, id, data, version, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.#replace = db.prepare('UPDATE documents SET data = ?, version = ?, update_time = ? WHERE path = ?');
+    this.#remove = db.prepare('DELETE FROM documents WHERE path = ?');
+  }
+
+  #read(path: string): StoredDocument | null {
+    splitPath(path, 'document');
+    const row = this.#select.get(path) as Row | undefined;
+    return row ? toDoc(row) : null;
+  }
+
+  async get<T extends DocumentData = DocumentData>(path: string): Promise<StoredDocument<T> | null> {
+    return this.#read(path) as StoredDocument<T> | null;
+  }
+
+  async create<T extends DocumentData>(path: string, data: T): Promise<StoredDocument<T>> {
+    return this.#commit([{ kind: 'create', path, data }], new Map())[0] as StoredDocument<T>;
+  }
+
+  async set<T extends DocumentData>(path: string, data: T, opts: WriteOptions = {}): Promise<StoredDocument<T>> {
+    return this.#commit([{ kind: 'set', path, data, ifVersion: opts.ifVersion }], new Map())[0] as StoredDocument<T>;
+  }
+
+  async update(path: string, patch: DocumentData, opts: WriteOptions = {}): Promise<StoredDocument> {
+    return this.#commit([{ kind: 'update', path, patch, ifVersion: opts.ifVersion }], new Map())[0] as StoredDocument;
+  }
+
+  async delete(path: string, opts: WriteOptions = {}): Promise<boolean> {
+    return this.#commit([{ kind: 'delete', path, ifVersion: opts.ifVersion }], new Map())[0] !== null;
+  }
+
+  async query<T extends DocumentData = DocumentData>(collection: string, query: Query): Promise<QueryPage<T>> {
+    splitPath(collection, 'collection');
+    if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > MAX_QUERY_LIMIT) {
+      throw new InvalidInputError(`limit must be an integer from 1 to ${MAX_QUERY_LIMIT}`, [
+        { path: 'limit', message: `got ${query.limit}` },
+      ]);
+    }
+    const where: string[] = ['parent = ?'];
+    const args: Array<string | number | null> = [collection];
+    for (const filter of query.where ?? []) this.#filter(filter, where, args);
+    const orders = query.orderBy ?? [];
+    for (const o of orders) where.push(`${fieldExpr(o.field)} IS NOT NULL`);
+    const idDirection = orders.at(-1)?.direction === 'desc' ? 'desc' : 'asc';
+    if (query.cursor) {
+      // Lexicographic "after": (f1 > v1) OR (f1 = v1 AND f2 > v2) OR … OR (all equal AND id > last id).
+      const cursor = decodeCursor(query.cursor, orders.length);
+      const keys = [
+        ...orders.map((o, i) => ({ expr: fieldExpr(o.field), dir: o.direction ?? 'asc', value: sqlValue(cursor.v[i]) })),
+        { expr: 'id', dir: idDirection, value: cursor.id as string | number | null },
+      ];
+      const alternatives: string[] = [];
+      keys.forEach((key, i) => {
+        const equalities = keys.slice(0, i).map((k) => `${k.expr} = ?`);
+        alternatives.push(`(${[...equalities, `${key.expr} ${key.dir === 'desc' ? '<' : '>'} ?`].join(' AND ')})`);
+        args.push(...keys.slice(0, i).map((k) => k.value), key.value);
+      });
+      where.push(`(${alternatives.join(' OR ')})`);
+    }
+    const orderSql = [...orders.map((o) => `${fieldExpr(o.field)} ${o.direction ?? 'asc'}`), `id ${idDirection}`];
+    const sql = `SELECT path, id, data, version, create_time, update_time FROM documents WHERE ${where.join(' AND ')} ORDER BY ${orderSql.join(', ')} LIMIT ?`;
+    const rows = this.#db.prepare(sql).all(...args, query.limit + 1) as unknown as Row[];
+    const docs = rows.slice(0, query.limit).map((row) => toDoc<T>(row));
+    const last = docs.at(-1);
+    const nextCursor =
+      rows.length > query.limit && last
+        ? encodeCursor(
+            orders.map((o) => readPath(last.data, o.field)),
+            last.id,
+          )
+        : undefined;
+    return { docs, nextCursor };
+  }
+
+  #filter(filter: Filter, where: string[], args: Array<string | number | null>): void {
+    const expr = fieldExpr(filter.field);
+    switch (filter.op) {
+      case 'in': {
+        if (!Array.isArray(filter.value) || filter.value.length === 0 || filter.value.length > 30) {
+          throw new InvalidInputError(`"in" on ${filter.field} needs 1 to 30 values`);
+        }
+        where.push(`${expr} IN (${filter.value.map(() => '?').join(', ')})`);
+        args.push(...filter.value.map(sqlValue));
+        return;
+      }
+      case 'array-contains':
+        where.push(`EXISTS (SELECT 1 FROM json_each(data, '$.${filter.field}') WHERE value = ?)`);
+        args.push(sqlValue(filter.value));
+        return;
+      case '==':
+        if (filter.value === null) where.push(`json_type(data, '$.${filter.field}') = 'null'`);
+        else {
+          where.push(`${expr} = ?`);
+          args.push(sqlValue(filter.value));
+        }
+        return;
+      case '!=':
+      case '<':
+      case '<=':
+      case '>':
+      case '>=':
+        where.push(`${expr} ${filter.op} ?`);
+        args.push(sqlValue(filter.value));
+        return;
+      default:
+        throw new InvalidInputError(`Unknown filter operator "${String((filter as Filter).op)}"`);
+    }
+  }
+
+  async transaction<R>(fn: (tx: DocumentTransaction) => Promise<R>): Promise<R> {
+    for (let attempt = 1; ; attempt++) {
+      const seen = new Map<string, number>();
+      const writes: Write[] = [];
+      const tx: DocumentTransaction = {
+        get: async <T extends DocumentData = DocumentData>(path: string) => {
+          if (writes.length > 0) throw new InvalidInputError('Transactions must do all reads before any write');
+          const doc = this.#read(path);
+          seen.set(path, doc?.version ?? 0);
+          return doc as StoredDocument<T> | null;
+        },
+        create: (path, data) => void writes.push({ kind: 'create', path, data }),
+        set: (path, data) => void writes.push({ kind: 'set', path, data }),
+        update: (path, patch, opts = {}) => void writes.push({ kind: 'update', path, patch, ifVersion: opts.ifVersion }),
+        delete: (path, opts = {}) => void writes.push({ kind: 'delete', path, ifVersion: opts.ifVersion }),
+      };
+      const result = await fn(tx);
+      try {
+        this.#commit(writes, seen);
+        return result;
+      } catch (error) {
+        if (!(error instanceof StaleReadError) || attempt >= MAX_TX_ATTEMPTS) {
+          if (error instanceof StaleReadError) {
+            throw new ConflictError(`Transaction gave up after ${attempt} attempts under contention`);
+          }
+          throw error;
+        }
+        // Another writer got there first: run the function again on fresh reads.
+        if (attempt > 3) await new Promise((resolve) => setTimeout(resolve, Math.random() * attempt));
+      }
+    }
+  }
+
+  /** Applies writes atomically after checking that every read is still current. */
+  #commit(writes: Write[], seen: Map<string, number>): Array<StoredDocument | null> {
+    const encoded = writes.map((w) => (w.kind === 'delete' || w.kind === 'update' ? null : encode(w.path, w.data)));
+    return inTransaction(this.#db, () => {
+      for (const [path, version] of seen) {
+        const row = this.#select.get(path) as Row | undefined;
+        if ((row?.version ?? 0) !== version) throw new StaleReadError();
+      }
+      const now = this.#now();
+      return writes.map((write, i) => this.#apply(write, encoded[i] ?? null, now));
+    });
+  }
+
+  #apply(write: Write, json: string | null, now: number): StoredDocument | null {
+    const { parent, id } = splitPath(write.path, 'document');
+    const row = this.#select.get(write.path) as Row | undefined;
+    const before = row ? toDoc(row) : null;
+    if ('ifVersion' in write && write.ifVersion !== undefined && (before?.version ?? 0) !== write.ifVersion) {
+      throw new ConflictError(`Document ${write.path} is at version ${before?.version ?? 0}, not ${write.ifVersion}`, {
+        path: write.path,
+        expected: write.ifVersion,
+        actual: before?.version ?? 0,
+      });
+    }
+    let after: StoredDocument | null;
+    switch (write.kind) {
+      case 'create':
+        if (before) throw new ConflictError(`Document ${write.path} already exists`, { path: write.path });
+        after = this.#write(write.path, parent, id, json as string, null, now);
+        break;
+      case 'set':
+        after = this.#write(write.path, parent, id, json as string, before, now);
+        break;
+      case 'update': {
+        if (!before) throw new NotFoundError(`Document ${write.path} not found`);
+        const merged = { ...before.data, ...write.patch };
+        for (const [k, v] of Object.entries(write.patch)) if (v === undefined) delete merged[k];
+        after = this.#write(write.path, parent, id, encode(write.path, merged), before, now);
+        break;
+      }
+      case 'delete':
+        if (before) this.#remove.run(write.path);
+        after = null;
+        if (!before) return null;
+        break;
+    }
+    if (this.#recorder?.wants(write.path)) this.#recorder.record({ path: write.path, before, after });
+    return write.kind === 'delete' ? before : after;
+  }
+
+  #write(
+    path: string,
+    parent: string,
+    id: string,
+    json: string,
+    before: StoredDocument | null,
+    now: number,
+  ): StoredDocument {
+    if (before) {
+      this.#replace.run(json, before.version + 1, now, path);
+      return { path, id, data: JSON.parse(json), version: before.version + 1, createTime: before.createTime, updateTime: now };
+    }
+    this.#insert.run(path, parent, id, json, 1, now, now);
+    return { path, id, data: JSON.parse(json), version: 1, createTime: now, updateTime: now };
+  }
+}
+
+class StaleReadError extends Error {}

@@ -1,0 +1,256 @@
+/**
+ * The embedded runtime: every orchestrator in one process on one SQLite file.
+ * It turns each definition's tasks, event subscriptions, document triggers and
+ * schedules into queues on the embedded task queue, and its routes into the
+ * shared HTTP front door.
+ */
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DatabaseSync } from 'node:sqlite';
+import { Cron } from 'croner';
+import { type Clock, systemClock } from '../../platform/clock.js';
+import { type Env, envConfig } from '../../platform/config.js';
+import { errorMessage, PermanentError } from '../../platform/errors.js';
+import { type ApiHandler, createApiHandler } from '../../platform/http.js';
+import { LOCAL_OPERATOR } from '../../platform/identity.js';
+import { createUlids, type Ids } from '../../platform/ids.js';
+import { createLogger, type Logger } from '../../platform/logger.js';
+import { buildOpenApi } from '../../platform/openapi.js';
+import {
+  type Context,
+  functionName,
+  matchDocumentPattern,
+  type Orchestrator,
+  rateLimits,
+  retryPolicy,
+} from '../../platform/orchestrator.js';
+import type { DocumentChange, KeyValueStore, Ports, StoredDocument } from '../../platform/ports.js';
+import { type DeliveryPayload, DOCUMENTS_TOPIC, EmbeddedEventBus } from './bus.js';
+import { type DocumentChangeRecord, SqliteDocumentStore } from './documents.js';
+import { MemoryKv } from './kv.js';
+import { EmbeddedTaskQueue, type QueueConfig, type TaskHandler } from './queue.js';
+import { DatabaseStateError, openDatabase } from './sqlite.js';
+
+export interface EmbeddedRuntimeOptions {
+  orchestrators: readonly Orchestrator[];
+  /** Folder for the SQLite file and the lock; `:memory:` keeps everything in memory (tests). */
+  dataDir: string;
+  env?: Env;
+  logger?: Logger;
+  clock?: Clock;
+  ids?: Ids;
+  kv?: KeyValueStore;
+  version: string;
+}
+
+const SWEEP_INTERVAL_MS = 5_000;
+
+export class EmbeddedRuntime {
+  readonly ports: Ports;
+  readonly queue: EmbeddedTaskQueue;
+  readonly bus: EmbeddedEventBus;
+  readonly documents: SqliteDocumentStore;
+  readonly api: ApiHandler;
+  readonly orchestrators: readonly Orchestrator[];
+  readonly startedAt: number;
+  readonly #db: DatabaseSync;
+  readonly #lock: string | undefined;
+  readonly #crons: Cron[] = [];
+  #sweeper: NodeJS.Timeout | undefined;
+  #started = false;
+
+  constructor(opts: EmbeddedRuntimeOptions) {
+    const clock = opts.clock ?? systemClock;
+    const ids = opts.ids ?? createUlids(clock.now);
+    const logger = opts.logger ?? createLogger({ fields: { runtime: 'embedded' } });
+    this.orchestrators = opts.orchestrators;
+    this.startedAt = clock.now();
+    const memory = opts.dataDir === ':memory:';
+    this.#lock = memory ? undefined : acquireLock(opts.dataDir);
+    try {
+      this.#db = openDatabase({ file: memory ? ':memory:' : join(opts.dataDir, 'seraphim.db') });
+    } catch (error) {
+      releaseLock(this.#lock);
+      throw error;
+    }
+    this.queue = new EmbeddedTaskQueue(this.#db, { clock, ids, logger });
+    this.bus = new EmbeddedEventBus(this.#db, this.queue, { clock, ids });
+    this.documents = new SqliteDocumentStore(this.#db, { now: clock.now, recorder: this.bus });
+    this.ports = {
+      runtime: 'embedded',
+      documents: this.documents,
+      events: this.bus,
+      tasks: this.queue,
+      kv: opts.kv ?? new MemoryKv({ clock }),
+      clock,
+      ids,
+      config: envConfig(opts.env ?? process.env),
+      logger,
+    };
+    for (const o of opts.orchestrators) this.#mount(o);
+    const version = opts.version;
+    this.api = createApiHandler(opts.orchestrators, {
+      ports: this.ports,
+      authenticate: async () => LOCAL_OPERATOR,
+      openApi: async () => buildOpenApi(opts.orchestrators, { version }),
+    });
+  }
+
+  #context(correlationId: string, fields: Record<string, unknown>): Context {
+    return { ...this.ports, correlationId, logger: this.ports.logger.child({ correlationId, ...fields }) };
+  }
+
+  #register(name: string, config: Omit<QueueConfig, 'name'>, handler: TaskHandler): void {
+    this.queue.register({ name, ...config }, handler);
+  }
+
+  #mount(o: Orchestrator): void {
+    for (const [key, task] of Object.entries(o.tasks)) {
+      const name = functionName(o.name, key);
+      this.#register(
+        name,
+        { retry: retryPolicy(task.retry), rateLimits: rateLimits(task.rateLimits), timeoutMs: (task.timeoutSeconds ?? 60) * 1000 },
+        async (payload, info) => {
+          const parsed = task.payload.safeParse(payload);
+          if (!parsed.success) throw new PermanentError(`Task payload for ${name} is invalid: ${parsed.error.message}`);
+          await task.handler(parsed.data, this.#context(info.id, { queue: name, attempt: info.attempt }), info);
+        },
+      );
+    }
+    for (const [key, sub] of Object.entries(o.events)) {
+      const name = functionName(o.name, key);
+      this.#register(name, this.#deliveryConfig(sub.retry), async (payload, info) => {
+        const envelope = this.bus.envelope((payload as DeliveryPayload).offset, info.attempt);
+        const data = sub.data.safeParse(envelope.data);
+        if (!data.success) throw new PermanentError(`Event ${envelope.id} on ${sub.topic} is invalid: ${data.error.message}`);
+        await sub.handler({ ...envelope, data: data.data }, this.#context(envelope.id, { subscription: name }));
+      });
+      this.bus.subscribe({ name, topic: sub.topic });
+    }
+    for (const [key, trigger] of Object.entries(o.documents)) {
+      const name = functionName(o.name, key);
+      this.#register(name, this.#deliveryConfig(trigger.retry), async (payload) => {
+        const event = this.bus.event((payload as DeliveryPayload).offset);
+        const record = event.data as DocumentChangeRecord;
+        const params = matchDocumentPattern(trigger.document, record.path) ?? {};
+        const change: DocumentChange = {
+          eventId: event.id,
+          path: record.path,
+          params,
+          before: record.before as StoredDocument | null,
+          after: record.after as StoredDocument | null,
+        };
+        await trigger.handler(change, this.#context(event.id, { trigger: name, path: record.path }));
+      });
+      this.bus.subscribe({
+        name,
+        topic: DOCUMENTS_TOPIC,
+        accepts: (attributes) => matchDocumentPattern(trigger.document, attributes.path ?? '') !== null,
+      });
+    }
+    for (const [key, schedule] of Object.entries(o.schedules)) {
+      const name = functionName(o.name, key);
+      this.#register(
+        name,
+        { retry: retryPolicy({ maxAttempts: 3 }), rateLimits: rateLimits({ maxConcurrentDispatches: 1 }), timeoutMs: 540_000 },
+        async (payload, info) => {
+          const { scheduledTime } = payload as { scheduledTime: number };
+          await schedule.handler(this.#context(info.id, { schedule: name }), { scheduledTime });
+        },
+      );
+      this.#crons.push(
+        new Cron(schedule.cron, { timezone: schedule.timeZone ?? 'UTC', paused: true, catch: true }, (cron: Cron) => {
+          const scheduledTime = cron.currentRun()?.getTime() ?? this.ports.clock.now();
+          // One task per firing, keyed on its time: a firing is never run twice.
+          this.queue
+            .enqueue(name, { scheduledTime }, { id: `${key}-${scheduledTime}` })
+            .catch((error: unknown) => this.ports.logger.error('Could not enqueue schedule', { name, error: errorMessage(error) }));
+        }),
+      );
+    }
+  }
+
+  #deliveryConfig(retry: Orchestrator['events'][string]['retry']): Omit<QueueConfig, 'name'> {
+    return {
+      retry: retryPolicy({ minBackoffSeconds: 1, maxBackoffSeconds: 60, ...retry }),
+      rateLimits: rateLimits({ maxConcurrentDispatches: 16, maxDispatchesPerSecond: 1000 }),
+      timeoutMs: 60_000,
+    };
+  }
+
+  /** Starts the queue, the bus pump, the timers and the sweeper. */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.queue.start();
+    this.bus.start();
+    for (const cron of this.#crons) cron.resume();
+    this.#sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
+    this.#sweeper.unref();
+  }
+
+  sweep(): void {
+    try {
+      this.queue.sweep();
+      this.bus.pump();
+      this.bus.sweep();
+    } catch (error) {
+      this.ports.logger.error('Sweep failed', { error: errorMessage(error) });
+    }
+  }
+
+  /** Resolves once every queue is idle and every event has been pumped. */
+  async whenIdle(): Promise<void> {
+    for (;;) {
+      await this.queue.whenIdle();
+      if (this.bus.pump() === 0) return;
+    }
+  }
+
+  /** Graceful stop: no new work, in-flight work finishes or hands its lease back, the file is closed. */
+  async stop(opts: { graceMs?: number } = {}): Promise<{ finished: number; released: number }> {
+    for (const cron of this.#crons) cron.stop();
+    if (this.#sweeper) clearInterval(this.#sweeper);
+    this.bus.stop();
+    const result = await this.queue.stop(opts);
+    this.#db.close();
+    releaseLock(this.#lock);
+    return result;
+  }
+}
+
+/** One runtime per data folder: two processes draining one queue file would steal each other's leases. */
+function acquireLock(dataDir: string): string {
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dataDir, 'seraphim.lock');
+  for (;;) {
+    try {
+      const fd = openSync(file, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return file;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const pid = Number(readFileSync(file, 'utf8'));
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+      throw new DatabaseStateError(
+        `Another Seraphim (pid ${pid}) is using ${dataDir}. Stop it first, or use another SERAPHIM_DATA_DIR.`,
+      );
+    }
+    rmSync(file, { force: true }); // left by a process that died
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function releaseLock(file: string | undefined): void {
+  if (file) rmSync(file, { force: true });
+}

@@ -1,0 +1,150 @@
+/**
+ * The embedded runtime's one SQLite file: documents, the event log and the
+ * task table live together, so a document write, the change it publishes and
+ * the tasks it enqueues commit atomically.
+ *
+ * Schema changes are numbered migrations. A file from a newer Seraphim, or a
+ * file that is not Seraphim's, stops start-up with a clear message: data is
+ * never silently recreated or dropped.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+
+/** "SRPH" as an int: marks the file as ours. */
+const APPLICATION_ID = 0x53525048;
+
+const MIGRATIONS: readonly string[] = [
+  // 1: the foundation
+  `
+  CREATE TABLE documents (
+    path TEXT PRIMARY KEY,
+    parent TEXT NOT NULL,
+    id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    create_time INTEGER NOT NULL,
+    update_time INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX documents_parent ON documents (parent, id);
+
+  CREATE TABLE events (
+    "offset" INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    topic TEXT NOT NULL,
+    data TEXT NOT NULL,
+    attributes TEXT NOT NULL,
+    ordering_key TEXT,
+    publish_time INTEGER NOT NULL
+  );
+  CREATE INDEX events_topic ON events (topic, "offset");
+
+  CREATE TABLE subscriptions (
+    name TEXT PRIMARY KEY,
+    topic TEXT NOT NULL,
+    cursor INTEGER NOT NULL,
+    generation INTEGER NOT NULL DEFAULT 0
+  );
+
+  CREATE TABLE tasks (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue TEXT NOT NULL,
+    id TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'leased', 'done', 'dead')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    max_attempts INTEGER NOT NULL,
+    run_at INTEGER NOT NULL,
+    ordering_key TEXT,
+    lease_until INTEGER,
+    lease_owner TEXT,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (queue, id)
+  );
+  CREATE INDEX tasks_ready ON tasks (queue, state, run_at, seq);
+  CREATE INDEX tasks_ordering ON tasks (queue, ordering_key, seq) WHERE ordering_key IS NOT NULL;
+  CREATE INDEX tasks_lease ON tasks (state, lease_until) WHERE state = 'leased';
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export class DatabaseStateError extends Error {
+  override name = 'DatabaseStateError';
+}
+
+export interface OpenOptions {
+  /** `:memory:` for tests that need no file. */
+  file: string;
+  /**
+   * WAL with synchronous=NORMAL survives a killed process (every commit is in
+   * the WAL); FULL also survives power loss, at a cost per commit.
+   * @default 'NORMAL'
+   */
+  synchronous?: 'NORMAL' | 'FULL';
+}
+
+export function openDatabase(opts: OpenOptions): DatabaseSync {
+  if (opts.file !== ':memory:') mkdirSync(dirname(opts.file), { recursive: true });
+  const db = new DatabaseSync(opts.file, { timeout: 5000 });
+  try {
+    db.exec('PRAGMA journal_mode = WAL');
+    db.exec(`PRAGMA synchronous = ${opts.synchronous ?? 'NORMAL'}`);
+    db.exec('PRAGMA foreign_keys = ON');
+    migrate(db, opts.file);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return db;
+}
+
+function pragmaNumber(db: DatabaseSync, name: string): number {
+  const row = db.prepare(`PRAGMA ${name}`).get() as Record<string, number> | undefined;
+  return Number(row?.[name] ?? 0);
+}
+
+function migrate(db: DatabaseSync, file: string): void {
+  const appId = pragmaNumber(db, 'application_id');
+  const version = pragmaNumber(db, 'user_version');
+  const tables = db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'`).get() as { n: number };
+  if (appId !== APPLICATION_ID && (tables.n > 0 || version > 0)) {
+    throw new DatabaseStateError(
+      `${file} is not a Seraphim database (it has other tables). Point SERAPHIM_DATA_DIR at an empty folder; nothing was changed.`,
+    );
+  }
+  if (version > SCHEMA_VERSION) {
+    throw new DatabaseStateError(
+      `${file} was written by a newer Seraphim (schema ${version}); this build understands up to schema ${SCHEMA_VERSION}. ` +
+        'Upgrade Seraphim, or point SERAPHIM_DATA_DIR elsewhere. Nothing was changed.',
+    );
+  }
+  for (let next = version + 1; next <= SCHEMA_VERSION; next++) {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      db.exec(MIGRATIONS[next - 1] as string);
+      db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
+      db.exec(`PRAGMA user_version = ${next}`);
+      db.exec('COMMIT');
+    } catch (error) {
+      db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+}
+
+/** Runs `fn` inside BEGIN IMMEDIATE … COMMIT. `fn` must be synchronous: nothing else may interleave. */
+export function inTransaction<T>(db: DatabaseSync, fn: () => T): T {
+  if (db.isTransaction) return fn();
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const result = fn();
+    db.exec('COMMIT');
+    return result;
+  } catch (error) {
+    db.exec('ROLLBACK');
+    throw error;
+  }
+}
