@@ -1,0 +1,55 @@
+/** The CLI's way to the API of a running runtime. */
+import { z } from 'zod';
+import { errorMessage } from '../platform/errors.js';
+
+export const EXIT = {
+  ok: 0,
+  /** The command worked and the answer is bad news (e.g. the runtime is degraded). */
+  unhealthy: 1,
+  usage: 2,
+  unreachable: 3,
+  /** The API answered with an error. */
+  api: 4,
+} as const;
+
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+export function defaultBaseUrl(env: NodeJS.ProcessEnv = process.env): string {
+  return (env.SERAPHIM_URL ?? `http://127.0.0.1:${env.SERAPHIM_PORT ?? '4400'}`).replace(/\/$/, '');
+}
+
+const ProblemBody = z.object({ code: z.string(), title: z.string(), detail: z.string().optional() });
+
+export async function apiGet<T>(baseUrl: string, path: string, schema: z.ZodType<T>): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(`${baseUrl}${path}`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(10_000) });
+  } catch (error) {
+    throw new CliError(
+      `Cannot reach Seraphim at ${baseUrl} (${errorMessage(error)}). Is it running? Start it with: npm start`,
+      EXIT.unreachable,
+    );
+  }
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new CliError(`${baseUrl}${path} answered ${response.status} with a body that is not JSON`, EXIT.api);
+  }
+  if (!response.ok) {
+    const problem = ProblemBody.safeParse(body);
+    const detail = problem.success ? `${problem.data.code}: ${problem.data.detail ?? problem.data.title}` : text.slice(0, 200);
+    throw new CliError(`${path} failed with HTTP ${response.status} (${detail})`, EXIT.api);
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new CliError(`${path} answered in an unexpected shape: ${parsed.error.message}`, EXIT.api);
+  return parsed.data;
+}

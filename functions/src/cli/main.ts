@@ -1,0 +1,141 @@
+#!/usr/bin/env node
+/**
+ * The `seraphim` CLI. It talks to a running runtime's API (`status`, and the
+ * commands later capabilities add) or runs one (`serve`).
+ *
+ * Exit codes: 0 ok, 1 the answer is bad news (unhealthy), 2 usage error,
+ * 3 runtime unreachable, 4 the API returned an error.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { SERAPHIM_VERSION } from '../platform/config.js';
+import { errorMessage, SeraphimError } from '../platform/errors.js';
+import { CliError, defaultBaseUrl, EXIT } from './client.js';
+
+interface Command {
+  summary: string;
+  usage: string;
+  options: NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+  run(values: Record<string, string | boolean | undefined>, out: (line: string) => void): Promise<number>;
+}
+
+const common = {
+  url: { type: 'string', description: 'API base URL (default $SERAPHIM_URL or http://127.0.0.1:4400)' },
+  json: { type: 'boolean', description: 'machine-readable output' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const commands: Record<string, Command> = {
+  status: {
+    summary: 'Health of a running runtime and its task queues',
+    usage: 'seraphim status [--url URL] [--json]',
+    options: common,
+    async run(values, out) {
+      const { status } = await import('./status.js');
+      return status({ url: typeof values.url === 'string' ? values.url : defaultBaseUrl(), json: values.json === true }, out);
+    },
+  },
+  serve: {
+    summary: 'Run the embedded runtime and Mission Control on this machine',
+    usage: 'seraphim serve [--port N] [--host H] [--data-dir DIR] [--no-demo]',
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'no-demo': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    async run(values) {
+      const port = values.port === undefined ? undefined : Number(values.port);
+      if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
+        throw new CliError(`--port must be a port number, got "${String(values.port)}"`, EXIT.usage);
+      }
+      const { serve } = await import('./serve.js');
+      await serve({
+        ...(port === undefined ? {} : { port }),
+        ...(typeof values.host === 'string' ? { host: values.host } : {}),
+        ...(typeof values['data-dir'] === 'string' ? { dataDir: values['data-dir'] } : {}),
+        ...(values['no-demo'] === true ? { demo: false } : {}),
+      });
+      return -1; // keeps running until a signal
+    },
+  },
+};
+
+function help(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length));
+  return [
+    `seraphim ${SERAPHIM_VERSION}: orchestration platform for AI use cases`,
+    '',
+    'Usage: seraphim <command> [options]',
+    '',
+    'Commands:',
+    ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run `seraphim <command> --help` for a command\'s options.',
+    'Exit codes: 0 ok, 1 unhealthy, 2 usage error, 3 runtime unreachable, 4 API error.',
+  ].join('\n');
+}
+
+export async function main(argv: string[], out: (line: string) => void, err: (line: string) => void): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    out(help());
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === '--version' || name === '-v') {
+    out(SERAPHIM_VERSION);
+    return EXIT.ok;
+  }
+  const command = commands[name];
+  if (!command) {
+    err(`Unknown command "${name}".\n\n${help()}`);
+    return EXIT.usage;
+  }
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: rest, options: command.options, allowPositionals: false, strict: true }).values as Record<
+      string,
+      string | boolean | undefined
+    >;
+  } catch (error) {
+    err(`${errorMessage(error)}\nUsage: ${command.usage}`);
+    return EXIT.usage;
+  }
+  if (values.help === true) {
+    out(`${command.summary}\n\nUsage: ${command.usage}`);
+    return EXIT.ok;
+  }
+  try {
+    return await command.run(values, out);
+  } catch (error) {
+    if (error instanceof CliError) {
+      err(`seraphim: ${error.message}`);
+      return error.exitCode;
+    }
+    if (error instanceof SeraphimError) {
+      err(`seraphim: ${error.message}`);
+      return error.status < 500 ? EXIT.usage : EXIT.unreachable;
+    }
+    err(`seraphim: ${errorMessage(error)}`);
+    return 1;
+  }
+}
+
+function isEntryPoint(): boolean {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  const code = await main(
+    process.argv.slice(2),
+    (line) => process.stdout.write(`${line}\n`),
+    (line) => process.stderr.write(`${line}\n`),
+  );
+  if (code >= 0) process.exitCode = code;
+}

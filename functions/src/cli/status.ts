@@ -1,0 +1,37 @@
+/** `seraphim status`: is the runtime healthy, and how are its queues? */
+import { HealthSchema, QueuesSchema } from '../orchestrators/system/model.js';
+import { apiGet, EXIT } from './client.js';
+
+function duration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+}
+
+export async function status(opts: { url: string; json: boolean }, out: (line: string) => void): Promise<number> {
+  const [health, queues] = await Promise.all([
+    apiGet(opts.url, '/api/system/health', HealthSchema),
+    apiGet(opts.url, '/api/system/queues', QueuesSchema),
+  ]);
+  const code = health.status === 'ok' ? EXIT.ok : EXIT.unhealthy;
+  if (opts.json) {
+    out(JSON.stringify({ url: opts.url, health, queues: queues.queues }, null, 2));
+    return code;
+  }
+  out(`Seraphim ${health.version} at ${opts.url}: ${health.status.toUpperCase()} (${health.runtime} runtime, node ${health.node}, up ${duration(health.uptimeMs)})`);
+  for (const [name, check] of Object.entries(health.checks)) {
+    out(`  ${check.status === 'ok' ? 'ok     ' : 'FAILING'} ${name}${check.detail ? `: ${check.detail}` : ''}`);
+  }
+  out('');
+  const rows = [['QUEUE', 'DEPTH', 'IN FLIGHT', 'OLDEST', 'DEAD'], ...queues.queues.map((q) => [
+    q.queue,
+    String(q.depth),
+    String(q.inFlight),
+    q.oldestAgeMs > 0 ? duration(q.oldestAgeMs) : '-',
+    String(q.deadLettered),
+  ])];
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  for (const row of rows) out(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
+  return code;
+}

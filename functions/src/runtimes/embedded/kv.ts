@@ -1,0 +1,159 @@
+/**
+ * The embedded kv: an in-process LRU with TTLs that behaves like the Redis
+ * subset the firebase runtime reaches through Upstash, so code tested on one
+ * machine meets the same semantics in production. The shared contract suite
+ * (`runtimes/contracts/kv.contract.ts`) holds both to that.
+ *
+ * Everything runs synchronously inside each call, so every call is atomic
+ * with respect to the others without any locking.
+ */
+import { type Clock, systemClock } from '../../platform/clock.js';
+import { InvalidInputError } from '../../platform/errors.js';
+import type { KeyValueStore, KvSetOptions } from '../../platform/ports.js';
+
+export interface MemoryKvOptions {
+  /**
+   * Where time comes from; tests pass a `ManualClock` to expire keys without waiting.
+   * @default systemClock
+   */
+  clock?: Clock;
+  /**
+   * Upper bound on stored keys; the least recently used key is evicted beyond it,
+   * as Redis does under `maxmemory-policy allkeys-lru`.
+   * @default 10_000
+   * @example new MemoryKv({ maxEntries: 500 })
+   */
+  maxEntries?: number;
+}
+
+interface Entry {
+  value: string;
+  /** Epoch ms at which the key stops existing; undefined means no expiry. */
+  expiresAt: number | undefined;
+}
+
+/** Redis' own rule for what INCRBY accepts: canonical signed 64-bit decimal, no sign on zero, no padding. */
+const REDIS_INTEGER = /^(?:0|-?[1-9][0-9]{0,18})$/;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+export class MemoryKv implements KeyValueStore {
+  readonly #clock: Clock;
+  readonly #maxEntries: number;
+  /** Map iteration order is insertion order: re-inserting on access keeps the LRU key first. */
+  readonly #entries = new Map<string, Entry>();
+
+  constructor(opts: MemoryKvOptions = {}) {
+    this.#clock = opts.clock ?? systemClock;
+    this.#maxEntries = opts.maxEntries ?? 10_000;
+    if (!Number.isSafeInteger(this.#maxEntries) || this.#maxEntries < 1) {
+      throw new InvalidInputError('MemoryKv maxEntries must be a positive integer');
+    }
+  }
+
+  /** Keys currently held, expired ones not yet swept included: for tests and diagnostics. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  async get(key: string): Promise<string | null> {
+    return this.#read(key)?.value ?? null;
+  }
+
+  async mget(keys: string[]): Promise<Array<string | null>> {
+    return keys.map((key) => this.#read(key)?.value ?? null);
+  }
+
+  async set(key: string, value: string, opts: KvSetOptions = {}): Promise<boolean> {
+    if (opts.ttlMs !== undefined) assertTtl(opts.ttlMs);
+    if (opts.ifAbsent && this.#read(key) !== undefined) return false;
+    // Like Redis SET, a plain set drops any previous expiry.
+    this.#write(key, { value, expiresAt: this.#expiry(opts.ttlMs) });
+    return true;
+  }
+
+  async del(key: string): Promise<boolean> {
+    const existed = this.#live(key) !== undefined;
+    this.#entries.delete(key);
+    return existed;
+  }
+
+  async incr(key: string, by = 1, opts: { ttlMs?: number } = {}): Promise<number> {
+    if (!Number.isSafeInteger(by)) throw new InvalidInputError('kv.incr: `by` must be a safe integer');
+    if (opts.ttlMs !== undefined) assertTtl(opts.ttlMs);
+    const current = this.#read(key);
+    if (current === undefined) {
+      // A new key starts at 0 and gets the ttl: the fixed-window counter case.
+      this.#write(key, { value: String(by), expiresAt: this.#expiry(opts.ttlMs) });
+      return by;
+    }
+    const next = REDIS_INTEGER.test(current.value) ? BigInt(current.value) + BigInt(by) : undefined;
+    if (next === undefined || next < INT64_MIN || next > INT64_MAX) throw notAnInteger(key);
+    // INCRBY keeps the key's expiry, whatever ttl this call asked for.
+    current.value = next.toString();
+    return Number(next);
+  }
+
+  async expire(key: string, ttlMs: number): Promise<boolean> {
+    assertTtl(ttlMs);
+    const entry = this.#read(key);
+    if (entry === undefined) return false;
+    entry.expiresAt = this.#expiry(ttlMs);
+    return true;
+  }
+
+  async ttl(key: string): Promise<number | null> {
+    const entry = this.#live(key);
+    if (entry?.expiresAt === undefined) return null;
+    return entry.expiresAt - this.#clock.now();
+  }
+
+  /** The entry if it exists and has not expired; an expired one is dropped on the way (lazy expiry). */
+  #live(key: string): Entry | undefined {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt !== undefined && entry.expiresAt <= this.#clock.now()) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  /** A live lookup that also marks the key most recently used. */
+  #read(key: string): Entry | undefined {
+    const entry = this.#live(key);
+    if (entry !== undefined) {
+      this.#entries.delete(key);
+      this.#entries.set(key, entry);
+    }
+    return entry;
+  }
+
+  #write(key: string, entry: Entry): void {
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    while (this.#entries.size > this.#maxEntries) {
+      const oldest = this.#entries.keys().next();
+      if (oldest.done) break;
+      this.#entries.delete(oldest.value);
+    }
+  }
+
+  #expiry(ttlMs: number | undefined): number | undefined {
+    return ttlMs === undefined ? undefined : this.#clock.now() + ttlMs;
+  }
+}
+
+/** Redis rejects zero, negative and fractional expiries in SET PX; refuse them the same way here. */
+function assertTtl(ttlMs: number): void {
+  if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) {
+    throw new InvalidInputError('kv: ttlMs must be a positive integer number of milliseconds');
+  }
+}
+
+/** Same error, same words, as the Upstash adapter gives for Redis' "not an integer" reply. */
+function notAnInteger(key: string): InvalidInputError {
+  return new InvalidInputError(
+    `kv.incr("${key}"): the value is not an integer or the increment would overflow`,
+  );
+}

@@ -1,0 +1,144 @@
+/**
+ * The embedded runtime's HTTP server: `/api/**` through the shared front door,
+ * everything else from the built Mission Control with an SPA fallback.
+ */
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { errorResponse, type ApiHandler, type ApiResponse, DEFAULT_MAX_BODY_BYTES } from '../../platform/http.js';
+import { PayloadTooLargeError } from '../../platform/errors.js';
+import type { Ports } from '../../platform/ports.js';
+
+export interface HttpServerOptions {
+  api: ApiHandler;
+  ports: Pick<Ports, 'ids' | 'logger'>;
+  /** The built Mission Control (`hosting/build`); when missing, `/` explains how to build it. */
+  staticDir: string | undefined;
+  host: string;
+  port: number;
+  maxBodyBytes?: number;
+}
+
+export interface RunningServer {
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.webmanifest': 'application/manifest+json',
+  '.txt': 'text/plain; charset=utf-8',
+  '.woff2': 'font/woff2',
+};
+
+/** Reads the body, refusing it with 413 as soon as it passes the limit: it is never buffered whole. */
+function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array | undefined> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) return Promise.reject(new PayloadTooLargeError(`Body is ${declared} bytes; the limit is ${limit}`));
+  return new Promise((resolvePromise, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new PayloadTooLargeError(`Body is over the limit of ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolvePromise(size === 0 ? undefined : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, response: ApiResponse): void {
+  res.writeHead(response.status, { 'cache-control': 'no-store', ...response.headers });
+  res.end(response.body);
+}
+
+function serveStatic(staticDir: string | undefined, pathname: string, res: ServerResponse): void {
+  if (!staticDir || !existsSync(join(staticDir, 'index.html'))) {
+    res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end('Mission Control is not built. Run `npm run build` (npm start does it for you).\n');
+    return;
+  }
+  const root = resolve(staticDir);
+  let file = normalize(join(root, decodeURIComponent(pathname)));
+  if (!file.startsWith(root + sep) && file !== root) file = join(root, 'index.html');
+  const isFile = existsSync(file) && statSync(file).isFile();
+  const target = isFile ? file : join(root, 'index.html'); // SPA fallback for client-side routes
+  const immutable = isFile && target.includes(`${sep}_app${sep}immutable${sep}`);
+  res.writeHead(200, {
+    'content-type': TYPES[extname(target)] ?? 'application/octet-stream',
+    'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+    'x-content-type-options': 'nosniff',
+  });
+  createReadStream(target).pipe(res);
+}
+
+export async function startHttpServer(opts: HttpServerOptions): Promise<RunningServer> {
+  const limit = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (!url.pathname.startsWith('/api/') && url.pathname !== '/api') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { allow: 'GET, HEAD' });
+        res.end();
+        return;
+      }
+      try {
+        serveStatic(opts.staticDir, url.pathname, res);
+      } catch {
+        res.writeHead(400);
+        res.end();
+      }
+      return;
+    }
+    readBody(req, limit)
+      .then((body) =>
+        opts.api({
+          method: req.method ?? 'GET',
+          path: url.pathname,
+          query: url.searchParams,
+          headers: Object.fromEntries(
+            Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]),
+          ),
+          body,
+        }),
+      )
+      .then(
+        (response) => send(res, response),
+        (error: unknown) => {
+          res.setHeader('connection', 'close');
+          send(res, errorResponse(error, opts.ports, `${req.method} ${url.pathname}`));
+        },
+      );
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolvePromise, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => resolvePromise());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`,
+    server,
+    close: () =>
+      new Promise<void>((resolvePromise) => {
+        server.close(() => resolvePromise());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 2_000).unref();
+      }),
+  };
+}
