@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { createLogger, MemorySink } from '../../platform/logger.js';
-import { defineOrchestrator, defineSubscription, defineTask, functionName } from '../../platform/orchestrator.js';
+import {
+  defineOrchestrator,
+  defineSubscription,
+  defineTask,
+  functionName,
+} from '../../platform/orchestrator.js';
 import { EmbeddedRuntime } from '../embedded/runtime.js';
 import { describeDocumentStoreContract } from './documents.contract.js';
 import { CONTRACT_MIN_BACKOFF_SECONDS, describeEventBusContract } from './events.contract.js';
@@ -27,7 +32,12 @@ async function settle(runtime: EmbeddedRuntime): Promise<void> {
 
 describeDocumentStoreContract('embedded SQLite', async () => {
   const dir = tempDir();
-  const runtime = new EmbeddedRuntime({ orchestrators: [], dataDir: dir, version: 'test', logger: quietLogger() });
+  const runtime = new EmbeddedRuntime({
+    orchestrators: [],
+    dataDir: dir,
+    version: 'test',
+    logger: quietLogger(),
+  });
   return {
     store: runtime.ports.documents,
     teardown: async () => {
@@ -40,16 +50,19 @@ describeDocumentStoreContract('embedded SQLite', async () => {
 describeEventBusContract('embedded topic log', async (subscriptions) => {
   const dir = tempDir();
   const events: Record<string, ReturnType<typeof defineSubscription>> = {};
-  let runtime: EmbeddedRuntime | undefined;
   for (const sub of subscriptions) {
     events[sub.key] = defineSubscription({
       topic: sub.topic,
       data: z.unknown(),
-      retry: { maxAttempts: sub.maxAttempts, minBackoffSeconds: CONTRACT_MIN_BACKOFF_SECONDS, maxBackoffSeconds: 0.05 },
+      retry: {
+        maxAttempts: sub.maxAttempts,
+        minBackoffSeconds: CONTRACT_MIN_BACKOFF_SECONDS,
+        maxBackoffSeconds: 0.05,
+      },
       handler: async (event, ctx) => sub.handler(event, ctx.documents),
     });
   }
-  runtime = new EmbeddedRuntime({
+  const runtime = new EmbeddedRuntime({
     orchestrators: [defineOrchestrator({ name: 'contract', events })],
     dataDir: dir,
     version: 'test',

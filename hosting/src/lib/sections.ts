@@ -1,0 +1,65 @@
+/** The capabilities of Mission Control, in navigation order. The layout and the pages read this list. */
+
+export interface Section {
+  /** The route; also the section's identity. */
+  path: '/' | `/${string}`;
+  label: string;
+  /** One sentence on what the section is for, shown until the section is built. */
+  summary: string;
+}
+
+export const sections = [
+  {
+    path: '/',
+    label: 'Home',
+    summary: 'Runtime health and task-queue depth at a glance.',
+  },
+  {
+    path: '/executions',
+    label: 'Executions',
+    summary: 'Every workflow run, with its steps, state and errors, will be listed here, ready to retry or cancel.',
+  },
+  {
+    path: '/use-cases',
+    label: 'Use cases & Templates',
+    summary: 'Use-case definitions and the templates they are made from will be browsed and edited here.',
+  },
+  {
+    path: '/pipelines',
+    label: 'Data pipelines',
+    summary: 'Ingestion pipeline runs and the datasets they publish will be tracked here.',
+  },
+  {
+    path: '/pool',
+    label: 'Pool',
+    summary: 'Task queues, priorities, rate limits and dead-lettered work will be managed here.',
+  },
+  {
+    path: '/events',
+    label: 'Events',
+    summary: 'The event log, subscriber cursors and dead-lettered deliveries will be inspected and replayed here.',
+  },
+  {
+    path: '/experiments',
+    label: 'Experiments',
+    summary: 'Tests of use-case variants against each other, and their results, will be run and compared here.',
+  },
+  {
+    path: '/monitoring',
+    label: 'Monitoring',
+    summary: 'Throughput, latency, error rates and cache hits across all orchestrators will be charted here.',
+  },
+  {
+    path: '/settings',
+    label: 'Settings',
+    summary: 'Workspace configuration, API keys, secrets and operator identity will be managed here.',
+  },
+] as const satisfies readonly Section[];
+
+export type SectionPath = (typeof sections)[number]['path'];
+
+export function sectionFor(path: SectionPath): Section {
+  const section = sections.find((candidate) => candidate.path === path);
+  if (!section) throw new Error(`No section for ${path}`);
+  return section;
+}
