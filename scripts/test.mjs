@@ -13,16 +13,27 @@ const failures = [];
 function run(name, command, args, opts = {}) {
   process.stdout.write(`\n=== ${name}\n`);
   const started = Date.now();
-  const result = spawnSync(command, args, { cwd: opts.cwd ?? root, stdio: 'inherit', env: { ...process.env, ...opts.env } });
+  const result = spawnSync(command, args, {
+    cwd: opts.cwd ?? root,
+    stdio: 'inherit',
+    env: { ...process.env, ...opts.env },
+  });
   const ok = result.status === 0;
-  process.stdout.write(`=== ${name}: ${ok ? 'ok' : `FAILED (exit ${result.status ?? result.signal})`} in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
+  process.stdout.write(
+    `=== ${name}: ${ok ? 'ok' : `FAILED (exit ${result.status ?? result.signal})`} in ${((Date.now() - started) / 1000).toFixed(1)}s\n`,
+  );
   if (!ok) failures.push(name);
   return ok;
 }
 
 function vitest(name, cwd, args, env = {}) {
   const out = join(results, `${name.replace(/\W+/g, '-')}.json`);
-  run(name, 'npx', ['vitest', 'run', ...args, '--reporter=default', '--reporter=json', `--outputFile.json=${out}`], { cwd, env });
+  run(
+    name,
+    'npx',
+    ['vitest', 'run', ...args, '--reporter=default', '--reporter=json', `--outputFile.json=${out}`],
+    { cwd, env },
+  );
   if (!existsSync(out)) {
     failures.push(`${name} (no results written)`);
     return;
@@ -38,29 +49,44 @@ for (const [binary, pkg] of [
   ['/usr/bin/chromium', 'chromium'],
   ['redis-server', 'redis-server'],
 ]) {
-  const found = binary.startsWith('/') ? existsSync(binary) : spawnSync('sh', ['-c', `command -v ${binary}`]).status === 0;
-  if (!found) process.stderr.write(`${ci ? 'ERROR' : 'WARNING'}: ${binary} is missing; the tests that need it will fail. Install it: apt-get install -y ${pkg}\n`);
+  const found = binary.startsWith('/')
+    ? existsSync(binary)
+    : spawnSync('sh', ['-c', `command -v ${binary}`]).status === 0;
+  if (!found)
+    process.stderr.write(
+      `${ci ? 'ERROR' : 'WARNING'}: ${binary} is missing; the tests that need it will fail. Install it: apt-get install -y ${pkg}\n`,
+    );
 }
 
 run('build (functions, hosting)', process.execPath, ['scripts/build-if-stale.mjs']);
 run('lint and format (biome)', 'npx', ['biome', 'check', '.']);
 run('typecheck (functions)', 'npm', ['run', 'typecheck', '-w', 'functions', '--silent']);
 run('svelte-check (hosting)', 'npm', ['run', 'check', '-w', 'hosting', '--silent']);
-vitest('functions: unit, integration, port contracts (embedded, Upstash on real redis-server)', join(root, 'functions'), ['--config', 'vitest.config.ts']);
+vitest(
+  'functions: unit, integration, port contracts (embedded, Upstash on real redis-server)',
+  join(root, 'functions'),
+  ['--config', 'vitest.config.ts'],
+);
 if (existsSync(join(root, 'scripts/test-functions-emulator.mjs'))) {
   vitest('functions: Cloud Functions under the firebase-tools emulators', root, [], {});
 }
-vitest('hosting: Mission Control in headless Chromium', join(root, 'hosting'), ['--config', 'vitest.config.ts']);
+vitest('hosting: Mission Control in headless Chromium', join(root, 'hosting'), [
+  '--config',
+  'vitest.config.ts',
+]);
 
 for (const [variable, suite] of [
   ['FIRESTORE_EMULATOR_HOST', 'Firestore adapter contract suite'],
   ['PUBSUB_EMULATOR_HOST', 'Pub/Sub adapter contract suite'],
 ]) {
   if (!process.env[variable]) {
-    process.stdout.write(`NOT RUN: ${suite} (needs ${variable}: run \`npm run test:emulators\` where Google's emulators can be downloaded). Not counted as passed.\n`);
+    process.stdout.write(
+      `NOT RUN: ${suite} (needs ${variable}: run \`npm run test:emulators\` where Google's emulators can be downloaded). Not counted as passed.\n`,
+    );
   }
 }
 if (totals.skipped > 0) failures.push(`${totals.skipped} skipped test(s): CI runs every test`);
-if (failures.length > 0) process.stdout.write(`\nFailed steps:\n${failures.map((f) => `  - ${f}`).join('\n')}\n`);
+if (failures.length > 0)
+  process.stdout.write(`\nFailed steps:\n${failures.map((f) => `  - ${f}`).join('\n')}\n`);
 process.stdout.write(`\nTotal: ${totals.passed} passed, ${totals.failed} failed\n`);
 process.exit(failures.length === 0 && totals.failed === 0 ? 0 : 1);

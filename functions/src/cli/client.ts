@@ -30,7 +30,10 @@ const ProblemBody = z.object({ code: z.string(), title: z.string(), detail: z.st
 export async function apiGet<T>(baseUrl: string, path: string, schema: z.ZodType<T>): Promise<T> {
   let response: Response;
   try {
-    response = await fetch(`${baseUrl}${path}`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(10_000) });
+    response = await fetch(`${baseUrl}${path}`, {
+      headers: { accept: 'application/json' },
+      signal: AbortSignal.timeout(10_000),
+    });
   } catch (error) {
     throw new CliError(
       `Cannot reach Seraphim at ${baseUrl} (${errorMessage(error)}). Is it running? Start it with: npm start`,
@@ -42,14 +45,20 @@ export async function apiGet<T>(baseUrl: string, path: string, schema: z.ZodType
   try {
     body = JSON.parse(text);
   } catch {
-    throw new CliError(`${baseUrl}${path} answered ${response.status} with a body that is not JSON`, EXIT.api);
+    throw new CliError(
+      `${baseUrl}${path} answered ${response.status} with a body that is not JSON`,
+      EXIT.api,
+    );
   }
   if (!response.ok) {
     const problem = ProblemBody.safeParse(body);
-    const detail = problem.success ? `${problem.data.code}: ${problem.data.detail ?? problem.data.title}` : text.slice(0, 200);
+    const detail = problem.success
+      ? `${problem.data.code}: ${problem.data.detail ?? problem.data.title}`
+      : text.slice(0, 200);
     throw new CliError(`${path} failed with HTTP ${response.status} (${detail})`, EXIT.api);
   }
   const parsed = schema.safeParse(body);
-  if (!parsed.success) throw new CliError(`${path} answered in an unexpected shape: ${parsed.error.message}`, EXIT.api);
+  if (!parsed.success)
+    throw new CliError(`${path} answered in an unexpected shape: ${parsed.error.message}`, EXIT.api);
   return parsed.data;
 }

@@ -33,7 +33,10 @@ const commands: Record<string, Command> = {
     options: common,
     async run(values, out) {
       const { status } = await import('./status.js');
-      return status({ url: typeof values.url === 'string' ? values.url : defaultBaseUrl(), json: values.json === true }, out);
+      return status(
+        { url: typeof values.url === 'string' ? values.url : defaultBaseUrl(), json: values.json === true },
+        out,
+      );
     },
   },
   serve: {
@@ -73,12 +76,16 @@ function help(): string {
     'Commands:',
     ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
     '',
-    'Run `seraphim <command> --help` for a command\'s options.',
+    "Run `seraphim <command> --help` for a command's options.",
     'Exit codes: 0 ok, 1 unhealthy, 2 usage error, 3 runtime unreachable, 4 API error.',
   ].join('\n');
 }
 
-export async function main(argv: string[], out: (line: string) => void, err: (line: string) => void): Promise<number> {
+export async function main(
+  argv: string[],
+  out: (line: string) => void,
+  err: (line: string) => void,
+): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     out(help());
@@ -95,10 +102,8 @@ export async function main(argv: string[], out: (line: string) => void, err: (li
   }
   let values: Record<string, string | boolean | undefined>;
   try {
-    values = parseArgs({ args: rest, options: command.options, allowPositionals: false, strict: true }).values as Record<
-      string,
-      string | boolean | undefined
-    >;
+    values = parseArgs({ args: rest, options: command.options, allowPositionals: false, strict: true })
+      .values as Record<string, string | boolean | undefined>;
   } catch (error) {
     err(`${errorMessage(error)}\nUsage: ${command.usage}`);
     return EXIT.usage;

@@ -1,8 +1,9 @@
 /** `seraphim serve`: the embedded runtime with Mission Control, until Ctrl-C. */
+
+import { orchestrators } from '../orchestrators/registry.js';
 import { envConfig, SERAPHIM_VERSION } from '../platform/config.js';
 import { errorMessage } from '../platform/errors.js';
 import { createLogger } from '../platform/logger.js';
-import { orchestrators } from '../orchestrators/registry.js';
 import { seedDemo } from '../runtimes/embedded/demo.js';
 import { EmbeddedRuntime } from '../runtimes/embedded/runtime.js';
 import { startHttpServer } from '../runtimes/embedded/server.js';
@@ -50,7 +51,9 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
   });
   // The one line scripts and tests wait for; keep its shape.
   process.stdout.write(`Seraphim ${SERAPHIM_VERSION} (embedded) listening on ${http.url}\n`);
-  process.stdout.write(`  Mission Control: ${http.url}/   API: ${http.url}/api/openapi.json   data: ${settings.SERAPHIM_DATA_DIR}\n`);
+  process.stdout.write(
+    `  Mission Control: ${http.url}/   API: ${http.url}/api/openapi.json   data: ${settings.SERAPHIM_DATA_DIR}\n`,
+  );
 
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -59,7 +62,9 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
       process.exit(130);
     }
     stopping = true;
-    process.stderr.write(`\n${signal}: stopping (in-flight work finishes or hands back its lease; Ctrl-C again to force)...\n`);
+    process.stderr.write(
+      `\n${signal}: stopping (in-flight work finishes or hands back its lease; Ctrl-C again to force)...\n`,
+    );
     http
       .close()
       .then(() => runtime.stop({ graceMs: 10_000 }))

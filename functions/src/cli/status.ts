@@ -9,7 +9,10 @@ function duration(ms: number): string {
   return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
 }
 
-export async function status(opts: { url: string; json: boolean }, out: (line: string) => void): Promise<number> {
+export async function status(
+  opts: { url: string; json: boolean },
+  out: (line: string) => void,
+): Promise<number> {
   const [health, queues] = await Promise.all([
     apiGet(opts.url, '/api/system/health', HealthSchema),
     apiGet(opts.url, '/api/system/queues', QueuesSchema),
@@ -19,19 +22,32 @@ export async function status(opts: { url: string; json: boolean }, out: (line: s
     out(JSON.stringify({ url: opts.url, health, queues: queues.queues }, null, 2));
     return code;
   }
-  out(`Seraphim ${health.version} at ${opts.url}: ${health.status.toUpperCase()} (${health.runtime} runtime, node ${health.node}, up ${duration(health.uptimeMs)})`);
+  out(
+    `Seraphim ${health.version} at ${opts.url}: ${health.status.toUpperCase()} (${health.runtime} runtime, node ${health.node}, up ${duration(health.uptimeMs)})`,
+  );
   for (const [name, check] of Object.entries(health.checks)) {
-    out(`  ${check.status === 'ok' ? 'ok     ' : 'FAILING'} ${name}${check.detail ? `: ${check.detail}` : ''}`);
+    out(
+      `  ${check.status === 'ok' ? 'ok     ' : 'FAILING'} ${name}${check.detail ? `: ${check.detail}` : ''}`,
+    );
   }
   out('');
-  const rows = [['QUEUE', 'DEPTH', 'IN FLIGHT', 'OLDEST', 'DEAD'], ...queues.queues.map((q) => [
-    q.queue,
-    String(q.depth),
-    String(q.inFlight),
-    q.oldestAgeMs > 0 ? duration(q.oldestAgeMs) : '-',
-    String(q.deadLettered),
-  ])];
+  const rows = [
+    ['QUEUE', 'DEPTH', 'IN FLIGHT', 'OLDEST', 'DEAD'],
+    ...queues.queues.map((q) => [
+      q.queue,
+      String(q.depth),
+      String(q.inFlight),
+      q.oldestAgeMs > 0 ? duration(q.oldestAgeMs) : '-',
+      String(q.deadLettered),
+    ]),
+  ];
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  for (const row of rows) out(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
+  for (const row of rows)
+    out(
+      row
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    );
   return code;
 }

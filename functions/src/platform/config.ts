@@ -12,7 +12,10 @@ export type Env = Record<string, string | undefined>;
  * Plain settings come from `env`; secrets come from `secrets` (the firebase
  * runtime passes `defineSecret` values there) and else from `env`.
  */
-export function envConfig(env: Env = process.env, secrets: (name: string) => string | undefined = () => undefined): ConfigSource {
+export function envConfig(
+  env: Env = process.env,
+  secrets: (name: string) => string | undefined = () => undefined,
+): ConfigSource {
   return {
     get(name, fallback) {
       const value = env[name];

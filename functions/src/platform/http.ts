@@ -6,11 +6,17 @@
  * answers therefore behave the same everywhere.
  */
 import { z } from 'zod';
-import { errorMessage, InvalidInputError, NotFoundError, PayloadTooLargeError, SeraphimError } from './errors.js';
+import {
+  errorMessage,
+  InvalidInputError,
+  NotFoundError,
+  PayloadTooLargeError,
+  SeraphimError,
+} from './errors.js';
 import { assertWorkspaceAccess, type Identity } from './identity.js';
 import type { Context, HttpMethod, Orchestrator, RouteDefinition } from './orchestrator.js';
-import { type Problem, problem, zodFields } from './problem.js';
 import type { Ports } from './ports.js';
+import { type Problem, problem, zodFields } from './problem.js';
 
 export interface ApiRequest {
   method: string;
@@ -104,7 +110,10 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: strin
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const fields = zodFields(result.error, where);
-  throw new InvalidInputError(`Invalid ${where}: ${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}`, fields);
+  throw new InvalidInputError(
+    `Invalid ${where}: ${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}`,
+    fields,
+  );
 }
 
 function parseBody(request: ApiRequest, route: RouteDefinition): unknown {
@@ -129,7 +138,11 @@ function parseBody(request: ApiRequest, route: RouteDefinition): unknown {
 }
 
 /** Maps anything a handler threw to a problem response; unknown errors become a 500 with a logged error id. */
-export function errorResponse(error: unknown, ports: Pick<Ports, 'ids' | 'logger'>, where: string): ApiResponse {
+export function errorResponse(
+  error: unknown,
+  ports: Pick<Ports, 'ids' | 'logger'>,
+  where: string,
+): ApiResponse {
   if (error instanceof SeraphimError) {
     const fields = error instanceof InvalidInputError ? error.fields : undefined;
     const retryAfter = 'retryAfterMs' in error ? Math.ceil(Number(error.retryAfterMs) / 1000) : undefined;
@@ -150,7 +163,10 @@ export function errorResponse(error: unknown, ports: Pick<Ports, 'ids' | 'logger
     stack: error instanceof Error ? error.stack : undefined,
   });
   return problemResponse(
-    problem(500, 'internal', 'Internal error', { detail: `Something went wrong. Error id: ${errorId}`, errorId }),
+    problem(500, 'internal', 'Internal error', {
+      detail: `Something went wrong. Error id: ${errorId}`,
+      errorId,
+    }),
   );
 }
 
@@ -212,7 +228,10 @@ export function createApiHandler(orchestrators: readonly Orchestrator[], opts: A
     const ctx: Context = {
       ...ports,
       correlationId: requestId,
-      logger: ports.logger.child({ requestId, route: `${route.method} ${apiPath(compiled.orchestrator, route.path)}` }),
+      logger: ports.logger.child({
+        requestId,
+        route: `${route.method} ${apiPath(compiled.orchestrator, route.path)}`,
+      }),
     };
     const result = await route.handler(
       { params, query, body, identity: identity ?? anonymous, requestId },

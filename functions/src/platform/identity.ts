@@ -14,7 +14,11 @@ export interface Identity {
 }
 
 /** The embedded runtime's default caller: the person at the machine. */
-export const LOCAL_OPERATOR: Identity = Object.freeze({ uid: 'local-operator', kind: 'operator', workspaces: '*' });
+export const LOCAL_OPERATOR: Identity = Object.freeze({
+  uid: 'local-operator',
+  kind: 'operator',
+  workspaces: '*',
+});
 
 export const WORKSPACE_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 

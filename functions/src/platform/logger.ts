@@ -39,7 +39,8 @@ export function redact(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== 'object' || depth > 6) return value;
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) ? '[redacted]' : redact(v, depth + 1);
+  for (const [k, v] of Object.entries(value))
+    out[k] = SECRET_KEY.test(k) ? '[redacted]' : redact(v, depth + 1);
   return out;
 }
 
@@ -69,13 +70,19 @@ export function createLogger(
   const emit = (severity: Severity, message: string, fields?: LogFields) => {
     if (ORDER[severity] < min) return;
     const merged = redact({ ...base, ...fields }) as LogFields;
-    sink.write({ severity, message: redact(message) as string, time: new Date(now()).toISOString(), ...merged });
+    sink.write({
+      severity,
+      message: redact(message) as string,
+      time: new Date(now()).toISOString(),
+      ...merged,
+    });
   };
   return {
     debug: (m, f) => emit('DEBUG', m, f),
     info: (m, f) => emit('INFO', m, f),
     warn: (m, f) => emit('WARNING', m, f),
     error: (m, f) => emit('ERROR', m, f),
-    child: (fields) => createLogger({ sink, level: opts.level ?? 'INFO', fields: { ...base, ...fields }, now }),
+    child: (fields) =>
+      createLogger({ sink, level: opts.level ?? 'INFO', fields: { ...base, ...fields }, now }),
   };
 }

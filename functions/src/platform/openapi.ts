@@ -53,10 +53,18 @@ export function buildOpenApi(orchestrators: readonly Orchestrator[], info: { ver
         ...(route.access === 'public' ? { security: [] } : {}),
         parameters: parameters(route, pathParams),
         ...(route.body
-          ? { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(route.body, 'input') } } } }
+          ? {
+              requestBody: {
+                required: true,
+                content: { 'application/json': { schema: schemaOf(route.body, 'input') } },
+              },
+            }
           : {}),
         responses: {
-          [status]: { description: 'Success', content: { 'application/json': { schema: schemaOf(route.response, 'output') } } },
+          [status]: {
+            description: 'Success',
+            content: { 'application/json': { schema: schemaOf(route.response, 'output') } },
+          },
           default: {
             description: 'Problem',
             content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
@@ -75,7 +83,9 @@ export function buildOpenApi(orchestrators: readonly Orchestrator[], info: { ver
     paths,
     components: {
       schemas: { Problem: problemSchema },
-      securitySchemes: { firebaseIdToken: { type: 'http', scheme: 'bearer', bearerFormat: 'Firebase ID token' } },
+      securitySchemes: {
+        firebaseIdToken: { type: 'http', scheme: 'bearer', bearerFormat: 'Firebase ID token' },
+      },
     },
     security: [{ firebaseIdToken: [] }],
   };

@@ -40,7 +40,13 @@ describe('matchDocumentPattern', () => {
 });
 
 describe('defineOrchestrator', () => {
-  const route = defineRoute({ method: 'GET', path: '/x', summary: 'x', response: z.object({}), handler: async () => ({}) });
+  const route = defineRoute({
+    method: 'GET',
+    path: '/x',
+    summary: 'x',
+    response: z.object({}),
+    handler: async () => ({}),
+  });
   const task = defineTask({ payload: z.object({}), handler: async () => {} });
 
   it('accepts a well-formed definition and fills the empty parts', () => {

@@ -139,21 +139,26 @@ export function defineOrchestrator(def: OrchestratorDefinition): Orchestrator {
   }
   const routes = new Set<string>();
   for (const route of def.routes ?? []) {
-    if (!route.path.startsWith('/')) problems.push(`route ${route.method} ${route.path}: path must start with /`);
+    if (!route.path.startsWith('/'))
+      problems.push(`route ${route.method} ${route.path}: path must start with /`);
     const key = `${route.method} ${route.path.replace(/:[^/]+/g, ':')}`;
     if (routes.has(key)) problems.push(`route ${route.method} ${route.path}: declared twice`);
     routes.add(key);
   }
   for (const [key, sub] of Object.entries(def.events ?? {})) {
-    if (!/^[a-zA-Z][a-zA-Z0-9._-]{2,200}$/.test(sub.topic)) problems.push(`events.${key}: bad topic "${sub.topic}"`);
+    if (!/^[a-zA-Z][a-zA-Z0-9._-]{2,200}$/.test(sub.topic))
+      problems.push(`events.${key}: bad topic "${sub.topic}"`);
   }
   for (const [key, trigger] of Object.entries(def.documents ?? {})) {
     const segments = trigger.document.split('/');
     if (segments.length % 2 !== 0 || segments.some((s) => s === '')) {
-      problems.push(`documents.${key}: "${trigger.document}" must name a document (an even number of segments)`);
+      problems.push(
+        `documents.${key}: "${trigger.document}" must name a document (an even number of segments)`,
+      );
     }
   }
-  if (problems.length > 0) throw new Error(`Invalid orchestrator "${def.name}":\n  - ${problems.join('\n  - ')}`);
+  if (problems.length > 0)
+    throw new Error(`Invalid orchestrator "${def.name}":\n  - ${problems.join('\n  - ')}`);
   return Object.freeze({
     name: def.name,
     description: def.description ?? '',
@@ -195,7 +200,11 @@ export function rateLimits(limits: RateLimits | undefined): Required<RateLimits>
  * minimum up to `maxDoublings`, then grows linearly, capped, with full jitter on
  * the upper half so that a burst of failures does not retry in lockstep.
  */
-export function backoffMs(policy: Required<RetryPolicy>, attempt: number, random: () => number = Math.random): number {
+export function backoffMs(
+  policy: Required<RetryPolicy>,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
   const min = policy.minBackoffSeconds * 1000;
   const doublings = Math.min(Math.max(attempt - 1, 0), policy.maxDoublings);
   const linear = Math.max(attempt - 1 - policy.maxDoublings, 0);

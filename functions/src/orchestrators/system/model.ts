@@ -64,7 +64,9 @@ export const PingSchema = z
   .meta({ id: 'Ping' });
 export type Ping = z.infer<typeof PingSchema>;
 
-export const PingParamsSchema = z.object({ id: z.string().regex(/^[0-9A-Z]{26}$/, 'must be a ping id (ULID)') });
+export const PingParamsSchema = z.object({
+  id: z.string().regex(/^[0-9A-Z]{26}$/, 'must be a ping id (ULID)'),
+});
 
 /** Pings live outside any workspace: they are the platform's own. */
 export const pingPath = (id: string) => `system/health/pings/${id}`;

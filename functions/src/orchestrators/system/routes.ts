@@ -103,7 +103,11 @@ export const sendPingRoute = defineRoute({
   response: PingSchema,
   async handler(_req, ctx) {
     const id = ctx.ids.next();
-    const eventId = await ctx.events.publish(PING_TOPIC, { pingId: id }, { attributes: { correlationId: ctx.correlationId } });
+    const eventId = await ctx.events.publish(
+      PING_TOPIC,
+      { pingId: id },
+      { attributes: { correlationId: ctx.correlationId } },
+    );
     const ping = await createPing(ctx.documents, {
       id,
       sentAt: ctx.clock.now(),

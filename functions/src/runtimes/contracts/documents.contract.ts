@@ -11,7 +11,10 @@ export interface DocumentStoreHarness {
   teardown(): Promise<void>;
 }
 
-export function describeDocumentStoreContract(name: string, setup: () => Promise<DocumentStoreHarness>): void {
+export function describeDocumentStoreContract(
+  name: string,
+  setup: () => Promise<DocumentStoreHarness>,
+): void {
   describe(`documents port contract: ${name}`, () => {
     let h: DocumentStoreHarness;
     // A fresh root per run keeps runs against a shared emulator apart.
@@ -28,7 +31,12 @@ export function describeDocumentStoreContract(name: string, setup: () => Promise
 
     it('creates, reads back, and starts at version 1', async () => {
       const path = `${col()}/a`;
-      const created = await h.store.create(path, { title: 'hello', n: 1, nested: { ok: true }, list: [1, 'two'] });
+      const created = await h.store.create(path, {
+        title: 'hello',
+        n: 1,
+        nested: { ok: true },
+        list: [1, 'two'],
+      });
       expect(created.version).toBe(1);
       const read = await h.store.get(path);
       expect(read?.data).toEqual({ title: 'hello', n: 1, nested: { ok: true }, list: [1, 'two'] });
@@ -65,7 +73,9 @@ export function describeDocumentStoreContract(name: string, setup: () => Promise
       const path = `${col()}/v`;
       await h.store.create(path, { state: 'pending' });
       await h.store.update(path, { state: 'running' }, { ifVersion: 1 });
-      await expect(h.store.update(path, { state: 'failed' }, { ifVersion: 1 })).rejects.toBeInstanceOf(ConflictError);
+      await expect(h.store.update(path, { state: 'failed' }, { ifVersion: 1 })).rejects.toBeInstanceOf(
+        ConflictError,
+      );
       await expect(h.store.set(path, { state: 'x' }, { ifVersion: 7 })).rejects.toBeInstanceOf(ConflictError);
       await expect(h.store.delete(path, { ifVersion: 1 })).rejects.toBeInstanceOf(ConflictError);
       expect((await h.store.get(path))?.data).toEqual({ state: 'running' });
@@ -130,7 +140,10 @@ export function describeDocumentStoreContract(name: string, setup: () => Promise
         });
       }
       await h.store.create(`${c}/d99/sub/x`, { n: 1000, parity: 'even' }); // a subcollection is not a child
-      const even = await h.store.query(c, { where: [{ field: 'parity', op: '==', value: 'even' }], limit: 100 });
+      const even = await h.store.query(c, {
+        where: [{ field: 'parity', op: '==', value: 'even' }],
+        limit: 100,
+      });
       expect(even.docs.map((d) => d.data.n)).toEqual([0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24]);
       expect(even.nextCursor).toBeUndefined();
 
@@ -162,10 +175,18 @@ export function describeDocumentStoreContract(name: string, setup: () => Promise
         limit: 10,
       });
       expect(ranged.docs.map((d) => d.data.n)).toEqual([5, 6, 7, 8]);
-      const inList = await h.store.query(c, { where: [{ field: 'n', op: 'in', value: [1, 3, 99] }], limit: 10 });
+      const inList = await h.store.query(c, {
+        where: [{ field: 'n', op: 'in', value: [1, 3, 99] }],
+        limit: 10,
+      });
       expect(inList.docs.map((d) => d.data.n).sort()).toEqual([1, 3]);
-      const tagged = await h.store.query(c, { where: [{ field: 'tags', op: 'array-contains', value: 'five' }], limit: 10 });
-      expect(tagged.docs.map((d) => d.data.n).sort((a, b) => Number(a) - Number(b))).toEqual([0, 5, 10, 15, 20]);
+      const tagged = await h.store.query(c, {
+        where: [{ field: 'tags', op: 'array-contains', value: 'five' }],
+        limit: 10,
+      });
+      expect(tagged.docs.map((d) => d.data.n).sort((a, b) => Number(a) - Number(b))).toEqual([
+        0, 5, 10, 15, 20,
+      ]);
     });
 
     it('keeps every query bounded', async () => {
@@ -176,7 +197,9 @@ export function describeDocumentStoreContract(name: string, setup: () => Promise
     it('refuses a document over 1 MiB, as Firestore does, and keeps the old one', async () => {
       const path = `${col()}/big`;
       await h.store.create(path, { small: true });
-      await expect(h.store.set(path, { blob: 'x'.repeat(1024 * 1024 + 10) })).rejects.toBeInstanceOf(PayloadTooLargeError);
+      await expect(h.store.set(path, { blob: 'x'.repeat(1024 * 1024 + 10) })).rejects.toBeInstanceOf(
+        PayloadTooLargeError,
+      );
       expect((await h.store.get(path))?.data).toEqual({ small: true });
     });
 

@@ -43,11 +43,22 @@ export function describeEventBusContract(
 
     it('delivers data, attributes and a stable id, first attempt numbered 1', async () => {
       const seen: EventEnvelope[] = [];
-      h = await setup([{ key: 'seen', topic: 'contract.basic', maxAttempts: 3, handler: async (e) => void seen.push(e) }]);
-      const id = await h.bus.publish('contract.basic', { hello: 'world' }, { attributes: { source: 'test' } });
+      h = await setup([
+        { key: 'seen', topic: 'contract.basic', maxAttempts: 3, handler: async (e) => void seen.push(e) },
+      ]);
+      const id = await h.bus.publish(
+        'contract.basic',
+        { hello: 'world' },
+        { attributes: { source: 'test' } },
+      );
       await h.settle();
       expect(seen).toHaveLength(1);
-      expect(seen[0]).toMatchObject({ id, topic: 'contract.basic', data: { hello: 'world' }, deliveryAttempt: 1 });
+      expect(seen[0]).toMatchObject({
+        id,
+        topic: 'contract.basic',
+        data: { hello: 'world' },
+        deliveryAttempt: 1,
+      });
       expect(seen[0]?.attributes.source).toBe('test');
     });
 
@@ -65,7 +76,9 @@ export function describeEventBusContract(
               const total = await tx.get<{ sum: number }>('totals/once');
               if (effect) return; // already applied: the redelivery changes nothing
               tx.create(`effects/${event.id}`, { at: Date.now() });
-              tx.set('totals/once', { sum: (total?.data.sum ?? 0) + (event.data as { amount: number }).amount });
+              tx.set('totals/once', {
+                sum: (total?.data.sum ?? 0) + (event.data as { amount: number }).amount,
+              });
             });
           },
         },
@@ -138,7 +151,8 @@ export function describeEventBusContract(
           },
         },
       ]);
-      for (let n = 0; n < 6; n++) await h.bus.publish('contract.ordered', { n }, { orderingKey: 'account-1' });
+      for (let n = 0; n < 6; n++)
+        await h.bus.publish('contract.ordered', { n }, { orderingKey: 'account-1' });
       await h.settle();
       expect(order).toEqual([0, 1, 2, 3, 4, 5]);
     });
@@ -147,8 +161,18 @@ export function describeEventBusContract(
       const got: string[] = [];
       h = await setup([
         { key: 'left', topic: 'contract.fanout', maxAttempts: 2, handler: async () => void got.push('left') },
-        { key: 'right', topic: 'contract.fanout', maxAttempts: 2, handler: async () => void got.push('right') },
-        { key: 'other', topic: 'contract.elsewhere', maxAttempts: 2, handler: async () => void got.push('other') },
+        {
+          key: 'right',
+          topic: 'contract.fanout',
+          maxAttempts: 2,
+          handler: async () => void got.push('right'),
+        },
+        {
+          key: 'other',
+          topic: 'contract.elsewhere',
+          maxAttempts: 2,
+          handler: async () => void got.push('other'),
+        },
       ]);
       await h.bus.publish('contract.fanout', {});
       await h.settle();

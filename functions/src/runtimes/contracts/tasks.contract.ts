@@ -27,7 +27,10 @@ export interface TaskQueueHarness {
 const quick: RetryPolicy = { minBackoffSeconds: 0.01, maxBackoffSeconds: 0.05 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function describeTaskQueueContract(name: string, setup: (queues: QueueUnderTest[]) => Promise<TaskQueueHarness>): void {
+export function describeTaskQueueContract(
+  name: string,
+  setup: (queues: QueueUnderTest[]) => Promise<TaskQueueHarness>,
+): void {
   describe(`tasks port contract: ${name}`, () => {
     let h: TaskQueueHarness | undefined;
     afterEach(async () => {
@@ -37,7 +40,9 @@ export function describeTaskQueueContract(name: string, setup: (queues: QueueUnd
 
     it('runs an enqueued task with its payload', async () => {
       const got: unknown[] = [];
-      h = await setup([{ key: 'echo', handler: async (p, info) => void got.push({ p, attempt: info.attempt }) }]);
+      h = await setup([
+        { key: 'echo', handler: async (p, info) => void got.push({ p, attempt: info.attempt }) },
+      ]);
       const { deduped } = await h.tasks.enqueue(h.queueName('echo'), { hello: 1 });
       expect(deduped).toBe(false);
       await h.settle();
@@ -87,7 +92,13 @@ export function describeTaskQueueContract(name: string, setup: (queues: QueueUnd
       await h.settle();
       expect(calls).toBe(3);
       const dead = await h.deadLetters('poison');
-      expect(dead).toEqual([expect.objectContaining({ id: 'p1', attempts: 3, lastError: expect.stringContaining('upstream down (3)') })]);
+      expect(dead).toEqual([
+        expect.objectContaining({
+          id: 'p1',
+          attempts: 3,
+          lastError: expect.stringContaining('upstream down (3)'),
+        }),
+      ]);
       expect((await h.tasks.stats(h.queueName('poison'))).deadLettered).toBe(1);
     });
 
@@ -145,7 +156,9 @@ export function describeTaskQueueContract(name: string, setup: (queues: QueueUnd
           },
         },
       ]);
-      await Promise.all(Array.from({ length: 30 }, (_, i) => h?.tasks.enqueue(h.queueName('limited'), { i })));
+      await Promise.all(
+        Array.from({ length: 30 }, (_, i) => h?.tasks.enqueue(h.queueName('limited'), { i })),
+      );
       await h.settle();
       expect(peak).toBe(3);
     });
@@ -189,9 +202,9 @@ export function describeTaskQueueContract(name: string, setup: (queues: QueueUnd
 
     it('refuses a payload over 100 KB (pass a reference instead)', async () => {
       h = await setup([{ key: 'big', handler: async () => {} }]);
-      await expect(h.tasks.enqueue(h.queueName('big'), { blob: 'x'.repeat(101 * 1024) })).rejects.toBeInstanceOf(
-        PayloadTooLargeError,
-      );
+      await expect(
+        h.tasks.enqueue(h.queueName('big'), { blob: 'x'.repeat(101 * 1024) }),
+      ).rejects.toBeInstanceOf(PayloadTooLargeError);
     });
   });
 }

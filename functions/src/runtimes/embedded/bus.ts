@@ -99,10 +99,17 @@ export class EmbeddedEventBus implements EventBus, ChangeRecorder {
     return id;
   }
 
-  #append(topic: string, data: unknown, attributes: Record<string, string>, orderingKey: string | undefined): string {
+  #append(
+    topic: string,
+    data: unknown,
+    attributes: Record<string, string>,
+    orderingKey: string | undefined,
+  ): string {
     const json = JSON.stringify(data ?? null);
     if (Buffer.byteLength(json) > MAX_EVENT_BYTES) {
-      throw new PayloadTooLargeError(`Event on ${topic} is over ${MAX_EVENT_BYTES} bytes; publish a reference instead`);
+      throw new PayloadTooLargeError(
+        `Event on ${topic} is over ${MAX_EVENT_BYTES} bytes; publish a reference instead`,
+      );
     }
     const id = this.#ids.next();
     this.#insert.get(id, topic, json, JSON.stringify(attributes), orderingKey ?? null, this.#clock.now());
@@ -190,7 +197,8 @@ export class EmbeddedEventBus implements EventBus, ChangeRecorder {
         tasks.push({ id, offset: row.offset, orderingKey: row.ordering_key ?? undefined });
       }
       const last = rows.at(-1);
-      if (last) this.#db.prepare('UPDATE subscriptions SET cursor = ? WHERE name = ?').run(last.offset, sub.name);
+      if (last)
+        this.#db.prepare('UPDATE subscriptions SET cursor = ? WHERE name = ?').run(last.offset, sub.name);
       return rows.length;
     });
     if (tasks.length > 0) this.#queue.nudge(sub.name);

@@ -16,7 +16,10 @@ const SeedSchema = z.object({
 
 export const DEMO_SEED_FILE = join(REPO_ROOT, 'emulators', 'seed', 'demo.json');
 
-export async function seedDemo(documents: DocumentStore, file = DEMO_SEED_FILE): Promise<{ created: number; kept: number }> {
+export async function seedDemo(
+  documents: DocumentStore,
+  file = DEMO_SEED_FILE,
+): Promise<{ created: number; kept: number }> {
   if (!existsSync(file)) return { created: 0, kept: 0 };
   const seed = SeedSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
   let created = 0;

@@ -6,7 +6,12 @@
  * change feed in the same SQLite transaction, so a trigger is never lost.
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import { ConflictError, InvalidInputError, NotFoundError, PayloadTooLargeError } from '../../platform/errors.js';
+import {
+  ConflictError,
+  InvalidInputError,
+  NotFoundError,
+  PayloadTooLargeError,
+} from '../../platform/errors.js';
 import {
   type DocumentData,
   type DocumentStore,
@@ -60,7 +65,10 @@ export function splitPath(path: string, kind: 'document' | 'collection'): { pare
     segments.length % 2 !== (kind === 'document' ? 0 : 1);
   if (bad) {
     throw new InvalidInputError(`"${path}" is not a valid ${kind} path`, [
-      { path: 'path', message: `must have ${kind === 'document' ? 'an even' : 'an odd'} number of non-empty segments` },
+      {
+        path: 'path',
+        message: `must have ${kind === 'document' ? 'an even' : 'an odd'} number of non-empty segments`,
+      },
     ]);
   }
   return { parent: segments.slice(0, -1).join('/'), id: segments[segments.length - 1] as string };
@@ -109,12 +117,17 @@ function encodeCursor(values: unknown[], id: string): string {
 
 function decodeCursor(cursor: string, fields: number): { v: unknown[]; id: string } {
   try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { v: unknown[]; id: string };
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as {
+      v: unknown[];
+      id: string;
+    };
     if (Array.isArray(parsed.v) && parsed.v.length === fields && typeof parsed.id === 'string') return parsed;
   } catch {
     // fall through
   }
-  throw new InvalidInputError('Invalid cursor', [{ path: 'cursor', message: 'not a cursor returned by this query' }]);
+  throw new InvalidInputError('Invalid cursor', [
+    { path: 'cursor', message: 'not a cursor returned by this query' },
+  ]);
 }
 
 function readPath(data: DocumentData, field: string): unknown {
@@ -136,7 +149,9 @@ export class SqliteDocumentStore implements DocumentStore {
     this.#db = db;
     this.#now = opts.now;
     this.#recorder = opts.recorder;
-    this.#select = db.prepare('SELECT path, id, data, version, create_time, update_time FROM documents WHERE path = ?');
+    this.#select = db.prepare(
+      'SELECT path, id, data, version, create_time, update_time FROM documents WHERE path = ?',
+    );
     this.#insert = db.prepare(
       'INSERT INTO documents (path, parent, id, data, version, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
@@ -158,19 +173,32 @@ export class SqliteDocumentStore implements DocumentStore {
     return this.#commit([{ kind: 'create', path, data }], new Map())[0] as StoredDocument<T>;
   }
 
-  async set<T extends DocumentData>(path: string, data: T, opts: WriteOptions = {}): Promise<StoredDocument<T>> {
-    return this.#commit([{ kind: 'set', path, data, ifVersion: opts.ifVersion }], new Map())[0] as StoredDocument<T>;
+  async set<T extends DocumentData>(
+    path: string,
+    data: T,
+    opts: WriteOptions = {},
+  ): Promise<StoredDocument<T>> {
+    return this.#commit(
+      [{ kind: 'set', path, data, ifVersion: opts.ifVersion }],
+      new Map(),
+    )[0] as StoredDocument<T>;
   }
 
   async update(path: string, patch: DocumentData, opts: WriteOptions = {}): Promise<StoredDocument> {
-    return this.#commit([{ kind: 'update', path, patch, ifVersion: opts.ifVersion }], new Map())[0] as StoredDocument;
+    return this.#commit(
+      [{ kind: 'update', path, patch, ifVersion: opts.ifVersion }],
+      new Map(),
+    )[0] as StoredDocument;
   }
 
   async delete(path: string, opts: WriteOptions = {}): Promise<boolean> {
     return this.#commit([{ kind: 'delete', path, ifVersion: opts.ifVersion }], new Map())[0] !== null;
   }
 
-  async query<T extends DocumentData = DocumentData>(collection: string, query: Query): Promise<QueryPage<T>> {
+  async query<T extends DocumentData = DocumentData>(
+    collection: string,
+    query: Query,
+  ): Promise<QueryPage<T>> {
     splitPath(collection, 'collection');
     if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > MAX_QUERY_LIMIT) {
       throw new InvalidInputError(`limit must be an integer from 1 to ${MAX_QUERY_LIMIT}`, [
@@ -187,18 +215,27 @@ export class SqliteDocumentStore implements DocumentStore {
       // Lexicographic "after": (f1 > v1) OR (f1 = v1 AND f2 > v2) OR … OR (all equal AND id > last id).
       const cursor = decodeCursor(query.cursor, orders.length);
       const keys = [
-        ...orders.map((o, i) => ({ expr: fieldExpr(o.field), dir: o.direction ?? 'asc', value: sqlValue(cursor.v[i]) })),
+        ...orders.map((o, i) => ({
+          expr: fieldExpr(o.field),
+          dir: o.direction ?? 'asc',
+          value: sqlValue(cursor.v[i]),
+        })),
         { expr: 'id', dir: idDirection, value: cursor.id as string | number | null },
       ];
       const alternatives: string[] = [];
       keys.forEach((key, i) => {
         const equalities = keys.slice(0, i).map((k) => `${k.expr} = ?`);
-        alternatives.push(`(${[...equalities, `${key.expr} ${key.dir === 'desc' ? '<' : '>'} ?`].join(' AND ')})`);
+        alternatives.push(
+          `(${[...equalities, `${key.expr} ${key.dir === 'desc' ? '<' : '>'} ?`].join(' AND ')})`,
+        );
         args.push(...keys.slice(0, i).map((k) => k.value), key.value);
       });
       where.push(`(${alternatives.join(' OR ')})`);
     }
-    const orderSql = [...orders.map((o) => `${fieldExpr(o.field)} ${o.direction ?? 'asc'}`), `id ${idDirection}`];
+    const orderSql = [
+      ...orders.map((o) => `${fieldExpr(o.field)} ${o.direction ?? 'asc'}`),
+      `id ${idDirection}`,
+    ];
     const sql = `SELECT path, id, data, version, create_time, update_time FROM documents WHERE ${where.join(' AND ')} ORDER BY ${orderSql.join(', ')} LIMIT ?`;
     const rows = this.#db.prepare(sql).all(...args, query.limit + 1) as unknown as Row[];
     const docs = rows.slice(0, query.limit).map((row) => toDoc<T>(row));
@@ -254,14 +291,16 @@ export class SqliteDocumentStore implements DocumentStore {
       const writes: Write[] = [];
       const tx: DocumentTransaction = {
         get: async <T extends DocumentData = DocumentData>(path: string) => {
-          if (writes.length > 0) throw new InvalidInputError('Transactions must do all reads before any write');
+          if (writes.length > 0)
+            throw new InvalidInputError('Transactions must do all reads before any write');
           const doc = this.#read(path);
           seen.set(path, doc?.version ?? 0);
           return doc as StoredDocument<T> | null;
         },
         create: (path, data) => void writes.push({ kind: 'create', path, data }),
         set: (path, data) => void writes.push({ kind: 'set', path, data }),
-        update: (path, patch, opts = {}) => void writes.push({ kind: 'update', path, patch, ifVersion: opts.ifVersion }),
+        update: (path, patch, opts = {}) =>
+          void writes.push({ kind: 'update', path, patch, ifVersion: opts.ifVersion }),
         delete: (path, opts = {}) => void writes.push({ kind: 'delete', path, ifVersion: opts.ifVersion }),
       };
       const result = await fn(tx);
@@ -283,7 +322,9 @@ export class SqliteDocumentStore implements DocumentStore {
 
   /** Applies writes atomically after checking that every read is still current. */
   #commit(writes: Write[], seen: Map<string, number>): Array<StoredDocument | null> {
-    const encoded = writes.map((w) => (w.kind === 'delete' || w.kind === 'update' ? null : encode(w.path, w.data)));
+    const encoded = writes.map((w) =>
+      w.kind === 'delete' || w.kind === 'update' ? null : encode(w.path, w.data),
+    );
     return inTransaction(this.#db, () => {
       for (const [path, version] of seen) {
         const row = this.#select.get(path) as Row | undefined;
@@ -299,11 +340,14 @@ export class SqliteDocumentStore implements DocumentStore {
     const row = this.#select.get(write.path) as Row | undefined;
     const before = row ? toDoc(row) : null;
     if ('ifVersion' in write && write.ifVersion !== undefined && (before?.version ?? 0) !== write.ifVersion) {
-      throw new ConflictError(`Document ${write.path} is at version ${before?.version ?? 0}, not ${write.ifVersion}`, {
-        path: write.path,
-        expected: write.ifVersion,
-        actual: before?.version ?? 0,
-      });
+      throw new ConflictError(
+        `Document ${write.path} is at version ${before?.version ?? 0}, not ${write.ifVersion}`,
+        {
+          path: write.path,
+          expected: write.ifVersion,
+          actual: before?.version ?? 0,
+        },
+      );
     }
     let after: StoredDocument | null;
     switch (write.kind) {
@@ -341,7 +385,14 @@ export class SqliteDocumentStore implements DocumentStore {
   ): StoredDocument {
     if (before) {
       this.#replace.run(json, before.version + 1, now, path);
-      return { path, id, data: JSON.parse(json), version: before.version + 1, createTime: before.createTime, updateTime: now };
+      return {
+        path,
+        id,
+        data: JSON.parse(json),
+        version: before.version + 1,
+        createTime: before.createTime,
+        updateTime: now,
+      };
     }
     this.#insert.run(path, parent, id, json, 1, now, now);
     return { path, id, data: JSON.parse(json), version: 1, createTime: now, updateTime: now };

@@ -12,7 +12,15 @@
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Clock } from '../../platform/clock.js';
-import { errorMessage, InvalidInputError, isRetryable, NotFoundError, PayloadTooLargeError, RetryAfterError, RetryableError } from '../../platform/errors.js';
+import {
+  errorMessage,
+  InvalidInputError,
+  isRetryable,
+  NotFoundError,
+  PayloadTooLargeError,
+  RetryAfterError,
+  RetryableError,
+} from '../../platform/errors.js';
 import type { Ids } from '../../platform/ids.js';
 import type { Logger } from '../../platform/logger.js';
 import { backoffMs, type RateLimits, type RetryPolicy } from '../../platform/orchestrator.js';
@@ -92,9 +100,15 @@ export class EmbeddedTaskQueue implements TaskQueue {
   #flushScheduled = false;
   #running = false;
   #idleWaiters: Array<() => void> = [];
-  readonly #sql: Record<'insert' | 'claim' | 'claimOrdered' | 'done' | 'retry' | 'dead' | 'release', StatementSync>;
+  readonly #sql: Record<
+    'insert' | 'claim' | 'claimOrdered' | 'done' | 'retry' | 'dead' | 'release',
+    StatementSync
+  >;
 
-  constructor(db: DatabaseSync, opts: { clock: Clock; ids: Ids; logger: Logger; owner?: string; random?: () => number }) {
+  constructor(
+    db: DatabaseSync,
+    opts: { clock: Clock; ids: Ids; logger: Logger; owner?: string; random?: () => number },
+  ) {
     this.#db = db;
     this.#clock = opts.clock;
     this.#ids = opts.ids;
@@ -175,7 +189,9 @@ export class EmbeddedTaskQueue implements TaskQueue {
     const json = JSON.stringify(payload ?? null);
     const bytes = Buffer.byteLength(json);
     if (bytes > MAX_TASK_PAYLOAD_BYTES) {
-      throw new PayloadTooLargeError(`Task payload is ${bytes} bytes; the limit is ${MAX_TASK_PAYLOAD_BYTES}. Pass a reference.`);
+      throw new PayloadTooLargeError(
+        `Task payload is ${bytes} bytes; the limit is ${MAX_TASK_PAYLOAD_BYTES}. Pass a reference.`,
+      );
     }
     const now = this.#clock.now();
     const info = this.#sql.insert.run(
@@ -291,7 +307,8 @@ export class EmbeddedTaskQueue implements TaskQueue {
       const rows = this.#db
         .prepare(`SELECT seq FROM tasks WHERE state = 'leased' AND lease_owner = ?`)
         .all(this.#owner) as Array<{ seq: number }>;
-      for (const row of rows) released += Number(this.#sql.release.run(now, now, row.seq, this.#owner).changes);
+      for (const row of rows)
+        released += Number(this.#sql.release.run(now, now, row.seq, this.#owner).changes);
     });
     return { finished: before - inFlight(), released };
   }
@@ -327,7 +344,8 @@ export class EmbeddedTaskQueue implements TaskQueue {
           )
           .run(now - DEDUPE_WINDOW_MS).changes,
       );
-      if (recovered + deadened > 0) this.#logger.warn('Recovered expired task leases', { recovered, deadened });
+      if (recovered + deadened > 0)
+        this.#logger.warn('Recovered expired task leases', { recovered, deadened });
       if (recovered > 0 && this.#running) for (const w of this.#workers.values()) this.#wake(w);
       return { recovered, deadened, purged };
     });
@@ -410,16 +428,30 @@ export class EmbeddedTaskQueue implements TaskQueue {
 
   #claim(config: QueueConfig, limit: number, now: number): Claimed[] {
     const hasOrdered = this.#db
-      .prepare(`SELECT 1 FROM tasks WHERE queue = ? AND ordering_key IS NOT NULL AND state = 'pending' LIMIT 1`)
+      .prepare(
+        `SELECT 1 FROM tasks WHERE queue = ? AND ordering_key IS NOT NULL AND state = 'pending' LIMIT 1`,
+      )
       .get(config.name);
     const stmt = hasOrdered ? this.#sql.claimOrdered : this.#sql.claim;
-    const rows = stmt.all(now + config.timeoutMs, this.#owner, now, config.name, now, limit) as unknown as Claimed[];
+    const rows = stmt.all(
+      now + config.timeoutMs,
+      this.#owner,
+      now,
+      config.name,
+      now,
+      limit,
+    ) as unknown as Claimed[];
     return rows.sort((a, b) => a.seq - b.seq);
   }
 
   #run(worker: Worker, task: Claimed): void {
     worker.inFlight++;
-    const info: TaskInfo = { queue: worker.config.name, id: task.id, attempt: task.attempts, maxAttempts: task.max_attempts };
+    const info: TaskInfo = {
+      queue: worker.config.name,
+      id: task.id,
+      attempt: task.attempts,
+      maxAttempts: task.max_attempts,
+    };
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -429,10 +461,12 @@ export class EmbeddedTaskQueue implements TaskQueue {
       timer.unref();
     });
     const attempt = (async () => worker.handler(JSON.parse(task.payload) as unknown, info))();
-    Promise.race([attempt, timeout]).then(
-      () => this.#settle({ worker, task, error: undefined }),
-      (error: unknown) => this.#settle({ worker, task, error: error ?? new Error('task failed') }),
-    ).finally(() => clearTimeout(timer));
+    Promise.race([attempt, timeout])
+      .then(
+        () => this.#settle({ worker, task, error: undefined }),
+        (error: unknown) => this.#settle({ worker, task, error: error ?? new Error('task failed') }),
+      )
+      .finally(() => clearTimeout(timer));
   }
 
   #settle(completion: Completion): void {
@@ -470,7 +504,9 @@ export class EmbeddedTaskQueue implements TaskQueue {
           continue;
         }
         const delay =
-          error instanceof RetryAfterError ? error.retryAfterMs : backoffMs(worker.config.retry, task.attempts, this.#random);
+          error instanceof RetryAfterError
+            ? error.retryAfterMs
+            : backoffMs(worker.config.retry, task.attempts, this.#random);
         this.#sql.retry.run(now + delay, message, now, ...key);
         this.#logger.warn('Task failed; will retry', {
           queue: worker.config.name,

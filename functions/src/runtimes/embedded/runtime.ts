@@ -109,11 +109,20 @@ export class EmbeddedRuntime {
       const name = functionName(o.name, key);
       this.#register(
         name,
-        { retry: retryPolicy(task.retry), rateLimits: rateLimits(task.rateLimits), timeoutMs: (task.timeoutSeconds ?? 60) * 1000 },
+        {
+          retry: retryPolicy(task.retry),
+          rateLimits: rateLimits(task.rateLimits),
+          timeoutMs: (task.timeoutSeconds ?? 60) * 1000,
+        },
         async (payload, info) => {
           const parsed = task.payload.safeParse(payload);
-          if (!parsed.success) throw new PermanentError(`Task payload for ${name} is invalid: ${parsed.error.message}`);
-          await task.handler(parsed.data, this.#context(info.id, { queue: name, attempt: info.attempt }), info);
+          if (!parsed.success)
+            throw new PermanentError(`Task payload for ${name} is invalid: ${parsed.error.message}`);
+          await task.handler(
+            parsed.data,
+            this.#context(info.id, { queue: name, attempt: info.attempt }),
+            info,
+          );
         },
       );
     }
@@ -122,8 +131,12 @@ export class EmbeddedRuntime {
       this.#register(name, this.#deliveryConfig(sub.retry), async (payload, info) => {
         const envelope = this.bus.envelope((payload as DeliveryPayload).offset, info.attempt);
         const data = sub.data.safeParse(envelope.data);
-        if (!data.success) throw new PermanentError(`Event ${envelope.id} on ${sub.topic} is invalid: ${data.error.message}`);
-        await sub.handler({ ...envelope, data: data.data }, this.#context(envelope.id, { subscription: name }));
+        if (!data.success)
+          throw new PermanentError(`Event ${envelope.id} on ${sub.topic} is invalid: ${data.error.message}`);
+        await sub.handler(
+          { ...envelope, data: data.data },
+          this.#context(envelope.id, { subscription: name }),
+        );
       });
       this.bus.subscribe({ name, topic: sub.topic });
     }
@@ -152,20 +165,30 @@ export class EmbeddedRuntime {
       const name = functionName(o.name, key);
       this.#register(
         name,
-        { retry: retryPolicy({ maxAttempts: 3 }), rateLimits: rateLimits({ maxConcurrentDispatches: 1 }), timeoutMs: 540_000 },
+        {
+          retry: retryPolicy({ maxAttempts: 3 }),
+          rateLimits: rateLimits({ maxConcurrentDispatches: 1 }),
+          timeoutMs: 540_000,
+        },
         async (payload, info) => {
           const { scheduledTime } = payload as { scheduledTime: number };
           await schedule.handler(this.#context(info.id, { schedule: name }), { scheduledTime });
         },
       );
       this.#crons.push(
-        new Cron(schedule.cron, { timezone: schedule.timeZone ?? 'UTC', paused: true, catch: true }, (cron: Cron) => {
-          const scheduledTime = cron.currentRun()?.getTime() ?? this.ports.clock.now();
-          // One task per firing, keyed on its time: a firing is never run twice.
-          this.queue
-            .enqueue(name, { scheduledTime }, { id: `${key}-${scheduledTime}` })
-            .catch((error: unknown) => this.ports.logger.error('Could not enqueue schedule', { name, error: errorMessage(error) }));
-        }),
+        new Cron(
+          schedule.cron,
+          { timezone: schedule.timeZone ?? 'UTC', paused: true, catch: true },
+          (cron: Cron) => {
+            const scheduledTime = cron.currentRun()?.getTime() ?? this.ports.clock.now();
+            // One task per firing, keyed on its time: a firing is never run twice.
+            this.queue
+              .enqueue(name, { scheduledTime }, { id: `${key}-${scheduledTime}` })
+              .catch((error: unknown) =>
+                this.ports.logger.error('Could not enqueue schedule', { name, error: errorMessage(error) }),
+              );
+          },
+        ),
       );
     }
   }

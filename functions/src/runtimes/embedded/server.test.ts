@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import system from '../../orchestrators/system/index.js';
 import { createLogger, MemorySink } from '../../platform/logger.js';
 import { defineOrchestrator, defineRoute } from '../../platform/orchestrator.js';
-import system from '../../orchestrators/system/index.js';
 import { EmbeddedRuntime } from './runtime.js';
 import { type RunningServer, startHttpServer } from './server.js';
 
@@ -26,6 +26,7 @@ const crashing = defineOrchestrator({
       method: 'POST',
       path: '/workspaces/:workspace/things',
       summary: 'validates a body',
+      params: z.object({ workspace: z.string() }),
       body: z.object({ name: z.string().min(1), count: z.number().int().positive() }),
       response: z.object({ workspace: z.string(), name: z.string() }),
       status: 201,
@@ -48,7 +49,13 @@ describe('embedded runtime over HTTP', () => {
       logger: createLogger({ sink }),
     });
     runtime.start();
-    http = await startHttpServer({ api: runtime.api, ports: runtime.ports, staticDir: undefined, host: '127.0.0.1', port: 0 });
+    http = await startHttpServer({
+      api: runtime.api,
+      ports: runtime.ports,
+      staticDir: undefined,
+      host: '127.0.0.1',
+      port: 0,
+    });
   }
 
   beforeAll(async () => {
@@ -66,7 +73,11 @@ describe('embedded runtime over HTTP', () => {
   it('answers health with every check ok', async () => {
     const res = await get('/api/system/health');
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { status: string; runtime: string; checks: Record<string, { status: string }> };
+    const body = (await res.json()) as {
+      status: string;
+      runtime: string;
+      checks: Record<string, { status: string }>;
+    };
     expect(body.status).toBe('ok');
     expect(body.runtime).toBe('embedded');
     expect(Object.values(body.checks).map((c) => c.status)).toEqual(['ok', 'ok', 'ok']);
@@ -75,11 +86,18 @@ describe('embedded runtime over HTTP', () => {
   it('serves an OpenAPI 3.1 document generated from the route declarations', async () => {
     const doc = (await (await get('/api/openapi.json')).json()) as {
       openapi: string;
-      paths: Record<string, Record<string, { parameters: Array<{ name: string; in: string }>; requestBody?: unknown }>>;
+      paths: Record<
+        string,
+        Record<string, { parameters: Array<{ name: string; in: string }>; requestBody?: unknown }>
+      >;
     };
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/api/system/health', '/api/system/pings/{id}', '/api/crashy/workspaces/{workspace}/things']),
+      expect.arrayContaining([
+        '/api/system/health',
+        '/api/system/pings/{id}',
+        '/api/crashy/workspaces/{workspace}/things',
+      ]),
     );
     expect(doc.paths['/api/system/pings/{id}']?.get?.parameters).toEqual([
       expect.objectContaining({ name: 'id', in: 'path' }),
@@ -117,7 +135,9 @@ describe('embedded runtime over HTTP', () => {
     expect(badJson.status).toBe(400);
     const badParam = await get('/api/system/pings/not-a-ulid');
     expect(badParam.status).toBe(400);
-    expect(((await badParam.json()) as { errors: Array<{ path: string }> }).errors[0]?.path).toBe('params.id');
+    expect(((await badParam.json()) as { errors: Array<{ path: string }> }).errors[0]?.path).toBe(
+      'params.id',
+    );
   });
 
   it('accepts a valid body', async () => {

@@ -6,8 +6,13 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
-import { errorResponse, type ApiHandler, type ApiResponse, DEFAULT_MAX_BODY_BYTES } from '../../platform/http.js';
 import { PayloadTooLargeError } from '../../platform/errors.js';
+import {
+  type ApiHandler,
+  type ApiResponse,
+  DEFAULT_MAX_BODY_BYTES,
+  errorResponse,
+} from '../../platform/http.js';
 import type { Ports } from '../../platform/ports.js';
 
 export interface HttpServerOptions {
@@ -42,7 +47,8 @@ const TYPES: Record<string, string> = {
 /** Reads the body, refusing it with 413 as soon as it passes the limit: it is never buffered whole. */
 function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array | undefined> {
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) return Promise.reject(new PayloadTooLargeError(`Body is ${declared} bytes; the limit is ${limit}`));
+  if (declared > limit)
+    return Promise.reject(new PayloadTooLargeError(`Body is ${declared} bytes; the limit is ${limit}`));
   return new Promise((resolvePromise, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

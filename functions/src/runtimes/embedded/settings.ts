@@ -13,9 +13,17 @@ const SettingsSchema = z.object({
   SERAPHIM_HOST: z.string().min(1).default('127.0.0.1'),
   SERAPHIM_PORT: z.coerce.number().int().min(0).max(65535).default(4400),
   SERAPHIM_DATA_DIR: z.string().min(1).default(join(REPO_ROOT, '.data')),
-  SERAPHIM_STATIC_DIR: z.string().min(1).default(join(REPO_ROOT, 'hosting', 'build')),
+  SERAPHIM_STATIC_DIR: z
+    .string()
+    .min(1)
+    .default(join(REPO_ROOT, 'hosting', 'build')),
   SERAPHIM_LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']).default('INFO'),
-  SERAPHIM_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(32 * 1024 * 1024).default(1024 * 1024),
+  SERAPHIM_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(32 * 1024 * 1024)
+    .default(1024 * 1024),
   SERAPHIM_DEMO: z.enum(['0', '1']).default('1'),
   UPSTASH_REDIS_REST_URL: z.url().optional(),
 });
@@ -27,7 +35,10 @@ export function readSettings(env: Env = process.env): EmbeddedSettings {
   const parsed = SettingsSchema.safeParse(defined);
   if (!parsed.success) {
     const fields = zodFields(parsed.error, 'env');
-    throw new InvalidInputError(`Bad configuration: ${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}`, fields);
+    throw new InvalidInputError(
+      `Bad configuration: ${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}`,
+      fields,
+    );
   }
   return parsed.data;
 }

@@ -109,7 +109,9 @@ function pragmaNumber(db: DatabaseSync, name: string): number {
 function migrate(db: DatabaseSync, file: string): void {
   const appId = pragmaNumber(db, 'application_id');
   const version = pragmaNumber(db, 'user_version');
-  const tables = db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'`).get() as { n: number };
+  const tables = db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'`).get() as {
+    n: number;
+  };
   if (appId !== APPLICATION_ID && (tables.n > 0 || version > 0)) {
     throw new DatabaseStateError(
       `${file} is not a Seraphim database (it has other tables). Point SERAPHIM_DATA_DIR at an empty folder; nothing was changed.`,
