@@ -256,7 +256,7 @@ function acquireLock(dataDir: string): string {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const pid = Number(readFileSync(file, 'utf8'));
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+    if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
       throw new DatabaseStateError(
         `Another Seraphim (pid ${pid}) is using ${dataDir}. Stop it first, or use another SERAPHIM_DATA_DIR.`,
       );
