@@ -18,6 +18,8 @@ const BUILD_INDEX = fileURLToPath(new URL('../build/index.html', import.meta.url
 
 export async function startServer(): Promise<ServerUnderTest> {
   if (!existsSync(BUILD_INDEX)) throw new Error('hosting/build is missing: run `npm run build` first');
-  const runtime = await startRuntimeProcess({ env: { SERAPHIM_STATIC_DIR: fileURLToPath(new URL('../build', import.meta.url)) } });
+  const runtime = await startRuntimeProcess({
+    env: { SERAPHIM_STATIC_DIR: fileURLToPath(new URL('../build', import.meta.url)) },
+  });
   return { url: runtime.url, stop: () => runtime.dispose() };
 }
