@@ -160,3 +160,64 @@ describe('runtime process', () => {
     );
   });
 });
+
+describe('document triggers and schedules', () => {
+  it('delivers matching document changes with params, before and after; others not at all', async () => {
+    const { defineOrchestrator } = await import('../../platform/orchestrator.js');
+    const changes: Array<{
+      params: Record<string, string>;
+      before: unknown;
+      after: unknown;
+      eventId: string;
+    }> = [];
+    const o = defineOrchestrator({
+      name: 'watcher',
+      documents: {
+        runWritten: {
+          document: 'workspaces/{workspace}/runs/{run}',
+          retry: { minBackoffSeconds: 0.01 },
+          handler: async (change) =>
+            void changes.push({
+              params: change.params,
+              before: change.before?.data ?? null,
+              after: change.after?.data ?? null,
+              eventId: change.eventId,
+            }),
+        },
+      },
+    });
+    const rt = new EmbeddedRuntime({ orchestrators: [o], dataDir: tempDir(), version: 't', logger: quiet() });
+    rt.start();
+    await rt.ports.documents.create('workspaces/w1/runs/r1', { state: 'pending' });
+    await rt.ports.documents.update('workspaces/w1/runs/r1', { state: 'running' });
+    await rt.ports.documents.create('workspaces/w1/other/x', { ignored: true });
+    await rt.ports.documents.delete('workspaces/w1/runs/r1');
+    await rt.whenIdle();
+    expect(changes.map(({ params, before, after }) => ({ params, before, after }))).toEqual([
+      { params: { workspace: 'w1', run: 'r1' }, before: null, after: { state: 'pending' } },
+      { params: { workspace: 'w1', run: 'r1' }, before: { state: 'pending' }, after: { state: 'running' } },
+      { params: { workspace: 'w1', run: 'r1' }, before: { state: 'running' }, after: null },
+    ]);
+    expect(new Set(changes.map((c) => c.eventId)).size).toBe(3);
+    await rt.stop();
+  });
+
+  it('runs a schedule firing once however often it is fired', async () => {
+    const { defineOrchestrator } = await import('../../platform/orchestrator.js');
+    const runs: number[] = [];
+    const o = defineOrchestrator({
+      name: 'timers',
+      schedules: {
+        sweep: { cron: '*/5 * * * *', handler: async (_ctx, run) => void runs.push(run.scheduledTime) },
+      },
+    });
+    const rt = new EmbeddedRuntime({ orchestrators: [o], dataDir: tempDir(), version: 't', logger: quiet() });
+    rt.start();
+    const at = Date.UTC(2026, 10, 24, 9, 5);
+    expect((await rt.fireSchedule('timers-sweep', at)).deduped).toBe(false);
+    expect((await rt.fireSchedule('timers-sweep', at)).deduped).toBe(true);
+    await rt.whenIdle();
+    expect(runs).toEqual([at]);
+    await rt.stop();
+  });
+});

@@ -180,17 +180,22 @@ export class EmbeddedRuntime {
           schedule.cron,
           { timezone: schedule.timeZone ?? 'UTC', paused: true, catch: true },
           (cron: Cron) => {
-            const scheduledTime = cron.currentRun()?.getTime() ?? this.ports.clock.now();
-            // One task per firing, keyed on its time: a firing is never run twice.
-            this.queue
-              .enqueue(name, { scheduledTime }, { id: `${key}-${scheduledTime}` })
-              .catch((error: unknown) =>
+            this.fireSchedule(name, cron.currentRun()?.getTime() ?? this.ports.clock.now()).catch(
+              (error: unknown) =>
                 this.ports.logger.error('Could not enqueue schedule', { name, error: errorMessage(error) }),
-              );
+            );
           },
         ),
       );
     }
+  }
+
+  /**
+   * Turns one firing of a schedule into a task keyed on its time, so a firing
+   * runs once however often the timer (or an operator) fires it.
+   */
+  async fireSchedule(name: string, scheduledTime: number): Promise<{ id: string; deduped: boolean }> {
+    return this.queue.enqueue(name, { scheduledTime }, { id: `${name}-${scheduledTime}` });
   }
 
   #deliveryConfig(retry: Orchestrator['events'][string]['retry']): Omit<QueueConfig, 'name'> {
