@@ -32,7 +32,11 @@ export async function startRuntimeProcess(
   const child = spawn(
     process.execPath,
     [CLI, 'serve', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, ...(opts.args ?? [])],
-    { cwd: REPO, env: { ...process.env, SERAPHIM_LOG_LEVEL: 'WARNING', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      cwd: REPO,
+      env: { ...process.env, SERAPHIM_LOG_LEVEL: 'WARNING', ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   let out = '';
   child.stdout?.on('data', (chunk: Buffer) => {
@@ -41,7 +45,9 @@ export async function startRuntimeProcess(
   child.stderr?.on('data', (chunk: Buffer) => {
     out += chunk.toString();
   });
-  const exited = new Promise<number | null>((resolvePromise) => child.once('exit', (code) => resolvePromise(code)));
+  const exited = new Promise<number | null>((resolvePromise) =>
+    child.once('exit', (code) => resolvePromise(code)),
+  );
   const url = await new Promise<string>((resolvePromise, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`runtime did not start within ${opts.timeoutMs ?? 20_000} ms:\n${out}`)),
