@@ -1,11 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import system from '../orchestrators/system/index.js';
-import { createLogger, MemorySink } from '../platform/logger.js';
-import { EmbeddedRuntime } from '../runtimes/embedded/runtime.js';
-import { type RunningServer, startHttpServer } from '../runtimes/embedded/server.js';
+import { startTestRuntime, type TestRuntime } from '../test-support/embedded.js';
 import { main } from './main.js';
 
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -20,41 +15,21 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
 }
 
 describe('seraphim CLI', () => {
-  let dir: string;
-  let runtime: EmbeddedRuntime;
-  let http: RunningServer;
+  let t: TestRuntime;
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'seraphim-cli-'));
-    runtime = new EmbeddedRuntime({
-      orchestrators: [system],
-      dataDir: dir,
-      version: 't',
-      logger: createLogger({ sink: new MemorySink() }),
-    });
-    runtime.start();
-    http = await startHttpServer({
-      api: runtime.api,
-      ports: runtime.ports,
-      staticDir: undefined,
-      host: '127.0.0.1',
-      port: 0,
-    });
+    t = await startTestRuntime([system]);
   });
-  afterAll(async () => {
-    await http.close();
-    await runtime.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => t.dispose());
 
   it('status prints health and queues, exit 0', async () => {
-    const r = await cli(['status', '--url', http.url]);
+    const r = await cli(['status', '--url', t.url]);
     expect(r.code).toBe(0);
     expect(r.out).toContain('OK (embedded runtime');
     expect(r.out).toMatch(/system-ping\s+0\s+0/);
   });
 
   it('status --json is machine-readable', async () => {
-    const r = await cli(['status', '--url', http.url, '--json']);
+    const r = await cli(['status', '--url', t.url, '--json']);
     expect(r.code).toBe(0);
     const parsed = JSON.parse(r.out) as { health: { status: string }; queues: unknown[] };
     expect(parsed.health.status).toBe('ok');

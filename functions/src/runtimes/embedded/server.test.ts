@@ -5,10 +5,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import system from '../../orchestrators/system/index.js';
-import { createLogger, MemorySink } from '../../platform/logger.js';
+import { MemorySink } from '../../platform/logger.js';
 import { defineOrchestrator, defineRoute } from '../../platform/orchestrator.js';
-import { EmbeddedRuntime } from './runtime.js';
-import { type RunningServer, startHttpServer } from './server.js';
+import { startTestRuntime, type TestRuntime } from '../../test-support/embedded.js';
 
 const crashing = defineOrchestrator({
   name: 'crashy',
@@ -37,38 +36,22 @@ const crashing = defineOrchestrator({
 
 describe('embedded runtime over HTTP', () => {
   let dir: string;
-  let runtime: EmbeddedRuntime;
-  let http: RunningServer;
+  let t: TestRuntime;
   const sink = new MemorySink();
-
-  async function boot() {
-    runtime = new EmbeddedRuntime({
-      orchestrators: [system, crashing],
-      dataDir: dir,
-      version: 'test',
-      logger: createLogger({ sink }),
-    });
-    runtime.start();
-    http = await startHttpServer({
-      api: runtime.api,
-      ports: runtime.ports,
-      staticDir: undefined,
-      host: '127.0.0.1',
-      port: 0,
-    });
-  }
+  const boot = async () => {
+    t = await startTestRuntime([system, crashing], { dataDir: dir, logs: sink });
+  };
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'seraphim-http-'));
     await boot();
   });
   afterAll(async () => {
-    await http.close();
-    await runtime.stop();
+    await t.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const get = (path: string) => fetch(`${http.url}${path}`);
+  const get = (path: string) => fetch(`${t.url}${path}`);
 
   it('answers health with every check ok', async () => {
     const res = await get('/api/system/health');
@@ -110,13 +93,13 @@ describe('embedded runtime over HTTP', () => {
     expect(missing.status).toBe(404);
     expect(missing.headers.get('content-type')).toContain('application/problem+json');
     expect(await missing.json()).toMatchObject({ status: 404, code: 'not-found' });
-    const wrong = await fetch(`${http.url}/api/system/health`, { method: 'DELETE' });
+    const wrong = await fetch(`${t.url}/api/system/health`, { method: 'DELETE' });
     expect(wrong.status).toBe(405);
     expect(wrong.headers.get('allow')).toBe('GET');
   });
 
   it('rejects bad input with 400 problem+json naming the field', async () => {
-    const res = await fetch(`${http.url}/api/crashy/workspaces/demo/things`, {
+    const res = await fetch(`${t.url}/api/crashy/workspaces/demo/things`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ name: '', count: 'many' }),
@@ -127,7 +110,7 @@ describe('embedded runtime over HTTP', () => {
     expect(problem.code).toBe('invalid-input');
     expect(problem.errors.map((e) => e.path).sort()).toEqual(['body.count', 'body.name']);
 
-    const badJson = await fetch(`${http.url}/api/crashy/workspaces/demo/things`, {
+    const badJson = await fetch(`${t.url}/api/crashy/workspaces/demo/things`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: '{"name":',
@@ -141,7 +124,7 @@ describe('embedded runtime over HTTP', () => {
   });
 
   it('accepts a valid body', async () => {
-    const res = await fetch(`${http.url}/api/crashy/workspaces/demo/things`, {
+    const res = await fetch(`${t.url}/api/crashy/workspaces/demo/things`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'a', count: 2 }),
@@ -151,7 +134,7 @@ describe('embedded runtime over HTTP', () => {
   });
 
   it('refuses an oversized body with 413 before parsing it', async () => {
-    const res = await fetch(`${http.url}/api/crashy/workspaces/demo/things`, {
+    const res = await fetch(`${t.url}/api/crashy/workspaces/demo/things`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: `{"name":"${'x'.repeat(2 * 1024 * 1024)}"}`,
@@ -173,7 +156,7 @@ describe('embedded runtime over HTTP', () => {
   });
 
   it('returns 404 for a workspace the caller cannot see, without revealing it', async () => {
-    const res = await fetch(`${http.url}/api/crashy/workspaces/Not_Valid/things`, {
+    const res = await fetch(`${t.url}/api/crashy/workspaces/Not_Valid/things`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'a', count: 1 }),
@@ -182,10 +165,10 @@ describe('embedded runtime over HTTP', () => {
   });
 
   it('completes a ping round trip through the event bus and the task queue', async () => {
-    const sent = await fetch(`${http.url}/api/system/pings`, { method: 'POST' });
+    const sent = await fetch(`${t.url}/api/system/pings`, { method: 'POST' });
     expect(sent.status).toBe(202);
     const { id } = (await sent.json()) as { id: string };
-    await runtime.whenIdle();
+    await t.runtime.whenIdle();
     const ping = (await (await get(`/api/system/pings/${id}`)).json()) as {
       eventReceivedAt: number | null;
       taskReceivedAt: number | null;
@@ -199,11 +182,10 @@ describe('embedded runtime over HTTP', () => {
   });
 
   it('keeps its data across a restart', async () => {
-    const sent = await fetch(`${http.url}/api/system/pings`, { method: 'POST' });
+    const sent = await fetch(`${t.url}/api/system/pings`, { method: 'POST' });
     const { id } = (await sent.json()) as { id: string };
-    await runtime.whenIdle();
-    await http.close();
-    await runtime.stop();
+    await t.runtime.whenIdle();
+    await t.stop();
     await boot();
     const res = await get(`/api/system/pings/${id}`);
     expect(res.status).toBe(200);

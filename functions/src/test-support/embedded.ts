@@ -1,0 +1,56 @@
+/** An embedded runtime with its HTTP server, in this process, for integration tests. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger, MemorySink } from '../platform/logger.js';
+import type { Orchestrator } from '../platform/orchestrator.js';
+import { EmbeddedRuntime } from '../runtimes/embedded/runtime.js';
+import { type RunningServer, startHttpServer } from '../runtimes/embedded/server.js';
+
+export interface TestRuntime {
+  runtime: EmbeddedRuntime;
+  http: RunningServer;
+  url: string;
+  /** Every log entry the runtime wrote. */
+  logs: MemorySink;
+  /** Stops both; the data folder stays until `dispose`. */
+  stop(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export async function startTestRuntime(
+  orchestrators: readonly Orchestrator[],
+  opts: { dataDir?: string; logs?: MemorySink } = {},
+): Promise<TestRuntime> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'seraphim-test-'));
+  const logs = opts.logs ?? new MemorySink();
+  const runtime = new EmbeddedRuntime({
+    orchestrators,
+    dataDir,
+    version: 'test',
+    logger: createLogger({ sink: logs }),
+  });
+  runtime.start();
+  const http = await startHttpServer({
+    api: runtime.api,
+    ports: runtime.ports,
+    staticDir: undefined,
+    host: '127.0.0.1',
+    port: 0,
+  });
+  const stop = async () => {
+    await http.close();
+    await runtime.stop();
+  };
+  return {
+    runtime,
+    http,
+    url: http.url,
+    logs,
+    stop,
+    dispose: async () => {
+      await stop();
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
