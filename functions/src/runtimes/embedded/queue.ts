@@ -101,7 +101,15 @@ export class EmbeddedTaskQueue implements TaskQueue {
   #running = false;
   #idleWaiters: Array<() => void> = [];
   readonly #sql: Record<
-    'insert' | 'claim' | 'claimOrdered' | 'done' | 'retry' | 'dead' | 'release',
+    | 'insert'
+    | 'claim'
+    | 'claimOrdered'
+    | 'done'
+    | 'retry'
+    | 'dead'
+    | 'release'
+    | 'leasedProbe'
+    | 'readyProbe',
     StatementSync
   >;
 
@@ -123,6 +131,10 @@ export class EmbeddedTaskQueue implements TaskQueue {
         ORDER BY run_at, seq LIMIT ?)
       RETURNING seq, id, payload, attempts, max_attempts`;
     this.#sql = {
+      leasedProbe: db.prepare(`SELECT 1 FROM tasks WHERE queue = ? AND state = 'leased' LIMIT 1`),
+      readyProbe: db.prepare(
+        `SELECT 1 FROM tasks WHERE queue = ? AND state = 'pending' AND run_at <= ? LIMIT 1`,
+      ),
       insert: db.prepare(
         `INSERT INTO tasks (queue, id, payload, state, attempts, max_attempts, run_at, ordering_key, created_at, updated_at)
          VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?) ON CONFLICT (queue, id) DO NOTHING`,
@@ -362,12 +374,13 @@ export class EmbeddedTaskQueue implements TaskQueue {
     for (const w of this.#workers.values()) if (w.inFlight > 0) return false;
     const names = [...this.#configs.keys()];
     if (names.length === 0) return true;
-    const row = this.#db
-      .prepare(
-        `SELECT count(*) AS n FROM tasks WHERE queue IN (${names.map(() => '?').join(',')}) AND (state = 'leased' OR (state = 'pending' AND run_at <= ?))`,
-      )
-      .get(...names, this.#clock.now()) as { n: number };
-    return row.n === 0;
+    // One indexed probe per queue: the first ready or leased row is enough to say "busy".
+    const now = this.#clock.now();
+    for (const name of names) {
+      if (this.#sql.leasedProbe.get(name)) return false;
+      if (this.#sql.readyProbe.get(name, now)) return false;
+    }
+    return true;
   }
 
   #checkIdle(): void {

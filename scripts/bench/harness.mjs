@@ -1,0 +1,76 @@
+/**
+ * Shared by the benchmark scripts (this file is not a benchmark itself):
+ * where the built code is, small statistics, number formatting, and the
+ * result file that scripts/bench.mjs reads back for its summary table.
+ *
+ * Benchmarks print figures and never assert: a missed target is a line in
+ * the table, not a failure.
+ */
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const FUNCTIONS_DIR = join(ROOT, 'functions');
+export const LIB = join(FUNCTIONS_DIR, 'lib');
+
+/** Imports a built module, e.g. `lib('runtimes/embedded/queue.js')`. */
+export function lib(path) {
+  return import(pathToFileURL(join(LIB, path)).href);
+}
+
+export function percentile(values, p) {
+  if (values.length === 0) return Number.NaN;
+  const sorted = Float64Array.from(values).sort();
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank];
+}
+
+export const median = (values) => percentile(values, 50);
+
+/** 12345.6 → "12,346"; small numbers keep a few significant digits. */
+export function fmt(n, digits = 0) {
+  if (!Number.isFinite(n)) return String(n);
+  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+export const rate = (count, ms) => (count / ms) * 1000;
+
+export function section(title) {
+  console.log(`\n=== ${title} ${'='.repeat(Math.max(0, 74 - title.length))}`);
+}
+
+/** One printed line: figure, value, and the target it is judged against. */
+export function line(figure, value, target = '') {
+  const left = `  ${figure}`.padEnd(62);
+  console.log(
+    target ? `${left} ${value.padStart(18)}   [target: ${target}]` : `${left} ${value.padStart(18)}`,
+  );
+}
+
+export function note(text) {
+  for (const l of text.split('\n')) console.log(`  · ${l}`);
+}
+
+/**
+ * Collects the rows for the summary table and writes them where the entry
+ * script asked (BENCH_RESULT_FILE). `met` is true, false, or null when the
+ * figure has no target or could not be measured.
+ */
+export class Report {
+  constructor(benchmark) {
+    this.benchmark = benchmark;
+    this.rows = [];
+    this.data = {};
+  }
+
+  row(figure, value, target = 'none (context)', met = null) {
+    this.rows.push({ benchmark: this.benchmark, figure, value, target, met });
+  }
+
+  save() {
+    const file = process.env.BENCH_RESULT_FILE;
+    if (file)
+      writeFileSync(file, JSON.stringify({ benchmark: this.benchmark, rows: this.rows, data: this.data }));
+  }
+}
