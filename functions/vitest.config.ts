@@ -1,8 +1,19 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/**
+ * Suites that need emulators run only through their own commands:
+ * `*.e2e.test.ts` under firebase-tools' JavaScript emulators (scripts/test-functions-emulator.mjs),
+ * the Firestore and Pub/Sub adapter contracts under Google's (npm run test:emulators).
+ */
+const emulatorOnly = ['src/**/*.e2e.test.ts', 'src/runtimes/firebase/*.contract.test.ts'];
 
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts'],
+    exclude: [
+      ...configDefaults.exclude,
+      ...(process.env.SERAPHIM_EMULATOR_CONTRACTS ? ['src/**/*.e2e.test.ts'] : emulatorOnly),
+    ],
     environment: 'node',
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -26,13 +26,17 @@ function run(name, command, args, opts = {}) {
   return ok;
 }
 
-function vitest(name, cwd, args, env = {}) {
+/** Runs Vitest (or a script that passes reporter options on to it) and adds its counts to the totals. */
+function vitest(name, cwd, args, opts = {}) {
   const out = join(results, `${name.replace(/\W+/g, '-')}.json`);
+  const [command, ...prefix] = opts.command ?? ['npx', 'vitest', 'run'];
   run(
     name,
-    'npx',
-    ['vitest', 'run', ...args, '--reporter=default', '--reporter=json', `--outputFile.json=${out}`],
-    { cwd, env },
+    command,
+    [...prefix, ...args, '--reporter=default', '--reporter=json', `--outputFile.json=${out}`],
+    {
+      cwd,
+    },
   );
   if (!existsSync(out)) {
     failures.push(`${name} (no results written)`);
@@ -67,9 +71,9 @@ vitest(
   join(root, 'functions'),
   ['--config', 'vitest.config.ts'],
 );
-if (existsSync(join(root, 'scripts/test-functions-emulator.mjs'))) {
-  vitest('functions: Cloud Functions under the firebase-tools emulators', root, [], {});
-}
+vitest('functions: Cloud Functions under the firebase-tools emulators (functions, tasks, auth)', root, [], {
+  command: [process.execPath, 'scripts/test-functions-emulator.mjs'],
+});
 vitest('hosting: Mission Control in headless Chromium', join(root, 'hosting'), [
   '--config',
   'vitest.config.ts',

@@ -24,6 +24,7 @@ export default defineOrchestrator({
       retry: { maxAttempts: 3, minBackoffSeconds: 1 },
       rateLimits: { maxConcurrentDispatches: 5, maxDispatchesPerSecond: 50 },
       async handler(payload, ctx) {
+        ctx.logger.info('ping task received', { pingId: payload.pingId });
         await recordPingTask(ctx.documents, payload.pingId, ctx.clock.now());
       },
     }),

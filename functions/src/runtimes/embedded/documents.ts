@@ -7,21 +7,26 @@
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import {
-  ConflictError,
-  InvalidInputError,
-  NotFoundError,
-  PayloadTooLargeError,
-} from '../../platform/errors.js';
-import {
-  type DocumentData,
-  type DocumentStore,
-  type DocumentTransaction,
-  type Filter,
-  MAX_DOCUMENT_BYTES,
-  type Query,
-  type QueryPage,
-  type StoredDocument,
-  type WriteOptions,
+  apply,
+  checkField,
+  decodeCursor,
+  encodeCursor,
+  MAX_QUERY_LIMIT,
+  normalise,
+  readPath,
+  splitPath,
+  type Write,
+} from '../../platform/document-rules.js';
+import { ConflictError, InvalidInputError } from '../../platform/errors.js';
+import type {
+  DocumentData,
+  DocumentStore,
+  DocumentTransaction,
+  Filter,
+  Query,
+  QueryPage,
+  StoredDocument,
+  WriteOptions,
 } from '../../platform/ports.js';
 import { inTransaction } from './sqlite.js';
 
@@ -46,47 +51,7 @@ interface Row {
   update_time: number;
 }
 
-type Write =
-  | { kind: 'create'; path: string; data: DocumentData }
-  | { kind: 'set'; path: string; data: DocumentData; ifVersion?: number | undefined }
-  | { kind: 'update'; path: string; patch: DocumentData; ifVersion?: number | undefined }
-  | { kind: 'delete'; path: string; ifVersion?: number | undefined };
-
-const FIELD = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
-const MAX_QUERY_LIMIT = 1000;
 const MAX_TX_ATTEMPTS = 100;
-
-export function splitPath(path: string, kind: 'document' | 'collection'): { parent: string; id: string } {
-  const segments = path.split('/');
-  const bad =
-    path.length === 0 ||
-    Buffer.byteLength(path) > 1500 ||
-    segments.some((s) => s === '' || s === '.' || s === '..' || /^__.*__$/.test(s)) ||
-    segments.length % 2 !== (kind === 'document' ? 0 : 1);
-  if (bad) {
-    throw new InvalidInputError(`"${path}" is not a valid ${kind} path`, [
-      {
-        path: 'path',
-        message: `must have ${kind === 'document' ? 'an even' : 'an odd'} number of non-empty segments`,
-      },
-    ]);
-  }
-  return { parent: segments.slice(0, -1).join('/'), id: segments[segments.length - 1] as string };
-}
-
-function encode(path: string, data: DocumentData): string {
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw new InvalidInputError(`Document ${path} must be an object`);
-  }
-  const json = JSON.stringify(data);
-  const bytes = Buffer.byteLength(json);
-  if (bytes > MAX_DOCUMENT_BYTES) {
-    throw new PayloadTooLargeError(
-      `Document ${path} is ${bytes} bytes; the limit is ${MAX_DOCUMENT_BYTES} (Firestore's 1 MiB). Store large payloads by reference.`,
-    );
-  }
-  return json;
-}
 
 function toDoc<T extends DocumentData>(row: Row): StoredDocument<T> {
   return {
@@ -107,33 +72,7 @@ function sqlValue(value: unknown): string | number | null {
 }
 
 function fieldExpr(field: string): string {
-  if (!FIELD.test(field)) throw new InvalidInputError(`"${field}" is not a queryable field name`);
-  return `json_extract(data, '$.${field}')`;
-}
-
-function encodeCursor(values: unknown[], id: string): string {
-  return Buffer.from(JSON.stringify({ v: values, id })).toString('base64url');
-}
-
-function decodeCursor(cursor: string, fields: number): { v: unknown[]; id: string } {
-  try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as {
-      v: unknown[];
-      id: string;
-    };
-    if (Array.isArray(parsed.v) && parsed.v.length === fields && typeof parsed.id === 'string') return parsed;
-  } catch {
-    // fall through
-  }
-  throw new InvalidInputError('Invalid cursor', [
-    { path: 'cursor', message: 'not a cursor returned by this query' },
-  ]);
-}
-
-function readPath(data: DocumentData, field: string): unknown {
-  let value: unknown = data;
-  for (const key of field.split('.')) value = (value as Record<string, unknown> | undefined)?.[key];
-  return value;
+  return `json_extract(data, '$.${checkField(field)}')`;
 }
 
 export class SqliteDocumentStore implements DocumentStore {
@@ -322,8 +261,9 @@ export class SqliteDocumentStore implements DocumentStore {
 
   /** Applies writes atomically after checking that every read is still current. */
   #commit(writes: Write[], seen: Map<string, number>): Array<StoredDocument | null> {
-    const encoded = writes.map((w) =>
-      w.kind === 'delete' || w.kind === 'update' ? null : encode(w.path, w.data),
+    // Validate and size-check whole documents before taking the write lock.
+    const checked = writes.map((w) =>
+      w.kind === 'create' || w.kind === 'set' ? { ...w, data: normalise(w.path, w.data) } : w,
     );
     return inTransaction(this.#db, () => {
       for (const [path, version] of seen) {
@@ -331,71 +271,26 @@ export class SqliteDocumentStore implements DocumentStore {
         if ((row?.version ?? 0) !== version) throw new StaleReadError();
       }
       const now = this.#now();
-      return writes.map((write, i) => this.#apply(write, encoded[i] ?? null, now));
+      return checked.map((write) => this.#apply(write, now));
     });
   }
 
-  #apply(write: Write, json: string | null, now: number): StoredDocument | null {
+  #apply(write: Write, now: number): StoredDocument | null {
     const { parent, id } = splitPath(write.path, 'document');
     const row = this.#select.get(write.path) as Row | undefined;
     const before = row ? toDoc(row) : null;
-    if ('ifVersion' in write && write.ifVersion !== undefined && (before?.version ?? 0) !== write.ifVersion) {
-      throw new ConflictError(
-        `Document ${write.path} is at version ${before?.version ?? 0}, not ${write.ifVersion}`,
-        {
-          path: write.path,
-          expected: write.ifVersion,
-          actual: before?.version ?? 0,
-        },
-      );
-    }
-    let after: StoredDocument | null;
-    switch (write.kind) {
-      case 'create':
-        if (before) throw new ConflictError(`Document ${write.path} already exists`, { path: write.path });
-        after = this.#write(write.path, parent, id, json as string, null, now);
-        break;
-      case 'set':
-        after = this.#write(write.path, parent, id, json as string, before, now);
-        break;
-      case 'update': {
-        if (!before) throw new NotFoundError(`Document ${write.path} not found`);
-        const merged = { ...before.data, ...write.patch };
-        for (const [k, v] of Object.entries(write.patch)) if (v === undefined) delete merged[k];
-        after = this.#write(write.path, parent, id, encode(write.path, merged), before, now);
-        break;
-      }
-      case 'delete':
-        if (before) this.#remove.run(write.path);
-        after = null;
-        if (!before) return null;
-        break;
+    const after = apply(write, before, now);
+    if (after) {
+      const json = JSON.stringify(after.data);
+      if (before) this.#replace.run(json, after.version, now, write.path);
+      else this.#insert.run(write.path, parent, id, json, after.version, after.createTime, after.updateTime);
+    } else if (before) {
+      this.#remove.run(write.path);
+    } else {
+      return null; // deleting what is not there changes nothing and records nothing
     }
     if (this.#recorder?.wants(write.path)) this.#recorder.record({ path: write.path, before, after });
     return write.kind === 'delete' ? before : after;
-  }
-
-  #write(
-    path: string,
-    parent: string,
-    id: string,
-    json: string,
-    before: StoredDocument | null,
-    now: number,
-  ): StoredDocument {
-    if (before) {
-      this.#replace.run(json, before.version + 1, now, path);
-      return {
-        path,
-        id,
-        data: JSON.parse(json),
-        version: before.version + 1,
-        createTime: before.createTime,
-        updateTime: now,
-      };
-    }
-    this.#insert.run(path, parent, id, json, 1, now, now);
-    return { path, id, data: JSON.parse(json), version: 1, createTime: now, updateTime: now };
   }
 }
 

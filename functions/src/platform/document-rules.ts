@@ -1,0 +1,136 @@
+/**
+ * The rules every documents adapter follows, with no I/O: valid paths and
+ * field names, the JSON round trip and 1 MiB limit, what each write does to
+ * the document as it stands (versions, create-if-absent, merge), and query
+ * cursors. The SQLite and Firestore stores both apply them, so they cannot
+ * drift apart.
+ */
+import { ConflictError, InvalidInputError, NotFoundError, PayloadTooLargeError } from './errors.js';
+import { type DocumentData, MAX_DOCUMENT_BYTES, type StoredDocument } from './ports.js';
+
+/** Reserved fields (the Firestore store keeps the version and times there). Never part of `data`. */
+export const VERSION_FIELD = '__v';
+export const CREATE_TIME_FIELD = '__ct';
+export const UPDATE_TIME_FIELD = '__ut';
+export const RESERVED_FIELDS: ReadonlySet<string> = new Set([
+  VERSION_FIELD,
+  CREATE_TIME_FIELD,
+  UPDATE_TIME_FIELD,
+]);
+const RESERVED = RESERVED_FIELDS;
+
+const FIELD = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+/** Every query is bounded by at most this many documents a page. */
+export const MAX_QUERY_LIMIT = 1000;
+
+export type Write =
+  | { kind: 'create'; path: string; data: DocumentData }
+  | { kind: 'set'; path: string; data: DocumentData; ifVersion?: number | undefined }
+  | { kind: 'update'; path: string; patch: DocumentData; ifVersion?: number | undefined }
+  | { kind: 'delete'; path: string; ifVersion?: number | undefined };
+
+/** Both stores: even segments for a document, odd for a collection, none empty or reserved. */
+export function splitPath(path: string, kind: 'document' | 'collection'): { parent: string; id: string } {
+  const segments = path.split('/');
+  const bad =
+    path.length === 0 ||
+    Buffer.byteLength(path) > 1500 ||
+    segments.some((s) => s === '' || s === '.' || s === '..' || /^__.*__$/.test(s)) ||
+    segments.length % 2 !== (kind === 'document' ? 0 : 1);
+  if (bad) {
+    throw new InvalidInputError(`"${path}" is not a valid ${kind} path`, [
+      {
+        path: 'path',
+        message: `must have ${kind === 'document' ? 'an even' : 'an odd'} number of non-empty segments`,
+      },
+    ]);
+  }
+  return { parent: segments.slice(0, -1).join('/'), id: segments[segments.length - 1] as string };
+}
+
+/** JSON round trip: so both runtimes keep the same values (no `undefined`, dates as strings) and the same size rule. */
+export function normalise(path: string, data: DocumentData): DocumentData {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new InvalidInputError(`Document ${path} must be an object`);
+  }
+  for (const key of Object.keys(data)) {
+    if (RESERVED.has(key))
+      throw new InvalidInputError(`Field "${key}" of ${path} is reserved for the document version`);
+  }
+  const json = JSON.stringify(data);
+  const bytes = Buffer.byteLength(json);
+  if (bytes > MAX_DOCUMENT_BYTES) {
+    throw new PayloadTooLargeError(
+      `Document ${path} is ${bytes} bytes; the limit is ${MAX_DOCUMENT_BYTES} (Firestore's 1 MiB). Store large payloads by reference.`,
+    );
+  }
+  return JSON.parse(json) as DocumentData;
+}
+
+/** Applies one write to the document as it stands; the one set of rules both stores follow. */
+export function apply(write: Write, before: StoredDocument | null, now: number): StoredDocument | null {
+  const id = write.path.slice(write.path.lastIndexOf('/') + 1);
+  if ('ifVersion' in write && write.ifVersion !== undefined && (before?.version ?? 0) !== write.ifVersion) {
+    throw new ConflictError(
+      `Document ${write.path} is at version ${before?.version ?? 0}, not ${write.ifVersion}`,
+      {
+        path: write.path,
+        expected: write.ifVersion,
+        actual: before?.version ?? 0,
+      },
+    );
+  }
+  const next = (data: DocumentData): StoredDocument =>
+    before
+      ? { ...before, data, version: before.version + 1, updateTime: now }
+      : { path: write.path, id, data, version: 1, createTime: now, updateTime: now };
+  switch (write.kind) {
+    case 'create':
+      if (before) throw new ConflictError(`Document ${write.path} already exists`, { path: write.path });
+      return next(write.data);
+    case 'set':
+      return next(write.data);
+    case 'update': {
+      if (!before) throw new NotFoundError(`Document ${write.path} not found`);
+      const merged: DocumentData = { ...before.data, ...write.patch };
+      for (const [k, v] of Object.entries(write.patch)) if (v === undefined) delete merged[k];
+      return next(normalise(write.path, merged));
+    }
+    case 'delete':
+      return null;
+  }
+}
+
+// ---------------------------------------------------------------- cursors
+
+export function encodeCursor(values: unknown[], id: string): string {
+  return Buffer.from(JSON.stringify({ v: values, id })).toString('base64url');
+}
+
+export function decodeCursor(cursor: string, fields: number): { v: unknown[]; id: string } {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as {
+      v: unknown[];
+      id: string;
+    };
+    if (Array.isArray(parsed.v) && parsed.v.length === fields && typeof parsed.id === 'string') return parsed;
+  } catch {
+    // fall through
+  }
+  throw new InvalidInputError('Invalid cursor', [
+    { path: 'cursor', message: 'not a cursor returned by this query' },
+  ]);
+}
+
+export function readPath(data: DocumentData, field: string): unknown {
+  let value: unknown = data;
+  for (const key of field.split('.')) value = (value as Record<string, unknown> | undefined)?.[key];
+  return value;
+}
+
+export function checkField(field: string): string {
+  if (!FIELD.test(field) || RESERVED.has(field.split('.')[0] as string)) {
+    throw new InvalidInputError(`"${field}" is not a queryable field name`);
+  }
+  return field;
+}

@@ -1,0 +1,190 @@
+/**
+ * The `api` function of a group, invoked as Cloud Functions invokes it (an
+ * Express-like request and response) without any emulator: the shared front
+ * door's answers, the 413 before parsing, and Firebase Auth ID tokens.
+ */
+
+import type { DatabaseSync } from 'node:sqlite';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import system from '../../orchestrators/system/index.js';
+import { systemClock } from '../../platform/clock.js';
+import { envConfig } from '../../platform/config.js';
+import { LOCAL_OPERATOR } from '../../platform/identity.js';
+import { createUlids } from '../../platform/ids.js';
+import { createLogger, MemorySink } from '../../platform/logger.js';
+import type { Ports } from '../../platform/ports.js';
+import { SqliteDocumentStore } from '../embedded/documents.js';
+import { MemoryKv } from '../embedded/kv.js';
+import { openDatabase } from '../embedded/sqlite.js';
+import { firebaseAuthenticator, type HttpRequestLike, toApiRequest } from './api.js';
+import { type CloudFunctionGroup, toCloudFunctions } from './functions.js';
+
+let db: DatabaseSync;
+let ports: Ports;
+beforeEach(() => {
+  db = openDatabase({ file: ':memory:' });
+  ports = {
+    runtime: 'firebase',
+    documents: new SqliteDocumentStore(db, { now: () => Date.now() }),
+    events: { publish: async () => 'event-1' },
+    tasks: {
+      enqueue: async (_queue, _payload, opts) => ({ id: opts?.id ?? 'task-1', deduped: false }),
+      stats: async (queue) => ({ queue, depth: 0, inFlight: 0, oldestAgeMs: 0, deadLettered: 0 }),
+      list: async () => [],
+    },
+    kv: new MemoryKv(),
+    clock: systemClock,
+    ids: createUlids(),
+    config: envConfig({}),
+    logger: createLogger({ sink: new MemorySink() }),
+  };
+});
+afterEach(() => db.close());
+
+function group(extra: Parameters<typeof toCloudFunctions>[1] = {}): CloudFunctionGroup {
+  return toCloudFunctions(system, { ports: () => ports, authenticate: async () => LOCAL_OPERATOR, ...extra });
+}
+
+interface Sent {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+async function call(g: CloudFunctionGroup, req: Partial<HttpRequestLike> & { url: string }): Promise<Sent> {
+  const sent: Sent = { status: 0, headers: {}, body: '' };
+  const headers = req.headers ?? {};
+  const request = {
+    method: 'GET',
+    rawBody: Buffer.alloc(0),
+    ...req,
+    headers,
+    header: (name: string) => headers[name.toLowerCase()],
+    get: (name: string) => headers[name.toLowerCase()],
+  };
+  await new Promise<void>((resolve, reject) => {
+    const res = {
+      statusCode: 200,
+      status(code: number) {
+        sent.status = code;
+        return res;
+      },
+      setHeader(name: string, value: string) {
+        sent.headers[name.toLowerCase()] = value;
+        return res;
+      },
+      send(body: string) {
+        sent.body = body;
+        resolve();
+        return res;
+      },
+      on: () => res,
+    };
+    Promise.resolve((g.api as unknown as (q: unknown, s: unknown) => unknown)(request, res)).catch(reject);
+  });
+  return sent;
+}
+
+describe('the api function', () => {
+  it('answers health with the runtime the ports report', async () => {
+    const res = await call(group(), { url: '/api/system/health' });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toMatchObject({ runtime: 'firebase' });
+  });
+
+  it('answers an unknown route with a 404 problem', async () => {
+    const res = await call(group(), { url: '/api/system/nope?x=1' });
+    expect(res.status).toBe(404);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(JSON.parse(res.body)).toMatchObject({ status: 404, code: 'not-found' });
+  });
+
+  it('answers a malformed body with a 400 problem naming the field', async () => {
+    const res = await call(group(), {
+      method: 'POST',
+      url: '/api/system/pings',
+      headers: { 'content-type': 'application/json' },
+      rawBody: Buffer.from('{"unexpected":true}'),
+    });
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body)).toMatchObject({ code: 'invalid-input', errors: [{ path: 'body' }] });
+  });
+
+  it('refuses a body over the limit with 413 before parsing it', async () => {
+    const g = group({ maxBodyBytes: 1024 });
+    const big = await call(g, {
+      method: 'POST',
+      url: '/api/system/pings',
+      headers: { 'content-type': 'application/json' },
+      rawBody: Buffer.from(`{"pad":"${'x'.repeat(2048)}"}`),
+    });
+    expect(big.status).toBe(413);
+    expect(JSON.parse(big.body)).toMatchObject({ status: 413, code: 'payload-too-large' });
+    const declared = await call(g, {
+      method: 'POST',
+      url: '/api/system/pings',
+      headers: { 'content-length': '5000000', 'content-type': 'application/json' },
+    });
+    expect(declared.status).toBe(413);
+  });
+
+  it('asks for a Firebase ID token on authenticated routes', async () => {
+    const g = toCloudFunctions(system, { ports: () => ports });
+    const res = await call(g, { url: '/api/system/info' });
+    expect(res.status).toBe(401);
+    expect(JSON.parse(res.body)).toMatchObject({ code: 'unauthenticated' });
+  });
+
+  it('maps the request: path, query, lower-case headers, the raw body', () => {
+    const req = toApiRequest({
+      method: 'POST',
+      url: '/api/system/pings?a=1&a=2',
+      headers: { 'X-Request-Id': 'r1', accept: ['a', 'b'] },
+      rawBody: Buffer.from('{}'),
+    });
+    expect(req.path).toBe('/api/system/pings');
+    expect(req.query.getAll('a')).toEqual(['1', '2']);
+    expect(req.headers).toEqual({ 'x-request-id': 'r1', accept: 'a, b' });
+    expect(Buffer.from(req.body ?? []).toString()).toBe('{}');
+    expect(toApiRequest({ method: 'GET', url: '//api/system/health', headers: {} }).path).toBe(
+      '//api/system/health',
+    );
+  });
+});
+
+describe('firebaseAuthenticator', () => {
+  const request = (authorization?: string) => ({
+    ...toApiRequest({ method: 'GET', url: '/api/x', headers: {} }),
+    headers: { authorization },
+  });
+
+  it('grants the workspaces of the custom claim, ignoring malformed ones', async () => {
+    const auth = firebaseAuthenticator(async (token) => ({
+      uid: `u-${token}`,
+      email: 'a@example.com',
+      workspaces: ['acme', 'Not Valid', 7, 'beta-2'],
+    }));
+    expect(await auth(request('Bearer tok'))).toEqual({
+      uid: 'u-tok',
+      kind: 'user',
+      email: 'a@example.com',
+      workspaces: ['acme', 'beta-2'],
+    });
+  });
+
+  it('answers 401 for a missing or rejected token, and lets other failures through', async () => {
+    const rejecting = firebaseAuthenticator(async () => {
+      throw Object.assign(new Error('expired'), { code: 'auth/id-token-expired' });
+    });
+    await expect(rejecting(request())).rejects.toMatchObject({ status: 401 });
+    await expect(rejecting(request('Basic abc'))).rejects.toMatchObject({ status: 401 });
+    await expect(rejecting(request('Bearer tok'))).rejects.toMatchObject({
+      status: 401,
+      message: /id-token-expired/,
+    });
+    const offline = firebaseAuthenticator(async () => {
+      throw Object.assign(new Error('no keys'), { code: 'app/network-error' });
+    });
+    await expect(offline(request('Bearer tok'))).rejects.toThrow('no keys');
+  });
+});

@@ -1,0 +1,181 @@
+/**
+ * The firebase runtime's ports, made once per function instance. Nothing is
+ * connected here: each adapter loads its client library and opens its
+ * connection on first use, so an instance pays only for what its handler
+ * touches. Configuration and secrets are read at call time.
+ */
+import type { App } from 'firebase-admin/app';
+import { defineSecret } from 'firebase-functions/params';
+import { type Clock, systemClock } from '../../platform/clock.js';
+import { type Env, envConfig } from '../../platform/config.js';
+import { PermanentError } from '../../platform/errors.js';
+import { createUlids } from '../../platform/ids.js';
+import { createLogger, type Logger } from '../../platform/logger.js';
+import { functionName } from '../../platform/orchestrator.js';
+import type { KeyValueStore, KvSetOptions, Ports } from '../../platform/ports.js';
+import { CloudTasksQueue, cloudTasksCounts, emulatorCounts } from './cloud-tasks.js';
+import { FirestoreDocumentStore } from './firestore.js';
+import { PubSubEventBus } from './pubsub.js';
+
+/** Where every function runs; Hosting's rewrites in firebase.json name the same region. */
+export const REGION = 'us-central1';
+
+/** Collection of dead letters: work that failed for good, with its last error, for Mission Control to show and replay. */
+export const DEAD_LETTERS = 'deadLetters';
+
+/** The Upstash token: a Secret Manager secret, bound to every function (any handler may use kv), read at run time. */
+export const UPSTASH_REDIS_REST_TOKEN = defineSecret('UPSTASH_REDIS_REST_TOKEN');
+
+/** Secrets to bind to each function; `.value()` is only ever read inside a handler. */
+export const FUNCTION_SECRETS = [UPSTASH_REDIS_REST_TOKEN];
+
+const SECRETS: ReadonlyMap<string, { value(): string }> = new Map(FUNCTION_SECRETS.map((s) => [s.name, s]));
+
+let app: Promise<App> | undefined;
+
+/** The default firebase-admin app, initialised on first use (`getApps().length || initializeApp()`). */
+export function adminApp(): Promise<App> {
+  app ??= import('firebase-admin/app').then(({ getApps, initializeApp }) => getApps()[0] ?? initializeApp());
+  return app;
+}
+
+/** Every task queue of the deployment, from the registry: loaded only when a caller asks for queue stats. */
+async function allTaskQueues(): Promise<readonly string[]> {
+  const { orchestrators } = await import('../../orchestrators/registry.js');
+  return orchestrators.flatMap((o) => Object.keys(o.tasks).map((key) => functionName(o.name, key)));
+}
+
+export interface FirebasePortsOptions {
+  /** @default process.env, read at call time */
+  env?: Env;
+  /** @default {@link REGION} */
+  region?: string;
+  clock?: Clock;
+  logger?: Logger;
+  /** @default every task queue in the registry, loaded lazily */
+  queues?: () => Promise<readonly string[]>;
+}
+
+export function createFirebasePorts(opts: FirebasePortsOptions = {}): Ports {
+  const env = opts.env ?? process.env;
+  const region = opts.region ?? REGION;
+  const clock = opts.clock ?? systemClock;
+  const logger = opts.logger ?? createLogger({ fields: { runtime: 'firebase' } });
+  const config = envConfig(env, (name) => SECRETS.get(name)?.value() || undefined);
+  const projectId = async (): Promise<string> => {
+    const id = (await adminApp()).options.projectId ?? env.GCLOUD_PROJECT ?? env.GOOGLE_CLOUD_PROJECT;
+    if (!id)
+      throw new Error('No Google Cloud project: set GCLOUD_PROJECT or initialise firebase-admin with one');
+    return id;
+  };
+  const documents = new FirestoreDocumentStore({
+    firestore: async () => {
+      assertEmulatedIfLocal(env, 'Firestore', 'FIRESTORE_EMULATOR_HOST', 'firestore');
+      const { getFirestore } = await import('firebase-admin/firestore');
+      return getFirestore(await adminApp());
+    },
+    now: () => clock.now(),
+  });
+  const emulatorHost = env.CLOUD_TASKS_EMULATOR_HOST;
+  const tasks = new CloudTasksQueue({
+    region,
+    queues: opts.queues ?? allTaskQueues,
+    taskQueue: async (resource) => {
+      const { getFunctions } = await import('firebase-admin/functions');
+      return getFunctions(await adminApp()).taskQueue<unknown>(resource);
+    },
+    counts: emulatorHost
+      ? emulatorCounts({ host: emulatorHost, region, projectId })
+      : cloudTasksCounts({ region, projectId, now: () => clock.now() }),
+    countDeadLetters: (queue) => documents.count(DEAD_LETTERS, [{ field: 'source', op: '==', value: queue }]),
+  });
+  return {
+    runtime: 'firebase',
+    documents,
+    events: new PubSubEventBus({
+      client: async () => {
+        assertEmulatedIfLocal(env, 'Pub/Sub', 'PUBSUB_EMULATOR_HOST', 'pubsub');
+        const { PubSub } = await import('@google-cloud/pubsub');
+        return new PubSub();
+      },
+    }),
+    tasks,
+    // @upstash/redis is loaded with the first kv call, like every other client here.
+    kv: new LazyKv(async () => (await import('./upstash-kv.js')).createUpstashKv(config)),
+    clock,
+    ids: createUlids(() => clock.now()),
+    config,
+    logger,
+  };
+}
+
+/**
+ * Under the emulator suite, or in a `demo-` project (which has no cloud
+ * resources at all), a service whose emulator is not running must fail at
+ * once and say so. Otherwise the client would try production Google APIs
+ * and hang until the function times out (60 s for a Firestore read here).
+ */
+export function assertEmulatedIfLocal(
+  env: Env,
+  service: string,
+  hostVariable: string,
+  emulator: string,
+): void {
+  const local = env.FUNCTIONS_EMULATOR === 'true' || (env.GCLOUD_PROJECT ?? '').startsWith('demo-');
+  if (local && !env[hostVariable]) {
+    throw new PermanentError(
+      `${service} is not emulated here (${hostVariable} is unset): start the ${emulator} emulator, e.g. ` +
+        `firebase emulators:start --only functions,${emulator}`,
+    );
+  }
+}
+
+let instance: Ports | undefined;
+
+/** This instance's ports: made on the first invocation, then shared by every invocation the instance serves. */
+export function firebasePorts(): Ports {
+  instance ??= createFirebasePorts();
+  return instance;
+}
+
+/**
+ * Upstash kv made on its first call rather than with the ports: its URL and
+ * token are read then, inside a handler, where a secret's `.value()` belongs;
+ * and a handler that never uses kv never needs them configured.
+ */
+class LazyKv implements KeyValueStore {
+  readonly #create: () => Promise<KeyValueStore>;
+  #kv: KeyValueStore | undefined;
+
+  constructor(create: () => Promise<KeyValueStore>) {
+    this.#create = create;
+  }
+
+  /** Not cached until made: a kv that is not configured fails each call, with the reason, until it is. */
+  async #store(): Promise<KeyValueStore> {
+    this.#kv ??= await this.#create();
+    return this.#kv;
+  }
+
+  async get(key: string): Promise<string | null> {
+    return (await this.#store()).get(key);
+  }
+  async mget(keys: string[]): Promise<Array<string | null>> {
+    return (await this.#store()).mget(keys);
+  }
+  async set(key: string, value: string, opts?: KvSetOptions): Promise<boolean> {
+    return (await this.#store()).set(key, value, opts);
+  }
+  async del(key: string): Promise<boolean> {
+    return (await this.#store()).del(key);
+  }
+  async incr(key: string, by?: number, opts?: { ttlMs?: number }): Promise<number> {
+    return (await this.#store()).incr(key, by, opts);
+  }
+  async expire(key: string, ttlMs: number): Promise<boolean> {
+    return (await this.#store()).expire(key, ttlMs);
+  }
+  async ttl(key: string): Promise<number | null> {
+    return (await this.#store()).ttl(key);
+  }
+}
