@@ -14,24 +14,16 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Clock } from '../../platform/clock.js';
 import {
   errorMessage,
-  InvalidInputError,
   isRetryable,
   NotFoundError,
-  PayloadTooLargeError,
   RetryAfterError,
   RetryableError,
 } from '../../platform/errors.js';
 import type { Ids } from '../../platform/ids.js';
 import type { Logger } from '../../platform/logger.js';
 import { backoffMs, type RateLimits, type RetryPolicy } from '../../platform/orchestrator.js';
-import {
-  type EnqueueOptions,
-  type EnqueueResult,
-  MAX_TASK_PAYLOAD_BYTES,
-  type QueueStats,
-  type TaskInfo,
-  type TaskQueue,
-} from '../../platform/ports.js';
+import type { EnqueueOptions, EnqueueResult, QueueStats, TaskInfo, TaskQueue } from '../../platform/ports.js';
+import { encodeTask } from '../../platform/task-rules.js';
 import { inTransaction } from './sqlite.js';
 
 export interface QueueConfig {
@@ -81,7 +73,6 @@ interface Worker {
   scheduled: boolean;
 }
 
-const TASK_ID = /^[A-Za-z0-9_-]{1,500}$/;
 const CLAIM_BATCH = 64;
 /** Finished tasks are kept this long so a re-enqueue with the same id is still a no-op (Cloud Tasks keeps ~1 h). */
 const DEDUPE_WINDOW_MS = 60 * 60 * 1000;
@@ -193,18 +184,7 @@ export class EmbeddedTaskQueue implements TaskQueue {
     const config = this.#configs.get(queue);
     if (!config) throw new NotFoundError(`No task queue "${queue}"`);
     const id = opts.id ?? this.#ids.next();
-    if (!TASK_ID.test(id)) {
-      throw new InvalidInputError(`Task id "${id}" must be 1-500 letters, digits, '-' or '_'`, [
-        { path: 'id', message: 'invalid task id' },
-      ]);
-    }
-    const json = JSON.stringify(payload ?? null);
-    const bytes = Buffer.byteLength(json);
-    if (bytes > MAX_TASK_PAYLOAD_BYTES) {
-      throw new PayloadTooLargeError(
-        `Task payload is ${bytes} bytes; the limit is ${MAX_TASK_PAYLOAD_BYTES}. Pass a reference.`,
-      );
-    }
+    const json = encodeTask(id, payload);
     const now = this.#clock.now();
     const info = this.#sql.insert.run(
       queue,

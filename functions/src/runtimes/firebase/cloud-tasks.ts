@@ -16,17 +16,11 @@ import {
   errorMessage,
   InvalidInputError,
   NotFoundError,
-  PayloadTooLargeError,
   PermanentError,
   RetryableError,
 } from '../../platform/errors.js';
-import {
-  type EnqueueOptions,
-  type EnqueueResult,
-  MAX_TASK_PAYLOAD_BYTES,
-  type QueueStats,
-  type TaskQueue,
-} from '../../platform/ports.js';
+import type { EnqueueOptions, EnqueueResult, QueueStats, TaskQueue } from '../../platform/ports.js';
+import { encodeTask } from '../../platform/task-rules.js';
 
 /** The part of firebase-admin's TaskQueue this adapter uses. */
 export interface FunctionTaskQueue {
@@ -54,7 +48,6 @@ export interface CloudTasksQueueOptions {
   countDeadLetters(queue: string): Promise<number>;
 }
 
-const TASK_ID = /^[A-Za-z0-9_-]{1,500}$/;
 const QUEUE = /^[a-z][a-zA-Z0-9]{0,40}-[a-z][a-zA-Z0-9]{0,40}$/;
 
 export class CloudTasksQueue implements TaskQueue {
@@ -82,17 +75,7 @@ export class CloudTasksQueue implements TaskQueue {
     if (!QUEUE.test(queue)) throw new NotFoundError(`No task queue "${queue}"`);
     // Cloud Tasks spreads load by task name; time-ordered ids (ULIDs) would make one hot range, so our own are random.
     const id = opts.id ?? randomUUID();
-    if (!TASK_ID.test(id)) {
-      throw new InvalidInputError(`Task id "${id}" must be 1-500 letters, digits, '-' or '_'`, [
-        { path: 'id', message: 'invalid task id' },
-      ]);
-    }
-    const bytes = Buffer.byteLength(JSON.stringify(payload ?? null));
-    if (bytes > MAX_TASK_PAYLOAD_BYTES) {
-      throw new PayloadTooLargeError(
-        `Task payload is ${bytes} bytes; the limit is ${MAX_TASK_PAYLOAD_BYTES}. Pass a reference.`,
-      );
-    }
+    encodeTask(id, payload);
     const options: TaskOptions = { id };
     if (opts.scheduleTime !== undefined && opts.scheduleTime > Date.now()) {
       options.scheduleTime = new Date(opts.scheduleTime);
