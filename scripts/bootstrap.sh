@@ -14,7 +14,9 @@ if [ -x node_modules/.bin/node ] && [ -f "$stamp" ] && [ ! package-lock.json -nt
   exit 0
 fi
 echo "seraphim: installing dependencies under Node 22 (first run, or package files changed)..." >&2
-if [ -f package-lock.json ] && [ ! -d node_modules ]; then cmd=ci; else cmd=install; fi
-npx -y -p node@22.23.3 -- npm "$cmd" --no-audit --no-fund --loglevel=error
+# `npm install`, not `npm ci`: the registry reachable here lacks some other
+# platforms' optional binaries (e.g. @biomejs/cli-darwin-arm64), so the lock
+# file cannot list them and `npm ci` would refuse it. install still follows the lock.
+npx -y -p node@22.23.3 -- npm install --no-audit --no-fund --loglevel=error
 "./node_modules/.bin/node" -e 'const [major]=process.versions.node.split(".");if(+major<22){console.error("Node 22 was not installed");process.exit(1)}'
 touch "$stamp"
