@@ -10,7 +10,7 @@
  * pending, counting as a failed attempt; after maxAttempts the task is dead,
  * kept with its last error until an operator replays it.
  */
-import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import type { Clock } from '../../platform/clock.js';
 import {
   errorMessage,
@@ -24,7 +24,9 @@ import type { Logger } from '../../platform/logger.js';
 import { backoffMs, type RateLimits, type RetryPolicy } from '../../platform/orchestrator.js';
 import type { EnqueueOptions, EnqueueResult, QueueStats, TaskInfo, TaskQueue } from '../../platform/ports.js';
 import { encodeTask } from '../../platform/task-rules.js';
-import { inTransaction } from './sqlite.js';
+import { type ClaimedTask, type DeadTask, type TaskOutcome, TaskTable } from './task-table.js';
+
+export type { DeadTask } from './task-table.js';
 
 export interface QueueConfig {
   name: string;
@@ -36,30 +38,13 @@ export interface QueueConfig {
 
 export type TaskHandler = (payload: unknown, info: TaskInfo) => Promise<void>;
 
-export interface DeadTask {
-  queue: string;
-  id: string;
-  payload: unknown;
-  attempts: number;
-  lastError: string | null;
-  updatedAt: number;
-}
-
 export interface EmbeddedEnqueueOptions extends EnqueueOptions {
   orderingKey?: string;
 }
 
-interface Claimed {
-  seq: number;
-  id: string;
-  payload: string;
-  attempts: number;
-  max_attempts: number;
-}
-
 interface Completion {
   worker: Worker;
-  task: Claimed;
+  task: ClaimedTask;
   error: unknown;
 }
 
@@ -79,7 +64,7 @@ const DEDUPE_WINDOW_MS = 60 * 60 * 1000;
 const IDLE_POLL_MS = 1000;
 
 export class EmbeddedTaskQueue implements TaskQueue {
-  readonly #db: DatabaseSync;
+  readonly #table: TaskTable;
   readonly #clock: Clock;
   readonly #ids: Ids;
   readonly #logger: Logger;
@@ -91,64 +76,16 @@ export class EmbeddedTaskQueue implements TaskQueue {
   #flushScheduled = false;
   #running = false;
   #idleWaiters: Array<() => void> = [];
-  readonly #sql: Record<
-    | 'insert'
-    | 'claim'
-    | 'claimOrdered'
-    | 'done'
-    | 'retry'
-    | 'dead'
-    | 'release'
-    | 'leasedProbe'
-    | 'readyProbe',
-    StatementSync
-  >;
-
   constructor(
     db: DatabaseSync,
     opts: { clock: Clock; ids: Ids; logger: Logger; owner?: string; random?: () => number },
   ) {
-    this.#db = db;
     this.#clock = opts.clock;
     this.#ids = opts.ids;
     this.#logger = opts.logger;
     this.#owner = opts.owner ?? `pid-${process.pid}-${opts.ids.next()}`;
     this.#random = opts.random ?? Math.random;
-    const claim = (ordered: boolean) => `
-      UPDATE tasks SET state = 'leased', lease_until = ?, lease_owner = ?, attempts = attempts + 1, updated_at = ?
-      WHERE seq IN (
-        SELECT seq FROM tasks t WHERE queue = ? AND state = 'pending' AND run_at <= ?
-        ${ordered ? `AND (ordering_key IS NULL OR NOT EXISTS (SELECT 1 FROM tasks e WHERE e.queue = t.queue AND e.ordering_key = t.ordering_key AND e.state IN ('pending', 'leased') AND e.seq < t.seq))` : ''}
-        ORDER BY run_at, seq LIMIT ?)
-      RETURNING seq, id, payload, attempts, max_attempts`;
-    this.#sql = {
-      leasedProbe: db.prepare(`SELECT 1 FROM tasks WHERE queue = ? AND state = 'leased' LIMIT 1`),
-      readyProbe: db.prepare(
-        `SELECT 1 FROM tasks WHERE queue = ? AND state = 'pending' AND run_at <= ? LIMIT 1`,
-      ),
-      insert: db.prepare(
-        `INSERT INTO tasks (queue, id, payload, state, attempts, max_attempts, run_at, ordering_key, created_at, updated_at)
-         VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?) ON CONFLICT (queue, id) DO NOTHING`,
-      ),
-      claim: db.prepare(claim(false)),
-      claimOrdered: db.prepare(claim(true)),
-      done: db.prepare(
-        `UPDATE tasks SET state = 'done', lease_until = NULL, lease_owner = NULL, last_error = NULL, updated_at = ?
-         WHERE seq = ? AND state = 'leased' AND lease_owner = ? AND attempts = ?`,
-      ),
-      retry: db.prepare(
-        `UPDATE tasks SET state = 'pending', run_at = ?, lease_until = NULL, lease_owner = NULL, last_error = ?, updated_at = ?
-         WHERE seq = ? AND state = 'leased' AND lease_owner = ? AND attempts = ?`,
-      ),
-      dead: db.prepare(
-        `UPDATE tasks SET state = 'dead', lease_until = NULL, lease_owner = NULL, last_error = ?, updated_at = ?
-         WHERE seq = ? AND state = 'leased' AND lease_owner = ? AND attempts = ?`,
-      ),
-      release: db.prepare(
-        `UPDATE tasks SET state = 'pending', attempts = attempts - 1, run_at = ?, lease_until = NULL, lease_owner = NULL, updated_at = ?
-         WHERE seq = ? AND state = 'leased' AND lease_owner = ?`,
-      ),
-    };
+    this.#table = new TaskTable(db, this.#owner);
   }
 
   /** Declares a queue and the handler that drains it. Enqueueing to an undeclared queue fails. */
@@ -185,18 +122,18 @@ export class EmbeddedTaskQueue implements TaskQueue {
     if (!config) throw new NotFoundError(`No task queue "${queue}"`);
     const id = opts.id ?? this.#ids.next();
     const json = encodeTask(id, payload);
-    const now = this.#clock.now();
-    const info = this.#sql.insert.run(
-      queue,
-      id,
-      json,
-      config.retry.maxAttempts,
-      Math.max(opts.scheduleTime ?? now, 0),
-      opts.orderingKey ?? null,
-      now,
-      now,
+    const inserted = this.#table.insert(
+      {
+        queue,
+        id,
+        json,
+        maxAttempts: config.retry.maxAttempts,
+        runAt: Math.max(opts.scheduleTime ?? this.#clock.now(), 0),
+        orderingKey: opts.orderingKey ?? null,
+      },
+      this.#clock.now(),
     );
-    return { id, deduped: Number(info.changes) === 0 };
+    return { id, deduped: !inserted };
   }
 
   /** Tells a queue that tasks were added behind its back (inside another transaction). */
@@ -215,59 +152,19 @@ export class EmbeddedTaskQueue implements TaskQueue {
   }
 
   statsNow(queue: string): QueueStats {
-    const now = this.#clock.now();
-    const rows = this.#db
-      .prepare(
-        `SELECT state, count(*) AS n, min(CASE WHEN run_at <= ? THEN run_at END) AS oldest
-         FROM tasks WHERE queue = ? AND state IN ('pending', 'leased', 'dead') GROUP BY state`,
-      )
-      .all(now, queue) as Array<{ state: string; n: number; oldest: number | null }>;
-    const by = new Map(rows.map((r) => [r.state, r]));
-    const oldest = by.get('pending')?.oldest;
-    return {
-      queue,
-      depth: by.get('pending')?.n ?? 0,
-      inFlight: by.get('leased')?.n ?? 0,
-      oldestAgeMs: oldest == null ? 0 : Math.max(0, now - oldest),
-      deadLettered: by.get('dead')?.n ?? 0,
-    };
+    return this.#table.stats(queue, this.#clock.now());
   }
 
   listDead(queue: string | undefined, limit = 100): DeadTask[] {
-    const rows = this.#db
-      .prepare(
-        `SELECT queue, id, payload, attempts, last_error, updated_at FROM tasks
-         WHERE state = 'dead' AND (? IS NULL OR queue = ?) ORDER BY updated_at DESC LIMIT ?`,
-      )
-      .all(queue ?? null, queue ?? null, limit) as Array<{
-      queue: string;
-      id: string;
-      payload: string;
-      attempts: number;
-      last_error: string | null;
-      updated_at: number;
-    }>;
-    return rows.map((r) => ({
-      queue: r.queue,
-      id: r.id,
-      payload: JSON.parse(r.payload) as unknown,
-      attempts: r.attempts,
-      lastError: r.last_error,
-      updatedAt: r.updated_at,
-    }));
+    return this.#table.listDead(queue, limit);
   }
 
   /** Gives a dead task a fresh retry budget. */
   replayDead(queue: string, id: string): boolean {
-    const now = this.#clock.now();
-    const info = this.#db
-      .prepare(
-        `UPDATE tasks SET state = 'pending', attempts = 0, run_at = ?, updated_at = ? WHERE queue = ? AND id = ? AND state = 'dead'`,
-      )
-      .run(now, now, queue, id);
+    const replayed = this.#table.replayDead(queue, id, this.#clock.now());
     const worker = this.#workers.get(queue);
     if (worker && this.#running) this.#wake(worker);
-    return Number(info.changes) > 0;
+    return replayed;
   }
 
   start(): void {
@@ -293,15 +190,7 @@ export class EmbeddedTaskQueue implements TaskQueue {
     const deadline = Date.now() + (opts.graceMs ?? 10_000);
     while (inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     this.#flush();
-    let released = 0;
-    inTransaction(this.#db, () => {
-      const now = this.#clock.now();
-      const rows = this.#db
-        .prepare(`SELECT seq FROM tasks WHERE state = 'leased' AND lease_owner = ?`)
-        .all(this.#owner) as Array<{ seq: number }>;
-      for (const row of rows)
-        released += Number(this.#sql.release.run(now, now, row.seq, this.#owner).changes);
-    });
+    const released = this.#table.releaseOwned(this.#clock.now());
     return { finished: before - inFlight(), released };
   }
 
@@ -311,36 +200,11 @@ export class EmbeddedTaskQueue implements TaskQueue {
    */
   sweep(): { recovered: number; deadened: number; purged: number } {
     const now = this.#clock.now();
-    return inTransaction(this.#db, () => {
-      const expired = `state = 'leased' AND (lease_until < ? OR lease_owner != ?)`;
-      const deadened = Number(
-        this.#db
-          .prepare(
-            `UPDATE tasks SET state = 'dead', last_error = coalesce(last_error || ' | ', '') || 'lease expired: the worker stopped or timed out', lease_owner = NULL, lease_until = NULL, updated_at = ?
-             WHERE ${expired} AND attempts >= max_attempts`,
-          )
-          .run(now, now, this.#owner).changes,
-      );
-      const recovered = Number(
-        this.#db
-          .prepare(
-            `UPDATE tasks SET state = 'pending', run_at = ?, last_error = 'lease expired: the worker stopped or timed out', lease_owner = NULL, lease_until = NULL, updated_at = ?
-             WHERE ${expired}`,
-          )
-          .run(now, now, now, this.#owner).changes,
-      );
-      const purged = Number(
-        this.#db
-          .prepare(
-            `DELETE FROM tasks WHERE seq IN (SELECT seq FROM tasks WHERE state = 'done' AND updated_at < ? LIMIT 5000)`,
-          )
-          .run(now - DEDUPE_WINDOW_MS).changes,
-      );
-      if (recovered + deadened > 0)
-        this.#logger.warn('Recovered expired task leases', { recovered, deadened });
-      if (recovered > 0 && this.#running) for (const w of this.#workers.values()) this.#wake(w);
-      return { recovered, deadened, purged };
-    });
+    const { recovered, deadened } = this.#table.recoverExpired(now);
+    const purged = this.#table.purgeDone(now - DEDUPE_WINDOW_MS);
+    if (recovered + deadened > 0) this.#logger.warn('Recovered expired task leases', { recovered, deadened });
+    if (recovered > 0 && this.#running) for (const w of this.#workers.values()) this.#wake(w);
+    return { recovered, deadened, purged };
   }
 
   /** Resolves once no task is ready or running in any registered queue (tests and benchmarks). */
@@ -352,14 +216,8 @@ export class EmbeddedTaskQueue implements TaskQueue {
   #isIdle(): boolean {
     if (this.#completions.length > 0) return false;
     for (const w of this.#workers.values()) if (w.inFlight > 0) return false;
-    const names = [...this.#configs.keys()];
-    if (names.length === 0) return true;
-    // One indexed probe per queue: the first ready or leased row is enough to say "busy".
     const now = this.#clock.now();
-    for (const name of names) {
-      if (this.#sql.leasedProbe.get(name)) return false;
-      if (this.#sql.readyProbe.get(name, now)) return false;
-    }
+    for (const name of this.#configs.keys()) if (this.#table.busy(name, now)) return false;
     return true;
   }
 
@@ -405,39 +263,19 @@ export class EmbeddedTaskQueue implements TaskQueue {
       return;
     }
     const want = Math.min(slots, Math.floor(worker.tokens), CLAIM_BATCH);
-    const claimed = this.#claim(config, want, now);
+    const claimed = this.#table.claim(config.name, want, now, now + config.timeoutMs);
     worker.tokens -= claimed.length;
     for (const task of claimed) this.#run(worker, task);
     if (claimed.length === want) {
       this.#wake(worker);
       return;
     }
-    const next = this.#db
-      .prepare(`SELECT min(run_at) AS at FROM tasks WHERE queue = ? AND state = 'pending'`)
-      .get(config.name) as { at: number | null };
-    this.#sleep(worker, next.at == null ? IDLE_POLL_MS : Math.min(IDLE_POLL_MS, Math.max(1, next.at - now)));
+    const next = this.#table.nextRunAt(config.name);
+    this.#sleep(worker, next === null ? IDLE_POLL_MS : Math.min(IDLE_POLL_MS, Math.max(1, next - now)));
     if (claimed.length === 0) this.#checkIdle();
   }
 
-  #claim(config: QueueConfig, limit: number, now: number): Claimed[] {
-    const hasOrdered = this.#db
-      .prepare(
-        `SELECT 1 FROM tasks WHERE queue = ? AND ordering_key IS NOT NULL AND state = 'pending' LIMIT 1`,
-      )
-      .get(config.name);
-    const stmt = hasOrdered ? this.#sql.claimOrdered : this.#sql.claim;
-    const rows = stmt.all(
-      now + config.timeoutMs,
-      this.#owner,
-      now,
-      config.name,
-      now,
-      limit,
-    ) as unknown as Claimed[];
-    return rows.sort((a, b) => a.seq - b.seq);
-  }
-
-  #run(worker: Worker, task: Claimed): void {
+  #run(worker: Worker, task: ClaimedTask): void {
     worker.inFlight++;
     const info: TaskInfo = {
       queue: worker.config.name,
@@ -478,40 +316,29 @@ export class EmbeddedTaskQueue implements TaskQueue {
     if (batch.length === 0) return;
     this.#completions = [];
     const now = this.#clock.now();
-    inTransaction(this.#db, () => {
-      for (const { worker, task, error } of batch) {
-        const key = [task.seq, this.#owner, task.attempts] as const;
-        if (error === undefined) {
-          this.#sql.done.run(now, ...key);
-          continue;
-        }
-        const message = errorMessage(error).slice(0, 4000);
-        if (!isRetryable(error) || task.attempts >= task.max_attempts) {
-          this.#sql.dead.run(message, now, ...key);
-          this.#logger.error('Task dead-lettered', {
-            queue: worker.config.name,
-            taskId: task.id,
-            attempts: task.attempts,
-            error: message,
-          });
-          continue;
-        }
-        const delay =
-          error instanceof RetryAfterError
-            ? error.retryAfterMs
-            : backoffMs(worker.config.retry, task.attempts, this.#random);
-        this.#sql.retry.run(now + delay, message, now, ...key);
-        this.#logger.warn('Task failed; will retry', {
-          queue: worker.config.name,
-          taskId: task.id,
-          attempt: task.attempts,
-          retryInMs: delay,
-          error: message,
-        });
-      }
-    });
+    this.#table.settle(
+      batch.map(({ worker, task, error }) => ({ task, outcome: this.#outcome(worker, task, error, now) })),
+      now,
+    );
     const touched = new Set(batch.map((c) => c.worker));
     for (const worker of touched) this.#wake(worker);
     this.#checkIdle();
+  }
+
+  /** What a finished attempt means: done, another try after a backoff, or the dead-letter place. */
+  #outcome(worker: Worker, task: ClaimedTask, error: unknown, now: number): TaskOutcome {
+    if (error === undefined) return { kind: 'done' };
+    const message = errorMessage(error).slice(0, 4000);
+    const fields = { queue: worker.config.name, taskId: task.id, attempt: task.attempts, error: message };
+    if (!isRetryable(error) || task.attempts >= task.max_attempts) {
+      this.#logger.error('Task dead-lettered', fields);
+      return { kind: 'dead', error: message };
+    }
+    const delay =
+      error instanceof RetryAfterError
+        ? error.retryAfterMs
+        : backoffMs(worker.config.retry, task.attempts, this.#random);
+    this.#logger.warn('Task failed; will retry', { ...fields, retryInMs: delay });
+    return { kind: 'retry', runAt: now + delay, error: message };
   }
 }
