@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --disable-warning=ExperimentalWarning
 /**
  * The `seraphim` CLI. It talks to a running runtime's API (`status`, and the
  * commands later capabilities add) or runs one (`serve`).

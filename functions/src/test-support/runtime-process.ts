@@ -31,7 +31,18 @@ export async function startRuntimeProcess(
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'seraphim-runtime-'));
   const child = spawn(
     process.execPath,
-    [CLI, 'serve', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, ...(opts.args ?? [])],
+    [
+      '--disable-warning=ExperimentalWarning',
+      CLI,
+      'serve',
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--data-dir',
+      dataDir,
+      ...(opts.args ?? []),
+    ],
     {
       cwd: REPO,
       env: { ...process.env, SERAPHIM_LOG_LEVEL: 'WARNING', ...opts.env },
