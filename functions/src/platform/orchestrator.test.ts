@@ -6,7 +6,9 @@ import {
   defineRoute,
   defineTask,
   matchDocumentPattern,
+  priorityQueueKey,
   retryPolicy,
+  tasksPerPriority,
 } from './orchestrator.js';
 
 describe('backoffMs', () => {
@@ -70,5 +72,26 @@ describe('defineOrchestrator', () => {
     ],
   ])('rejects %j', (def, message) => {
     expect(() => defineOrchestrator(def)).toThrow(message);
+  });
+});
+
+describe('tasksPerPriority', () => {
+  it('makes one queue per priority class, each with its own limits over the shared defaults', () => {
+    const task = defineTask({
+      payload: z.object({}),
+      rateLimits: { maxConcurrentDispatches: 4 },
+      handler: async () => {},
+    });
+    const queues = tasksPerPriority('step', task, {
+      high: { maxConcurrentDispatches: 20 },
+      batch: { maxDispatchesPerSecond: 5 },
+    });
+    expect(Object.keys(queues)).toEqual(['stepHigh', 'stepNormal', 'stepLow', 'stepBatch']);
+    expect(queues.stepHigh?.rateLimits).toEqual({ maxConcurrentDispatches: 20 });
+    expect(queues.stepNormal?.rateLimits).toEqual({ maxConcurrentDispatches: 4 });
+    expect(queues.stepBatch?.rateLimits).toEqual({ maxConcurrentDispatches: 4, maxDispatchesPerSecond: 5 });
+    expect(queues.stepLow?.handler).toBe(task.handler);
+    expect(priorityQueueKey('step', 'low')).toBe('stepLow');
+    expect(() => defineOrchestrator({ name: 'pool', tasks: queues })).not.toThrow();
   });
 });

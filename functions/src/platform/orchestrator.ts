@@ -82,6 +82,37 @@ export function defineTask<P>(task: TaskDefinition<P>): TaskDefinition<P> {
   return task;
 }
 
+/** Priority classes: each gets its own queue, with its own rate limits, on both runtimes. */
+export const PRIORITY_CLASSES = ['high', 'normal', 'low', 'batch'] as const;
+export type PriorityClass = (typeof PRIORITY_CLASSES)[number];
+
+/**
+ * One task handler drained through a queue per priority class: `step` becomes
+ * `stepHigh`, `stepNormal`, `stepLow` and `stepBatch`, each its own Cloud Tasks
+ * queue (or embedded queue) with its own limits, so batch work can never take
+ * the dispatch rate that high-priority work needs.
+ *
+ * @example
+ * tasks: { ...tasksPerPriority('step', stepTask, { high: { maxConcurrentDispatches: 20 }, batch: { maxDispatchesPerSecond: 5 } }) }
+ */
+export function tasksPerPriority<P>(
+  key: string,
+  task: TaskDefinition<P>,
+  limits: Partial<Record<PriorityClass, RateLimits>> = {},
+): Record<string, TaskDefinition<P>> {
+  return Object.fromEntries(
+    PRIORITY_CLASSES.map((priority) => [
+      priorityQueueKey(key, priority),
+      { ...task, rateLimits: { ...task.rateLimits, ...limits[priority] } },
+    ]),
+  );
+}
+
+/** The task key of `key`'s queue for one priority class, e.g. `stepHigh`. */
+export function priorityQueueKey(key: string, priority: PriorityClass): string {
+  return `${key}${priority[0]?.toUpperCase()}${priority.slice(1)}`;
+}
+
 export interface EventSubscription<T = unknown> {
   topic: string;
   data: z.ZodType<T>;
