@@ -65,6 +65,12 @@ export interface AgentDefinition<C = unknown> {
   config: z.ZodType<C>;
   /** Step ids this step's `route` chooses among (the branch agent's targets); checked at validation. */
   targets?(config: C): string[];
+  /**
+   * Every set of targets one run can choose, when that is known (a branch
+   * taking its first matching case). Lets validation find steps that wait on
+   * two arms that can never both run.
+   */
+  outcomes?(config: C): string[][];
   run(call: AgentCall<C>): Promise<AgentResult>;
 }
 

@@ -1,0 +1,179 @@
+/**
+ * Use cases, workflows, executions: the zod schemas and the types inferred
+ * from them. Stored documents and API bodies both go through these.
+ */
+import { z } from 'zod';
+import { PRIORITY_CLASSES } from '../../platform/orchestrator.js';
+
+/** Step ids and context keys: short identifiers, so they are safe in paths, task ids and expressions. */
+export const IdentifierSchema = z
+  .string()
+  .regex(/^[a-z][a-zA-Z0-9_]{0,62}$/, 'must be a lower camel case identifier');
+
+/** Context keys every execution has besides its steps' outputs. */
+export const RESERVED_CONTEXT_KEYS = ['input', 'vars'] as const;
+
+export const RetrySchema = z
+  .object({
+    /** Attempts in all, the first included. @default 3 */
+    maxAttempts: z.number().int().min(1).max(20).default(3),
+    /** @default 1 */
+    minBackoffSeconds: z.number().min(0).max(3600).default(1),
+    /** @default 300 */
+    maxBackoffSeconds: z.number().min(0).max(86_400).default(300),
+  })
+  .default({ maxAttempts: 3, minBackoffSeconds: 1, maxBackoffSeconds: 300 });
+
+export const CachePolicySchema = z.object({
+  /** Input names whose values make the cache key (with the agent kind, its config and the step id). */
+  key: z.array(z.string().min(1)).min(1),
+  ttlSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(30 * 24 * 3600),
+});
+
+export const StepSchema = z.object({
+  id: IdentifierSchema,
+  /** An agent kind from the registry: transform, validate, rules, branch, http, llm, human, wait, … */
+  agent: z.string().min(1),
+  config: z.record(z.string(), z.unknown()).default({}),
+  /**
+   * Local input name → context path: `input.claim.amount`, `vars.region`, or
+   * `<another step's output key>[.field…]`. A step sees these and nothing else.
+   */
+  inputs: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().min(1)).default({}),
+  /** The one context key this step writes. */
+  output: IdentifierSchema,
+  /** JSON Schema the output must satisfy: the step's contract. */
+  outputSchema: z.record(z.string(), z.unknown()).optional(),
+  /** Extra ordering edges beside the ones its inputs imply. */
+  after: z.array(IdentifierSchema).default([]),
+  /** `all`: runs when every dependency succeeded; `any`: when all are settled and one succeeded (joins after a branch). */
+  join: z.enum(['all', 'any']).default('all'),
+  timeoutSeconds: z.number().int().min(1).max(3600).default(60),
+  retry: RetrySchema,
+  priority: z.enum(PRIORITY_CLASSES).default('normal'),
+  cache: CachePolicySchema.optional(),
+});
+export type Step = z.infer<typeof StepSchema>;
+export type StepInput = z.input<typeof StepSchema>;
+
+export const WorkflowSchema = z.object({
+  /** JSON Schema of the execution input; when given, `input.<field>` mappings are checked against it. */
+  inputSchema: z.record(z.string(), z.unknown()).optional(),
+  vars: z.record(z.string(), z.unknown()).default({}),
+  steps: z.array(StepSchema).min(1).max(200),
+});
+export type Workflow = z.infer<typeof WorkflowSchema>;
+
+export const UseCaseBodySchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes'),
+    name: z.string().min(1).max(200),
+    vertical: z.string().min(1).max(100),
+    description: z.string().max(4000).default(''),
+    workflow: WorkflowSchema,
+    /** How long an execution's context and checkpoints are kept after it ends. @default 7 days */
+    contextTtlSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(365 * 24 * 3600)
+      .default(7 * 24 * 3600),
+    /** Secret reference names the workflow may use (values never stored). */
+    secrets: z.array(z.string().regex(/^[A-Z][A-Z0-9_]{0,62}$/)).default([]),
+  })
+  .meta({ id: 'UseCaseBody' });
+export type UseCaseBody = z.infer<typeof UseCaseBodySchema>;
+
+export const UseCaseSchema = UseCaseBodySchema.extend({
+  workspace: z.string(),
+  version: z.number().int().min(1),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+}).meta({ id: 'UseCase' });
+export type UseCase = z.infer<typeof UseCaseSchema>;
+
+// ---------------------------------------------------------------- executions
+
+export const EXECUTION_STATUSES = [
+  'pending',
+  'running',
+  'waiting',
+  'succeeded',
+  'failed',
+  'cancelled',
+] as const;
+export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+export const TERMINAL_EXECUTION: readonly ExecutionStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+export const STEP_STATUSES = [
+  'blocked',
+  'queued',
+  'running',
+  'waiting',
+  'succeeded',
+  'failed',
+  'skipped',
+  'cancelled',
+] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
+export const SETTLED_STEP: readonly StepStatus[] = ['succeeded', 'failed', 'skipped', 'cancelled'];
+
+export const StepErrorSchema = z.object({
+  message: z.string(),
+  code: z.string(),
+  retryable: z.boolean(),
+});
+export type StepError = z.infer<typeof StepErrorSchema>;
+
+export const StepStateSchema = z.object({
+  status: z.enum(STEP_STATUSES),
+  /** Attempts started so far. */
+  attempts: z.number().int().min(0),
+  queuedAt: z.number().nullable(),
+  startedAt: z.number().nullable(),
+  endedAt: z.number().nullable(),
+  /** When a `wait` step or a retry backoff resumes. */
+  resumeAt: z.number().nullable(),
+  waitingFor: z.enum(['human', 'timer']).nullable(),
+  prompt: z.string().nullable(),
+  error: StepErrorSchema.nullable(),
+  cacheHit: z.boolean(),
+  /** For a branch step: the targets its route selected. */
+  route: z.array(z.string()).nullable(),
+  /** Attempts counted before the last operator retry: the retry budget restarts there. */
+  budgetFrom: z.number().int().min(0),
+  tokens: z.object({ model: z.string(), prompt: z.number(), completion: z.number() }).nullable(),
+});
+export type StepState = z.infer<typeof StepStateSchema>;
+
+export const ExecutionSchema = z
+  .object({
+    id: z.string(),
+    workspace: z.string(),
+    useCaseId: z.string(),
+    useCaseVersion: z.number().int(),
+    status: z.enum(EXECUTION_STATUSES),
+    /** Set while an operator holds it: no new steps are dispatched. */
+    paused: z.boolean(),
+    input: z.unknown(),
+    /** The shared context: `input`, `vars` and each finished step's output key. */
+    context: z.record(z.string(), z.unknown()),
+    steps: z.record(z.string(), StepStateSchema),
+    error: StepErrorSchema.nullable(),
+    correlationId: z.string(),
+    parentId: z.string().nullable(),
+    forkedFromCheckpoint: z.number().int().nullable(),
+    /** Monotonic count of checkpoints written. */
+    checkpoint: z.number().int().min(0),
+    createdAt: z.number(),
+    updatedAt: z.number(),
+    endedAt: z.number().nullable(),
+    /** Context and checkpoints are deleted after this (ms since epoch). */
+    expiresAt: z.number(),
+  })
+  .meta({ id: 'Execution' });
+export type Execution = z.infer<typeof ExecutionSchema>;

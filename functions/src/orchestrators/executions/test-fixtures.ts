@@ -1,0 +1,50 @@
+/** Small agent catalogs and workflows for the pure tests: no I/O, no real agents. */
+import { z } from 'zod';
+import type { AgentDefinition } from './agents/types.js';
+import { type StepInput, type Workflow, WorkflowSchema } from './model.js';
+import { type AgentCatalog, type CompiledWorkflow, compileWorkflow } from './workflow.js';
+
+const noop: AgentDefinition<Record<string, unknown>> = {
+  kind: 'noop',
+  description: 'returns its inputs',
+  config: z.record(z.string(), z.unknown()),
+  run: async (call) => ({ status: 'succeeded', output: call.inputs }),
+};
+
+const BranchConfig = z.object({
+  cases: z.array(z.object({ then: z.array(z.string()) })),
+  otherwise: z.array(z.string()).default([]),
+});
+const fork: AgentDefinition<z.infer<typeof BranchConfig>> = {
+  kind: 'fork',
+  description: 'a branch taking its first matching case',
+  config: BranchConfig,
+  targets: (c) => [...c.cases.flatMap((x) => x.then), ...c.otherwise],
+  outcomes: (c) => [...c.cases.map((x) => x.then), c.otherwise],
+  run: async () => ({ status: 'succeeded', output: null, route: [] }),
+};
+
+export const testCatalog: AgentCatalog = {
+  get: (kind) => ({ noop, fork })[kind] as AgentDefinition | undefined,
+  kinds: () => ['noop', 'fork'],
+};
+
+export function workflowOf(steps: StepInput[], extra: Partial<Workflow> = {}): Workflow {
+  return WorkflowSchema.parse({ ...extra, steps });
+}
+
+export function compile(steps: StepInput[], extra: Partial<Workflow> = {}): CompiledWorkflow {
+  return compileWorkflow(workflowOf(steps, extra), testCatalog);
+}
+
+/** `a → b`, where each step reads the previous one's output. */
+export function chain(...ids: string[]): StepInput[] {
+  return ids.map(
+    (id, i): StepInput => ({
+      id,
+      agent: 'noop',
+      output: `${id}Out`,
+      inputs: i === 0 ? { x: 'input.x' } : ({ prev: `${ids[i - 1]}Out` } as Record<string, string>),
+    }),
+  );
+}
