@@ -25,3 +25,4 @@ import { cloudGroup } from './runtimes/firebase/functions.js';
 const load = createRequire(import.meta.url);
 
 export const system = cloudGroup('system', () => load('./orchestrators/system/index.js'));
+export const executions = cloudGroup('executions', () => load('./orchestrators/executions/index.js'));

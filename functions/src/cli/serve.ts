@@ -41,6 +41,12 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
     if (seeded.created > 0) logger.info('Seeded demo data', seeded);
   }
   runtime.start();
+  if (settings.SERAPHIM_DEMO === '1') {
+    const { engine } = await import('../orchestrators/executions/index.js');
+    const { seedExecutionsDemo } = await import('../orchestrators/executions/demo.js');
+    const demo = await seedExecutionsDemo({ ...runtime.ports, correlationId: 'demo-seed' }, engine);
+    if (demo.seeded) logger.info('Seeded the claims-triage demo use case and its executions');
+  }
   const http = await startHttpServer({
     api: runtime.api,
     ports: runtime.ports,

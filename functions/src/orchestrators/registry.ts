@@ -1,5 +1,6 @@
 /** Every orchestrator Seraphim runs. Add a capability here and both runtimes pick it up. */
 import type { Orchestrator } from '../platform/orchestrator.js';
+import executions from './executions/index.js';
 import system from './system/index.js';
 
-export const orchestrators: readonly Orchestrator[] = [system];
+export const orchestrators: readonly Orchestrator[] = [system, executions];

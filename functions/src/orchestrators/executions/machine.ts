@@ -147,7 +147,7 @@ export function decide(wf: CompiledWorkflow, current: Execution, input: MachineI
   }
   if (input.type === 'retryStep') {
     const step = state.steps[input.stepId];
-    if (!step || step.status !== 'failed') return ignore('only a failed step can be retried');
+    if (step?.status !== 'failed') return ignore('only a failed step can be retried');
     step.status = 'blocked';
     step.error = null;
     step.endedAt = null;
@@ -252,7 +252,7 @@ export function decide(wf: CompiledWorkflow, current: Execution, input: MachineI
           step.attempts += 1;
           step.status = 'queued';
           step.queuedAt = input.at;
-          step.resumeAt = input.at + retryDelayMs(node.step, used);
+          step.resumeAt = input.at + Math.max(retryDelayMs(node.step, used), input.error.retryAfterMs ?? 0);
           effects.push({
             type: 'dispatchStep',
             stepId: input.stepId,
@@ -373,15 +373,16 @@ export function newExecution(params: {
     checkpoint: number;
     context: Record<string, unknown>;
     steps: Record<string, StepState>;
+    inputChanged: boolean;
   };
 }): Execution {
   const steps: Record<string, StepState> = {};
   for (const id of params.wf.order) steps[id] = initialStepState();
   const context: Record<string, unknown> = { input: params.input, vars: params.useCase.workflow.vars };
   if (params.parent) {
-    // A fork keeps what its parent's checkpoint had finished, except what the edited input invalidates:
+    // A fork keeps what its parent's checkpoint had finished, except what edited input invalidates:
     // every step that reads `input` (directly or through another step) runs again.
-    const stale = dependentsOfInput(params.wf);
+    const stale = params.parent.inputChanged ? dependentsOfInput(params.wf) : new Set<string>();
     for (const [id, s] of Object.entries(params.parent.steps)) {
       const node = params.wf.steps.get(id);
       if (!node || stale.has(id) || s.status !== 'succeeded') continue;

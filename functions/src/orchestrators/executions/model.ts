@@ -52,7 +52,8 @@ export const StepSchema = z.object({
   after: z.array(IdentifierSchema).default([]),
   /** `all`: runs when every dependency succeeded; `any`: when all are settled and one succeeded (joins after a branch). */
   join: z.enum(['all', 'any']).default('all'),
-  timeoutSeconds: z.number().int().min(1).max(3600).default(60),
+  /** At most 29 min: the step's task must finish inside Cloud Tasks' 30-min dispatch deadline. */
+  timeoutSeconds: z.number().int().min(1).max(1740).default(60),
   retry: RetrySchema,
   priority: z.enum(PRIORITY_CLASSES).default('normal'),
   cache: CachePolicySchema.optional(),
@@ -126,6 +127,8 @@ export const StepErrorSchema = z.object({
   message: z.string(),
   code: z.string(),
   retryable: z.boolean(),
+  /** An upstream's Retry-After: the next attempt waits at least this long. */
+  retryAfterMs: z.number().optional(),
 });
 export type StepError = z.infer<typeof StepErrorSchema>;
 

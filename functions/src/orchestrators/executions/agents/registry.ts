@@ -1,0 +1,48 @@
+/**
+ * The agent registry: every kind a workflow step may name. A new kind is one
+ * file exporting a `defineAgent(...)`, plus one entry in `builtinAgents`.
+ */
+import { branchAgent } from './branch.js';
+import { httpAgent } from './http.js';
+import { humanAgent } from './human.js';
+import { llmAgent } from './llm.js';
+import { rulesAgent } from './rules.js';
+import { transformAgent } from './transform.js';
+import type { AgentDefinition } from './types.js';
+import { validateAgent } from './validate.js';
+import { waitAgent } from './wait.js';
+
+export interface AgentRegistry {
+  /** The agent of a kind, or undefined (workflow validation reports unknown kinds). */
+  get(kind: string): AgentDefinition | undefined;
+  has(kind: string): boolean;
+  /** Every kind, sorted. */
+  kinds(): string[];
+}
+
+/** Throws on two agents of one kind: the later would silently replace the earlier. */
+export function createAgentRegistry(agents: readonly AgentDefinition[]): AgentRegistry {
+  const byKind = new Map<string, AgentDefinition>();
+  for (const agent of agents) {
+    if (byKind.has(agent.kind)) throw new Error(`two agents define the kind "${agent.kind}"`);
+    byKind.set(agent.kind, agent);
+  }
+  const kinds = [...byKind.keys()].sort();
+  return {
+    get: (kind) => byKind.get(kind),
+    has: (kind) => byKind.has(kind),
+    kinds: () => [...kinds],
+  };
+}
+
+// ---- the built-in agents: add a kind by adding it to this list ----
+export const builtinAgents: readonly AgentDefinition[] = [
+  transformAgent,
+  validateAgent,
+  rulesAgent,
+  branchAgent,
+  waitAgent,
+  humanAgent,
+  httpAgent,
+  llmAgent,
+];

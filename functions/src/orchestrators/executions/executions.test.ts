@@ -1,0 +1,382 @@
+/**
+ * The execution engine end to end on the embedded runtime: real SQLite, real
+ * queue and bus, real HTTP. A use case is created through the API, run, and
+ * inspected with the debugging tools.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { startTestRuntime, type TestRuntime } from '../../test-support/embedded.js';
+import system from '../system/index.js';
+import { builtinAgents, createAgentRegistry } from './agents/registry.js';
+import { defineAgent } from './agents/types.js';
+import { ExecutionEngine, stepQueue } from './engine.js';
+import { createExecutionsOrchestrator } from './index.js';
+import { type Execution, type UseCaseBody, UseCaseBodySchema } from './model.js';
+
+/** A test agent that counts its calls per (execution, step, attempt) and echoes its inputs. */
+const calls = new Map<string, number>();
+const countingAgent = defineAgent({
+  kind: 'count',
+  description: 'counts calls',
+  config: z.object({ fail: z.enum(['never', 'always', 'permanent']).default('never') }),
+  async run({ config, inputs, step, execution }) {
+    const key = `${execution.id}/${step.id}/${step.attempt}`;
+    calls.set(key, (calls.get(key) ?? 0) + 1);
+    if (config.fail === 'always') throw new Error('upstream is down');
+    if (config.fail === 'permanent') return { status: 'succeeded', output: { wrong: 'shape' } };
+    return { status: 'succeeded', output: { echoed: inputs } };
+  },
+});
+
+const engine = new ExecutionEngine(createAgentRegistry([...builtinAgents, countingAgent]));
+const executions = createExecutionsOrchestrator(engine);
+
+const triage: UseCaseBody = UseCaseBodySchema.parse({
+  id: 'claims-triage',
+  name: 'Claims triage',
+  vertical: 'insurance',
+  description: '',
+  contextTtlSeconds: 3600,
+  secrets: [],
+  workflow: {
+    inputSchema: { type: 'object', properties: { amount: { type: 'number' }, policy: { type: 'string' } } },
+    vars: { currency: 'EUR' },
+    steps: [
+      {
+        id: 'score',
+        agent: 'rules',
+        inputs: { amount: 'input.amount' },
+        output: 'risk',
+        config: {
+          strategy: 'sum',
+          rules: [{ id: 'big', when: 'amount > 1000', score: 50, reason: 'large claim' }],
+          thresholds: [{ minScore: 50, decision: 'review' }],
+          defaultDecision: 'approve',
+        },
+      },
+      {
+        id: 'route',
+        agent: 'branch',
+        inputs: { risk: 'risk' },
+        output: 'routing',
+        config: {
+          cases: [{ when: "risk.decision = 'review'", then: ['review'] }],
+          otherwise: ['autoApprove'],
+        },
+      },
+      {
+        id: 'autoApprove',
+        agent: 'transform',
+        inputs: { risk: 'risk' },
+        output: 'approval',
+        config: { expression: '{"approved": true}' },
+      },
+      { id: 'review', agent: 'human', output: 'humanReview', config: { prompt: 'Approve this claim?' } },
+      {
+        id: 'notify',
+        agent: 'count',
+        inputs: { auto: 'approval', manual: 'humanReview', currency: 'vars.currency' },
+        output: 'notified',
+        join: 'any',
+        cache: { key: ['currency'], ttlSeconds: 600 },
+      },
+    ],
+  },
+});
+
+describe('executions on the embedded runtime', () => {
+  let t: TestRuntime;
+  const api = (path: string, init?: { method?: string; body?: unknown }) =>
+    fetch(`${t.url}/api/executions/workspaces/demo${path}`, {
+      method: init?.method ?? (init?.body === undefined ? 'GET' : 'POST'),
+      headers: { 'content-type': 'application/json' },
+      ...(init?.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+    });
+  const json = async <T>(res: Response | Promise<Response>): Promise<T> => (await (await res).json()) as T;
+  const settle = async () => {
+    for (;;) {
+      await t.runtime.whenIdle();
+      const queues = await t.runtime.queue.list();
+      if (queues.every((q) => q.depth === 0 && q.inFlight === 0)) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  const run = async (input: unknown, useCaseId = 'claims-triage') => {
+    const started = await api('/executions', { body: { useCaseId, input } });
+    expect(started.status).toBe(202);
+    const { id } = await json<Execution>(started);
+    await settle();
+    return json<Execution>(api(`/executions/${id}`));
+  };
+
+  beforeAll(async () => {
+    t = await startTestRuntime([system, executions]);
+    const created = await api('/use-cases', { body: triage });
+    expect(created.status, await created.clone().text()).toBe(201);
+  });
+  afterAll(() => t.dispose());
+
+  it('runs a low-risk claim straight through, skipping the human arm', async () => {
+    const e = await run({ amount: 200, policy: 'P-1' });
+    expect(e.status).toBe('succeeded');
+    expect(Object.fromEntries(Object.entries(e.steps).map(([k, s]) => [k, s.status]))).toEqual({
+      score: 'succeeded',
+      route: 'succeeded',
+      autoApprove: 'succeeded',
+      review: 'skipped',
+      notify: 'succeeded',
+    });
+    expect(e.context.risk).toMatchObject({ decision: 'approve', score: 0 });
+    expect(e.context.notified).toEqual({
+      echoed: { auto: { approved: true }, manual: null, currency: 'EUR' },
+    });
+  });
+
+  it('waits for a person on a high-risk claim, then finishes on their decision', async () => {
+    const e = await run({ amount: 5000, policy: 'P-2' });
+    expect(e.status).toBe('waiting');
+    expect(e.steps.review).toMatchObject({
+      status: 'waiting',
+      waitingFor: 'human',
+      prompt: 'Approve this claim?',
+    });
+    const decided = await api(`/executions/${e.id}/steps/review/decision`, {
+      body: { decision: 'approved', comment: 'ok' },
+    });
+    expect(decided.status).toBe(200);
+    await settle();
+    const done = await json<Execution>(api(`/executions/${e.id}`));
+    expect(done.status).toBe('succeeded');
+    expect(done.context.humanReview).toMatchObject({
+      decision: 'approved',
+      by: 'local-operator',
+      comment: 'ok',
+    });
+    expect(done.steps.notify?.cacheHit).toBe(true); // same currency as the first claim: the agent was skipped
+  });
+
+  it('shows the timeline and diffs checkpoints', async () => {
+    const e = await run({ amount: 10, policy: 'P-3' });
+    const { timeline } = await json<{
+      timeline: Array<{ stepId: string; checkpoints: number[]; inputs: unknown }>;
+    }>(api(`/executions/${e.id}/timeline`));
+    expect(timeline.map((s) => s.stepId).slice(0, 2)).toEqual(['score', 'route']);
+    expect(timeline.find((s) => s.stepId === 'score')?.inputs).toEqual({ amount: 10 });
+    const diff = await json<{ context: Array<{ key: string; change: string }> }>(
+      api(`/executions/${e.id}/diff?from=1&to=2`),
+    );
+    expect(diff.context).toEqual([expect.objectContaining({ key: 'routing', change: 'added' })]);
+  });
+
+  it('answers 404 for an execution asked for in another workspace', async () => {
+    const e = await run({ amount: 1 });
+    const other = await fetch(`${t.url}/api/executions/workspaces/other-ws/executions/${e.id}`);
+    expect(other.status).toBe(404);
+  });
+
+  it('rejects a workflow with precise, pointer-addressed errors', async () => {
+    const bad = structuredClone(triage) as {
+      id: string;
+      workflow: { steps: Array<Record<string, unknown>> };
+    };
+    bad.id = 'broken';
+    (bad.workflow.steps[0] as Record<string, unknown>).agent = 'oracle';
+    (bad.workflow.steps[4] as Record<string, unknown>).inputs = { x: 'nowhere.field' };
+    const res = await api('/use-cases', { body: bad });
+    expect(res.status).toBe(400);
+    const problem = await json<{ errors: Array<{ path: string }> }>(res);
+    expect(problem.errors.map((e) => e.path).sort()).toEqual([
+      '/workflow/steps/0/agent',
+      '/workflow/steps/4/inputs/x',
+    ]);
+  });
+
+  it('fails an execution whose step breaks its output contract, and dead-letters the step', async () => {
+    const body = {
+      ...triage,
+      id: 'contract',
+      workflow: {
+        steps: [
+          {
+            id: 'produce',
+            agent: 'count',
+            config: { fail: 'permanent' },
+            output: 'result',
+            outputSchema: { type: 'object', properties: { total: { type: 'number' } }, required: ['total'] },
+          },
+        ],
+      },
+    };
+    expect((await api('/use-cases', { body })).status).toBe(201);
+    const e = await run({}, 'contract');
+    expect(e.status).toBe('failed');
+    expect(e.steps.produce?.error?.message).toMatch(/Contract violated/);
+    const dead = t.runtime.queue.listDead(stepQueue('normal'));
+    expect(
+      dead.some((d) => d.id === `${e.id}-produce-a1` && /Contract violated/.test(d.lastError ?? '')),
+    ).toBe(true);
+  });
+
+  it('gives a poison step its retry budget, then fails the execution; an operator retry reopens it', async () => {
+    const body = {
+      ...triage,
+      id: 'poison',
+      workflow: {
+        steps: [
+          {
+            id: 'flaky',
+            agent: 'count',
+            config: { fail: 'always' },
+            output: 'r',
+            retry: { maxAttempts: 3, minBackoffSeconds: 0.01, maxBackoffSeconds: 0.02 },
+          },
+        ],
+      },
+    };
+    expect((await api('/use-cases', { body })).status).toBe(201);
+    const started = await json<Execution>(api('/executions', { body: { useCaseId: 'poison', input: {} } }));
+    for (let i = 0; i < 50; i++) {
+      await settle();
+      const e = await json<Execution>(api(`/executions/${started.id}`));
+      if (e.status === 'failed') break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const e = await json<Execution>(api(`/executions/${started.id}`));
+    expect(e.status).toBe('failed');
+    expect(e.steps.flaky).toMatchObject({
+      status: 'failed',
+      attempts: 3,
+      error: { message: 'upstream is down' },
+    });
+    expect([1, 2, 3].map((a) => calls.get(`${e.id}/flaky/${a}`))).toEqual([1, 1, 1]);
+    const retried = await api(`/executions/${e.id}/steps/flaky/retry`, { method: 'POST' });
+    expect(retried.status).toBe(200);
+    expect(((await retried.json()) as Execution).status).toBe('running');
+  });
+
+  it('pauses, resumes and cancels; a finished execution refuses controls with 409', async () => {
+    const e = await run({ amount: 9999 }); // waits for a person
+    expect((await api(`/executions/${e.id}/control`, { body: { action: 'pause' } })).status).toBe(200);
+    expect((await api(`/executions/${e.id}/control`, { body: { action: 'resume' } })).status).toBe(200);
+    const cancelled = await json<Execution>(
+      api(`/executions/${e.id}/control`, { body: { action: 'cancel', reason: 'test' } }),
+    );
+    expect(cancelled.status).toBe('cancelled');
+    const again = await api(`/executions/${e.id}/control`, { body: { action: 'pause' } });
+    expect(again.status).toBe(409);
+  });
+
+  it('forks from a checkpoint with edited input, re-running only what depends on it', async () => {
+    const parent = await run({ amount: 100, policy: 'P-9' });
+    const forked = await json<Execution>(
+      api(`/executions/${parent.id}/fork`, { body: { checkpoint: 2, input: { amount: 7000 } } }),
+    );
+    expect(forked.parentId).toBe(parent.id);
+    expect(forked.forkedFromCheckpoint).toBe(2);
+    await settle();
+    const child = await json<Execution>(api(`/executions/${forked.id}`));
+    expect(child.status).toBe('waiting'); // the edited amount now needs a person
+    expect(child.context.risk).toMatchObject({ decision: 'review' });
+  });
+
+  it('records exactly one effect per step when every step task is delivered 1–5 times concurrently', async () => {
+    // A second runtime whose queue is never started: this test plays the queue, delivering each
+    // dispatched step task several times at once, the way at-least-once delivery may.
+    const { EmbeddedRuntime } = await import('../../runtimes/embedded/runtime.js');
+    const { createLogger, MemorySink } = await import('../../platform/logger.js');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'seraphim-dup-'));
+    const rt = new EmbeddedRuntime({
+      orchestrators: [executions],
+      dataDir: dir,
+      version: 't',
+      logger: createLogger({ sink: new MemorySink() }),
+    });
+    try {
+      const ctx = { ...rt.ports, correlationId: 'dup' };
+      const { saveUseCase } = await import('./store.js');
+      const { useCase } = await saveUseCase(rt.ports.documents, 'demo', triage, Date.now());
+      const e = await engine.start(ctx, 'demo', useCase, { amount: 50 });
+      for (let round = 0; round < 10; round++) {
+        const { data } = await rt.ports.documents
+          .get<Execution>(`workspaces/demo/executions/${e.id}`)
+          .then((d) => ({ data: d?.data as Execution }));
+        if (data.status !== 'running') break;
+        const queued = Object.entries(data.steps).filter(([, s]) => s.status === 'queued');
+        await Promise.all(
+          queued.flatMap(([stepId, s], i) =>
+            Array.from({ length: 1 + ((round + i) % 5) }, () =>
+              engine
+                .runStep(ctx, { workspace: 'demo', executionId: e.id, stepId, attempt: s.attempts })
+                .catch(() => {}),
+            ),
+          ),
+        );
+      }
+      const final = (await rt.ports.documents.get<Execution>(`workspaces/demo/executions/${e.id}`))
+        ?.data as Execution;
+      expect(final.status).toBe('succeeded');
+      const checkpoints = await rt.ports.documents.query<{ stepId: string }>(
+        `workspaces/demo/executions/${e.id}/checkpoints`,
+        {
+          limit: 100,
+        },
+      );
+      const perStep = new Map<string, number>();
+      for (const c of checkpoints.docs) perStep.set(c.data.stepId, (perStep.get(c.data.stepId) ?? 0) + 1);
+      expect(Object.fromEntries(perStep)).toEqual({ score: 1, route: 1, autoApprove: 1, notify: 1 });
+      expect(Object.values(final.steps).every((s) => s.attempts <= 1)).toBe(true);
+      // Every dispatch of the next step was enqueued once: the queue holds one task per step attempt.
+      const stats = await rt.queue.list();
+      expect(stats.find((q) => q.queue === stepQueue('normal'))?.depth).toBe(4);
+    } finally {
+      await rt.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('seeds the demo once: a use case and executions that show every path', async () => {
+    const { seedExecutionsDemo } = await import('./demo.js');
+    const fresh = await startTestRuntime([system, executions]);
+    try {
+      const ctx = { ...fresh.runtime.ports, correlationId: 'seed' };
+      expect(await seedExecutionsDemo(ctx, engine)).toEqual({ seeded: true });
+      expect(await seedExecutionsDemo(ctx, engine)).toEqual({ seeded: false });
+      for (;;) {
+        await fresh.runtime.whenIdle();
+        if ((await fresh.runtime.queue.list()).every((q) => q.depth === 0 && q.inFlight === 0)) break;
+      }
+      const get = (path: string) => fetch(`${fresh.url}/api/executions/workspaces/demo${path}`);
+      const list = await json<{ executions: Array<{ id: string }> }>(
+        get('/executions?useCase=claims-triage&limit=10'),
+      );
+      const full = await Promise.all(list.executions.map((e) => json<Execution>(get(`/executions/${e.id}`))));
+      const byClaim = Object.fromEntries(full.map((e) => [(e.input as { claimId: string }).claimId, e]));
+      expect(byClaim['C-1001']?.status).toBe('succeeded');
+      expect(byClaim['C-1001']?.context.settlement, JSON.stringify(byClaim['C-1001']?.context)).toEqual({
+        claimId: 'C-1001',
+        approved: true,
+        currency: 'EUR',
+      });
+      expect(byClaim['C-1002']?.status).toBe('waiting');
+      expect(byClaim['C-1003']?.status).toBe('waiting');
+      // C-1001 and C-1004 ran side by side; a later claim with the same figures takes the cached score.
+      const again = await json<Execution>(
+        fetch(`${fresh.url}/api/executions/workspaces/demo/executions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            useCaseId: 'claims-triage',
+            input: { claimId: 'C-1005', amount: 420, priorClaims: 0 },
+          }),
+        }),
+      );
+      await fresh.runtime.whenIdle();
+      expect((await json<Execution>(get(`/executions/${again.id}`))).steps.score?.cacheHit).toBe(true);
+    } finally {
+      await fresh.dispose();
+    }
+  });
+});

@@ -1,0 +1,78 @@
+/**
+ * Scheduled upkeep: recovering steps whose dispatch or lease was lost, and
+ * deleting expired execution contexts with their checkpoints. Both walk the
+ * workspaces in bounded pages, so one run has bounded cost.
+ */
+import type { Context } from '../../platform/orchestrator.js';
+import type { ExecutionEngine } from './engine.js';
+import type { Execution } from './model.js';
+import { deleteExecution, paths } from './store.js';
+
+/** A step queued this long without settling may have lost its task (a crash between commit and enqueue). */
+export const STALL_AFTER_MS = 30_000;
+const PAGE = 100;
+
+async function* workspaces(ctx: Context): AsyncGenerator<string> {
+  let cursor: string | undefined;
+  do {
+    const page = await ctx.documents.query('workspaces', { limit: PAGE, ...(cursor ? { cursor } : {}) });
+    for (const doc of page.docs) yield doc.id;
+    cursor = page.nextCursor;
+  } while (cursor);
+}
+
+/**
+ * Re-enqueues the current attempt of every step that looks stalled, and the
+ * timer of every waiting timer. Enqueueing is keyed on the attempt, so where
+ * the task still exists this is a no-op; where it was lost, it runs again.
+ */
+export async function recoverStalled(
+  ctx: Context,
+  engine: ExecutionEngine,
+): Promise<{ executions: number; redispatched: number }> {
+  const now = ctx.clock.now();
+  let executions = 0;
+  let redispatched = 0;
+  for await (const ws of workspaces(ctx)) {
+    for (const status of ['running', 'waiting'] as const) {
+      let cursor: string | undefined;
+      do {
+        const page = await ctx.documents.query<Execution>(paths.executions(ws), {
+          where: [{ field: 'status', op: '==', value: status }],
+          limit: PAGE,
+          ...(cursor ? { cursor } : {}),
+        });
+        for (const { data: execution } of page.docs) {
+          executions++;
+          redispatched += await engine.recover(ctx, execution, now - STALL_AFTER_MS);
+        }
+        cursor = page.nextCursor;
+      } while (cursor);
+    }
+  }
+  return { executions, redispatched };
+}
+
+/** Deletes finished executions past their context TTL, at most `maxExecutions` a run. */
+export async function cleanupExpired(
+  ctx: Context,
+  maxExecutions = 200,
+): Promise<{ executions: number; documents: number; more: boolean }> {
+  const now = ctx.clock.now();
+  let executions = 0;
+  let documents = 0;
+  for await (const ws of workspaces(ctx)) {
+    const page = await ctx.documents.query<Execution>(paths.executions(ws), {
+      where: [{ field: 'expiresAt', op: '<', value: now }],
+      orderBy: [{ field: 'expiresAt' }],
+      limit: Math.max(1, maxExecutions - executions),
+    });
+    for (const { data } of page.docs) {
+      if (!['succeeded', 'failed', 'cancelled'].includes(data.status)) continue; // never pull a live context away
+      documents += await deleteExecution(ctx.documents, ws, data.id);
+      executions++;
+    }
+    if (executions >= maxExecutions) return { executions, documents, more: true };
+  }
+  return { executions, documents, more: false };
+}
