@@ -12,6 +12,8 @@ import { z } from 'zod';
 import {
   errorMessage,
   isRetryable,
+  NotFoundError,
+  PayloadTooLargeError,
   PermanentError,
   RetryableError,
   SeraphimError,
@@ -111,7 +113,7 @@ export class ExecutionEngine {
   ): Promise<Execution> {
     const size = byteSize(input);
     if (size > MAX_VALUE_BYTES) {
-      throw new PermanentError(
+      throw new PayloadTooLargeError(
         `Execution input is ${size} bytes; the limit is ${MAX_VALUE_BYTES}. Pass a reference.`,
       );
     }
@@ -252,6 +254,7 @@ export class ExecutionEngine {
     execution: Execution,
     task: StepTask,
     inputs: Record<string, unknown>,
+    opts: { useCache: boolean } = { useCache: true },
   ): Promise<AgentResult & { cacheHit?: boolean }> {
     const node = this.compile(useCase).steps.get(task.stepId);
     const step = node?.step;
@@ -345,6 +348,48 @@ export class ExecutionEngine {
     }
     await this.carryOut(ctx, execution, effects);
     return effects.length;
+  }
+
+  /**
+   * Debugging: runs one step's agent again on the inputs its last checkpoint
+   * recorded (or on the current context), without changing the execution.
+   * Cache is bypassed; the contract is checked.
+   */
+  async rerunStep(
+    ctx: Context,
+    execution: Execution,
+    stepId: string,
+    recordedInputs: Record<string, unknown> | null,
+  ): Promise<{
+    inputs: Record<string, unknown>;
+    result: AgentResult | null;
+    error: StepError | null;
+    durationMs: number;
+  }> {
+    const useCase = await getUseCase(
+      ctx.documents,
+      execution.workspace,
+      execution.useCaseId,
+      execution.useCaseVersion,
+    );
+    const node = this.compile(useCase).steps.get(stepId);
+    if (!node) throw new NotFoundError(`Step ${stepId} not found in execution ${execution.id}`);
+    const inputs =
+      recordedInputs ??
+      Object.fromEntries(
+        Object.entries(node.step.inputs).map(([name, path]) => [
+          name,
+          readContextPath(execution.context, path),
+        ]),
+      );
+    const started = performance.now();
+    const task = { workspace: execution.workspace, executionId: execution.id, stepId, attempt: 0 };
+    try {
+      const result = await this.#runAgent(ctx, useCase, execution, task, inputs, { useCache: false });
+      return { inputs, result, error: null, durationMs: performance.now() - started };
+    } catch (error) {
+      return { inputs, result: null, error: toStepError(error), durationMs: performance.now() - started };
+    }
   }
 
   /** A timer task: resumes a waiting step when its time has come. */

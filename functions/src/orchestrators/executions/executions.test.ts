@@ -168,6 +168,31 @@ describe('executions on the embedded runtime', () => {
     expect(diff.context).toEqual([expect.objectContaining({ key: 'routing', change: 'added' })]);
   });
 
+  it('re-runs one step on its recorded inputs without changing the execution', async () => {
+    const e = await run({ amount: 1500, policy: 'P-7' });
+    const res = await api(`/executions/${e.id}/steps/score/rerun`, { method: 'POST' });
+    expect(res.status).toBe(200);
+    const rerun = await json<{ inputs: unknown; result: { status: string; output: unknown } }>(res);
+    expect(rerun.inputs).toEqual({ amount: 1500 });
+    expect(rerun.result).toMatchObject({ status: 'succeeded', output: { score: 50, decision: 'review' } });
+    expect(await json<Execution>(api(`/executions/${e.id}`))).toEqual(
+      await json<Execution>(api(`/executions/${e.id}`)),
+    );
+    expect((await json<Execution>(api(`/executions/${e.id}`))).checkpoint).toBe(e.checkpoint);
+  });
+
+  it('refuses an oversized input with 413 and stores nothing', async () => {
+    const before = await json<{ executions: unknown[] }>(api('/executions?limit=200'));
+    const res = await api('/executions', {
+      body: { useCaseId: 'claims-triage', input: { blob: 'x'.repeat(300 * 1024) } },
+    });
+    expect(res.status).toBe(413);
+    expect(await json<{ code: string }>(res)).toMatchObject({ code: 'payload-too-large' });
+    expect((await json<{ executions: unknown[] }>(api('/executions?limit=200'))).executions).toHaveLength(
+      before.executions.length,
+    );
+  });
+
   it('answers 404 for an execution asked for in another workspace', async () => {
     const e = await run({ amount: 1 });
     const other = await fetch(`${t.url}/api/executions/workspaces/other-ws/executions/${e.id}`);

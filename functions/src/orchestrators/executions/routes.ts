@@ -19,6 +19,7 @@ import {
   getCheckpoint,
   getExecution,
   getUseCase,
+  lastCheckpointOf,
   listCheckpoints,
   listExecutions,
   listUseCases,
@@ -333,6 +334,30 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
           ...(req.body.comment ? { comment: req.body.comment } : {}),
           at: ctx.clock.now(),
         }),
+    }),
+    defineRoute({
+      method: 'POST',
+      path: `${exec}/steps/:stepId/rerun`,
+      summary: 'Debug: run one step again on the inputs it recorded; the execution is not changed',
+      params: WsExecStep,
+      response: z.object({
+        inputs: z.record(z.string(), z.unknown()),
+        result: z.unknown(),
+        error: z.object({ message: z.string(), code: z.string(), retryable: z.boolean() }).nullable(),
+        durationMs: z.number(),
+      }),
+      async handler(req, ctx) {
+        const { workspace, id, stepId } = req.params;
+        const { data } = await getExecution(ctx.documents, workspace, id);
+        const recorded = await lastCheckpointOf(ctx.documents, workspace, id, stepId);
+        const run = await engine.rerunStep(ctx, data, stepId, recorded?.inputs ?? null);
+        return {
+          ...run,
+          error: run.error
+            ? { message: run.error.message, code: run.error.code, retryable: run.error.retryable }
+            : null,
+        };
+      },
     }),
     defineRoute({
       method: 'POST',

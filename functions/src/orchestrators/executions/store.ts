@@ -202,3 +202,18 @@ export async function deleteExecution(
   if (await documents.delete(paths.execution(workspace, id))) removed++;
   return removed;
 }
+
+/** The last checkpoint a step wrote, with the inputs it read then; null when it never settled. */
+export async function lastCheckpointOf(
+  documents: DocumentStore,
+  workspace: string,
+  id: string,
+  stepId: string,
+): Promise<Checkpoint | null> {
+  const page = await documents.query<Checkpoint>(paths.checkpoints(workspace, id), {
+    where: [{ field: 'stepId', op: '==', value: stepId }],
+    orderBy: [{ field: 'n', direction: 'desc' }],
+    limit: 1,
+  });
+  return page.docs[0]?.data ?? null;
+}

@@ -14,7 +14,16 @@ const agent = (kind: string) =>
 describe('agent registry', () => {
   it('holds the built-in kinds', () => {
     const registry = createAgentRegistry(builtinAgents);
-    expect(registry.kinds()).toEqual(['branch', 'http', 'human', 'llm', 'rules', 'transform', 'validate', 'wait']);
+    expect(registry.kinds()).toEqual([
+      'branch',
+      'http',
+      'human',
+      'llm',
+      'rules',
+      'transform',
+      'validate',
+      'wait',
+    ]);
   });
 
   it.each([
