@@ -36,6 +36,12 @@ export interface QueueList {
   queues: QueueStats[];
 }
 
+/** One offending field of an invalid request, e.g. `{ path: 'body.input', message: '…' }`. */
+export interface ProblemField {
+  path: string;
+  message: string;
+}
+
 /** RFC 9457 problem details, as every API route reports an error. */
 export interface Problem {
   type: string;
@@ -43,6 +49,8 @@ export interface Problem {
   status: number;
   code: string;
   detail?: string;
+  /** For `invalid-input`: each offending field. */
+  errors?: ProblemField[];
 }
 
 /**
@@ -55,14 +63,30 @@ export class ApiError extends Error {
   /** The HTTP status; 0 when the server could not be reached. */
   readonly status: number;
   readonly detail: string | undefined;
+  /** The offending fields of an `invalid-input` problem; empty otherwise. */
+  readonly errors: readonly ProblemField[];
 
-  constructor(code: string, status: number, message: string, opts: { detail?: string; cause?: unknown } = {}) {
+  constructor(
+    code: string,
+    status: number,
+    message: string,
+    opts: { detail?: string; errors?: readonly ProblemField[]; cause?: unknown } = {},
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'ApiError';
     this.code = code;
     this.status = status;
     this.detail = opts.detail;
+    this.errors = opts.errors ?? [];
   }
+}
+
+/** Anything a call rejected with, as an `ApiError` (an unexpected throw becomes `unexpected-response`). */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  return new ApiError('unexpected-response', 0, error instanceof Error ? error.message : String(error), {
+    cause: error,
+  });
 }
 
 export function isAbortError(error: unknown): boolean {
@@ -96,15 +120,24 @@ export interface RequestOptions {
 }
 
 /**
- * GET a JSON resource. Resolves with the parsed body on 2xx; rejects with an `ApiError` otherwise
- * (an `AbortError` from the signal passes through untouched, so callers can tell it apart).
+ * Sends one request and resolves with the parsed JSON body on 2xx; rejects with an `ApiError`
+ * otherwise (an `AbortError` from the signal passes through untouched, so callers can tell it
+ * apart). A `body` is sent as JSON.
  */
-export async function getJson<T>(path: string, options: RequestOptions = {}): Promise<T> {
+export async function requestJson<T>(
+  method: 'GET' | 'POST',
+  path: string,
+  options: RequestOptions & { body?: unknown } = {},
+): Promise<T> {
   const doFetch = options.fetch ?? fetch;
+  const headers: Record<string, string> = { accept: 'application/json, application/problem+json' };
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
   let response: Response;
   try {
     response = await doFetch(path, {
-      headers: { accept: 'application/json, application/problem+json' },
+      method,
+      headers,
+      body: options.body === undefined ? null : JSON.stringify(options.body),
       signal: options.signal ?? null,
     });
   } catch (cause) {
@@ -117,8 +150,10 @@ export async function getJson<T>(path: string, options: RequestOptions = {}): Pr
     if (contentType.includes('json')) {
       const body = await readJson(response).catch(() => undefined);
       if (isProblem(body)) {
-        const opts = body.detail === undefined ? {} : { detail: body.detail };
-        throw new ApiError(body.code, body.status, body.title, opts);
+        throw new ApiError(body.code, body.status, body.title, {
+          ...(body.detail === undefined ? {} : { detail: body.detail }),
+          ...(Array.isArray(body.errors) ? { errors: body.errors } : {}),
+        });
       }
     }
     throw new ApiError(
@@ -131,6 +166,16 @@ export async function getJson<T>(path: string, options: RequestOptions = {}): Pr
     throw new ApiError('unexpected-response', response.status, 'The API answered with something other than JSON');
   }
   return (await readJson(response)) as T;
+}
+
+/** GET a JSON resource; see `requestJson`. */
+export function getJson<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  return requestJson<T>('GET', path, options);
+}
+
+/** POST a JSON body and read the JSON answer; see `requestJson`. */
+export function postJson<T>(path: string, body: unknown, options: RequestOptions = {}): Promise<T> {
+  return requestJson<T>('POST', path, { ...options, body });
 }
 
 export function getSystemHealth(options?: RequestOptions): Promise<SystemHealth> {

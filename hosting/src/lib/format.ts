@@ -45,3 +45,32 @@ export function formatTimestamp(epochMs: number): string {
 export function formatClockTime(epochMs: number): string {
   return clockTimes.format(epochMs);
 }
+
+/**
+ * A short span as a step's duration reads: milliseconds below a second, seconds with one or two
+ * decimals below a minute, then as `formatDuration`.
+ * @example formatElapsed(7) // '7 ms'
+ * @example formatElapsed(1_240) // '1.24 s'
+ */
+export function formatElapsed(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '—';
+  if (ms < SECOND) return `${Math.round(ms)} ms`;
+  if (ms < 10 * SECOND) return `${(ms / SECOND).toFixed(2)} s`;
+  if (ms < MINUTE) return `${(ms / SECOND).toFixed(1)} s`;
+  return formatDuration(ms);
+}
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** The value a `<input type="datetime-local">` shows for an instant, in the browser's zone. */
+export function toDateTimeLocal(epochMs: number): string {
+  const d = new Date(epochMs);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** The instant a `datetime-local` value names in the browser's zone; undefined when empty or invalid. */
+export function fromDateTimeLocal(value: string): number | undefined {
+  if (value === '') return undefined;
+  const ms = new Date(value).getTime();
+  return Number.isNaN(ms) ? undefined : ms;
+}

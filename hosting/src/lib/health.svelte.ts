@@ -2,8 +2,9 @@
  * Runtime health and task-queue stats for the Home page, polled from the API. The fields are
  * reactive; the page reads them through getters and never writes them.
  */
-import { ApiError, getQueueStats, getSystemHealth, isAbortError } from './api.ts';
+import { type ApiError, getQueueStats, getSystemHealth, isAbortError, toApiError } from './api.ts';
 import type { QueueStats, SystemHealth } from './api.ts';
+import { pollWhileVisible } from './polling.ts';
 
 /** @default 5000 */
 export const POLL_INTERVAL_MS = 5_000;
@@ -79,10 +80,7 @@ export class SystemMonitor {
       this.#updatedAt = Date.now();
     } catch (error) {
       if (controller.signal.aborted || isAbortError(error)) return;
-      this.#error =
-        error instanceof ApiError
-          ? error
-          : new ApiError('unexpected-response', 0, error instanceof Error ? error.message : String(error));
+      this.#error = toApiError(error);
     } finally {
       if (this.#inFlight === controller) {
         this.#inFlight = undefined;
@@ -97,35 +95,14 @@ export class SystemMonitor {
    * immediate poll when it is shown again. Meant to be returned from an `$effect`.
    */
   start(): () => void {
-    // Each pause/resume starts a new generation, so a poll that settles late cannot start a
-    // second timer chain next to the current one.
-    let generation = 0;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const hidden = () => document.visibilityState === 'hidden';
-
-    const poll = async (current: number): Promise<void> => {
-      await this.refresh();
-      if (current === generation && !hidden()) {
-        timer = setTimeout(() => void poll(current), this.#intervalMs);
-      }
-    };
-    const pause = () => {
-      generation += 1;
-      clearTimeout(timer);
-      this.#inFlight?.abort();
-    };
-    const resume = () => {
-      pause();
-      void poll(generation);
-    };
-    const onVisibilityChange = () => (hidden() ? pause() : resume());
-
-    document.addEventListener('visibilitychange', onVisibilityChange);
-    if (!hidden()) resume();
-
-    return () => {
-      document.removeEventListener('visibilitychange', onVisibilityChange);
-      pause();
-    };
+    const poller = pollWhileVisible(
+      async () => {
+        await this.refresh();
+        return true;
+      },
+      this.#intervalMs,
+      () => this.#inFlight?.abort(),
+    );
+    return () => poller.stop();
   }
 }

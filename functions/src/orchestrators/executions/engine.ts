@@ -261,7 +261,7 @@ export class ExecutionEngine {
     const agent = step ? this.#agents.get(step.agent) : undefined;
     if (!step || !agent) throw new PermanentError(`No agent for step ${task.stepId}`);
     const config = agent.config.parse(step.config);
-    const cacheKey = step.cache
+    const cacheKey = step.cache && opts.useCache
       ? cacheKeyOf(execution.workspace, step.agent, step.config, step.cache.key, inputs)
       : null;
     if (cacheKey) {
