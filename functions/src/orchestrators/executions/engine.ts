@@ -261,9 +261,10 @@ export class ExecutionEngine {
     const agent = step ? this.#agents.get(step.agent) : undefined;
     if (!step || !agent) throw new PermanentError(`No agent for step ${task.stepId}`);
     const config = agent.config.parse(step.config);
-    const cacheKey = step.cache && opts.useCache
-      ? cacheKeyOf(execution.workspace, step.agent, step.config, step.cache.key, inputs)
-      : null;
+    const cacheKey =
+      step.cache && opts.useCache
+        ? cacheKeyOf(execution.workspace, step.agent, step.config, step.cache.key, inputs)
+        : null;
     if (cacheKey) {
       const hit = await ctx.kv.get(cacheKey);
       if (hit !== null) return { status: 'succeeded', output: JSON.parse(hit) as unknown, cacheHit: true };
