@@ -28,11 +28,26 @@ export function defaultBaseUrl(env: NodeJS.ProcessEnv = process.env): string {
 const ProblemBody = z.object({ code: z.string(), title: z.string(), detail: z.string().optional() });
 
 export async function apiGet<T>(baseUrl: string, path: string, schema: z.ZodType<T>): Promise<T> {
+  return apiCall(baseUrl, 'GET', path, undefined, schema);
+}
+
+export async function apiCall<T>(
+  baseUrl: string,
+  method: 'GET' | 'POST',
+  path: string,
+  body: unknown,
+  schema: z.ZodType<T>,
+): Promise<T> {
   let response: Response;
   try {
     response = await fetch(`${baseUrl}${path}`, {
-      headers: { accept: 'application/json' },
-      signal: AbortSignal.timeout(10_000),
+      method,
+      headers: {
+        accept: 'application/json',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(30_000),
     });
   } catch (error) {
     throw new CliError(
@@ -41,9 +56,9 @@ export async function apiGet<T>(baseUrl: string, path: string, schema: z.ZodType
     );
   }
   const text = await response.text();
-  let body: unknown;
+  let answer: unknown;
   try {
-    body = JSON.parse(text);
+    answer = JSON.parse(text);
   } catch {
     throw new CliError(
       `${baseUrl}${path} answered ${response.status} with a body that is not JSON`,
@@ -51,13 +66,13 @@ export async function apiGet<T>(baseUrl: string, path: string, schema: z.ZodType
     );
   }
   if (!response.ok) {
-    const problem = ProblemBody.safeParse(body);
+    const problem = ProblemBody.safeParse(answer);
     const detail = problem.success
       ? `${problem.data.code}: ${problem.data.detail ?? problem.data.title}`
       : text.slice(0, 200);
     throw new CliError(`${path} failed with HTTP ${response.status} (${detail})`, EXIT.api);
   }
-  const parsed = schema.safeParse(body);
+  const parsed = schema.safeParse(answer);
   if (!parsed.success)
     throw new CliError(`${path} answered in an unexpected shape: ${parsed.error.message}`, EXIT.api);
   return parsed.data;

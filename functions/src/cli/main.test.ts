@@ -60,3 +60,62 @@ describe('seraphim CLI', () => {
     expect((await cli(['status', '--help'])).code).toBe(0);
   });
 });
+
+describe('seraphim executions', () => {
+  let t: TestRuntime;
+  beforeAll(async () => {
+    const { default: executions, engine } = await import('../orchestrators/executions/index.js');
+    const { seedExecutionsDemo } = await import('../orchestrators/executions/demo.js');
+    t = await startTestRuntime([system, executions]);
+    await seedExecutionsDemo({ ...t.runtime.ports, correlationId: 'cli' }, engine);
+    await t.runtime.whenIdle();
+  });
+  afterAll(() => t.dispose());
+
+  it('runs a use case, lists it, shows its timeline and diffs its checkpoints', async () => {
+    const started = await cli([
+      'executions',
+      'run',
+      'claims-triage',
+      '--input',
+      '{"claimId":"C-9","amount":50}',
+      '--url',
+      t.url,
+      '--json',
+    ]);
+    expect(started.code).toBe(0);
+    const { id } = JSON.parse(started.out) as { id: string };
+    await t.runtime.whenIdle();
+    const list = await cli(['executions', 'list', '--status', 'succeeded', '--url', t.url]);
+    expect(list.code).toBe(0);
+    expect(list.out, (await cli(['executions', 'show', id, '--url', t.url])).out).toContain(id);
+    const timeline = await cli(['executions', 'timeline', id, '--url', t.url]);
+    expect(timeline.out).toMatch(/check\s+succeeded\s+1/);
+    const diff = await cli(['executions', 'diff', id, '--from', '1', '--to', '2', '--url', t.url]);
+    expect(diff.out).toMatch(/added\s+risk/);
+  });
+
+  it('approves a step waiting for a person', async () => {
+    const waiting = JSON.parse(
+      (await cli(['executions', 'list', '--status', 'waiting', '--json', '--url', t.url])).out,
+    ) as {
+      executions: Array<{ id: string }>;
+    };
+    const id = waiting.executions[0]?.id as string;
+    const approved = await cli(['executions', 'approve', id, 'review', '--comment', 'fine', '--url', t.url]);
+    expect(approved.code).toBe(0);
+    await t.runtime.whenIdle();
+    expect((await cli(['executions', 'show', id, '--url', t.url])).out).toMatch(/SUCCEEDED/);
+  });
+
+  it.each([
+    [['executions', 'explode'], 2, 'Unknown executions action'],
+    [['executions', 'show'], 2, 'needs an execution id'],
+    [['executions', 'run', 'claims-triage', '--input', '{bad'], 2, '--input must be JSON'],
+    [['executions', 'show', 'not-an-id'], 4, 'HTTP 400'],
+  ])('refuses %j with exit %i', async (args, code, text) => {
+    const r = await cli([...args, '--url', t.url]);
+    expect(r.code).toBe(code);
+    expect(r.err).toContain(text);
+  });
+});

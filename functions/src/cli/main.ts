@@ -12,12 +12,19 @@ import { parseArgs } from 'node:util';
 import { SERAPHIM_VERSION } from '../platform/config.js';
 import { errorMessage, SeraphimError } from '../platform/errors.js';
 import { CliError, defaultBaseUrl, EXIT } from './client.js';
+import { EXECUTIONS_USAGE } from './executions.js';
 
 interface Command {
   summary: string;
   usage: string;
   options: NonNullable<Parameters<typeof parseArgs>[0]>['options'];
-  run(values: Record<string, string | boolean | undefined>, out: (line: string) => void): Promise<number>;
+  /** Whether the command takes positional arguments (subcommands, ids). */
+  positionals?: boolean;
+  run(
+    values: Record<string, string | boolean | undefined>,
+    out: (line: string) => void,
+    positionals: string[],
+  ): Promise<number>;
 }
 
 const common = {
@@ -35,6 +42,40 @@ const commands: Record<string, Command> = {
       const { status } = await import('./status.js');
       return status(
         { url: typeof values.url === 'string' ? values.url : defaultBaseUrl(), json: values.json === true },
+        out,
+      );
+    },
+  },
+  executions: {
+    summary: 'List, inspect, control and debug executions',
+    usage: `\n${EXECUTIONS_USAGE}`,
+    positionals: true,
+    options: {
+      ...common,
+      workspace: { type: 'string' },
+      'use-case': { type: 'string' },
+      status: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      input: { type: 'string' },
+      comment: { type: 'string' },
+    },
+    async run(values, out, positionals) {
+      const { executions } = await import('./executions.js');
+      const str = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
+      return executions(
+        positionals,
+        {
+          url: str('url') ?? defaultBaseUrl(),
+          workspace: str('workspace') ?? 'demo',
+          json: values.json === true,
+          useCase: str('use-case'),
+          status: str('status'),
+          from: str('from'),
+          to: str('to'),
+          input: str('input'),
+          comment: str('comment'),
+        },
         out,
       );
     },
@@ -101,9 +142,16 @@ export async function main(
     return EXIT.usage;
   }
   let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
   try {
-    values = parseArgs({ args: rest, options: command.options, allowPositionals: false, strict: true })
-      .values as Record<string, string | boolean | undefined>;
+    const parsed = parseArgs({
+      args: rest,
+      options: command.options,
+      allowPositionals: command.positionals === true,
+      strict: true,
+    });
+    values = parsed.values as Record<string, string | boolean | undefined>;
+    positionals = parsed.positionals;
   } catch (error) {
     err(`${errorMessage(error)}\nUsage: ${command.usage}`);
     return EXIT.usage;
@@ -113,7 +161,7 @@ export async function main(
     return EXIT.ok;
   }
   try {
-    return await command.run(values, out);
+    return await command.run(values, out, positionals);
   } catch (error) {
     if (error instanceof CliError) {
       err(`seraphim: ${error.message}`);

@@ -59,7 +59,12 @@ export const claimsTriage: UseCaseBody = UseCaseBodySchema.parse({
               score: 25,
               reason: 'claim above 1,000',
             },
-            { id: 'repeat', when: 'priorClaims >= 3', score: 30, reason: 'three or more prior claims' },
+            {
+              id: 'repeat',
+              when: '(priorClaims ? priorClaims : 0) >= 3',
+              score: 30,
+              reason: 'three or more prior claims',
+            },
           ],
           thresholds: [{ minScore: 50, decision: 'review' }],
           defaultDecision: 'approve',
