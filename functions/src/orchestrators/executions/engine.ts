@@ -15,6 +15,7 @@ import {
   NotFoundError,
   PayloadTooLargeError,
   PermanentError,
+  RetryAfterError,
   RetryableError,
   SeraphimError,
 } from '../../platform/errors.js';
@@ -24,6 +25,7 @@ import {
   type PriorityClass,
   priorityQueueKey,
 } from '../../platform/orchestrator.js';
+import type { PoolManager } from '../pool/manager.js';
 import type { AgentContext, AgentDefinition, AgentResult } from './agents/types.js';
 import { type Decision, decide, type Effect, type MachineInput, newExecution } from './machine.js';
 import { type Execution, type StepError, TERMINAL_EXECUTION, type UseCase } from './model.js';
@@ -81,8 +83,16 @@ export class ExecutionEngine {
   readonly #agents: AgentRegistry;
   readonly #compiled = new Map<string, CompiledWorkflow>();
 
-  constructor(agents: AgentRegistry) {
+  readonly #pool: PoolManager | undefined;
+
+  /** Without a pool, steps run as fast as their queues dispatch them (tests of the engine alone). */
+  constructor(agents: AgentRegistry, pool?: PoolManager) {
     this.#agents = agents;
+    this.#pool = pool;
+  }
+
+  get pool(): PoolManager | undefined {
+    return this.#pool;
   }
 
   get agents(): AgentRegistry {
@@ -110,7 +120,7 @@ export class ExecutionEngine {
     useCase: UseCase,
     input: unknown,
     parent?: Parameters<typeof newExecution>[0]['parent'],
-  ): Promise<Execution> {
+  ): Promise<Execution & { queuePosition?: number }> {
     const size = byteSize(input);
     if (size > MAX_VALUE_BYTES) {
       throw new PayloadTooLargeError(
@@ -129,9 +139,20 @@ export class ExecutionEngine {
       at: now,
       ...(parent ? { parent } : {}),
     });
-    await createExecution(ctx.documents, execution);
+    // Admission: counted in before it exists, so a burst cannot overrun the budget.
+    const admission = this.#pool ? await this.#pool.admit(ctx, workspace) : undefined;
+    if (admission && !admission.accepted) throw new RetryAfterError(admission.reason, admission.retryAfterMs);
+    try {
+      await createExecution(ctx.documents, execution);
+    } catch (error) {
+      if (this.#pool) await this.#pool.finished(ctx, workspace);
+      throw error;
+    }
     const decision = await this.apply(ctx, workspace, execution.id, () => ({ type: 'start', at: now }));
-    return decision?.state ?? execution;
+    return {
+      ...(decision?.state ?? execution),
+      ...(admission?.accepted ? { queuePosition: admission.position } : {}),
+    };
   }
 
   /** Commits one machine input and carries out its effects. */
@@ -170,6 +191,7 @@ export class ExecutionEngine {
           },
         );
       } else if (effect.type === 'finished') {
+        if (this.#pool) await this.#pool.finished(ctx, execution.workspace);
         await ctx.events.publish(
           FINISHED_TOPIC,
           { ...base, useCaseId: execution.useCaseId, status: effect.status },
@@ -207,15 +229,33 @@ export class ExecutionEngine {
       ]),
     );
     const log = ctx.logger.child({ executionId: execution.id, stepId: task.stepId, attempt: task.attempt });
-    const result = await this.#runAgent(ctx, useCase, execution, task, inputs).catch(
-      (error: unknown) => error,
-    );
+    const lease = this.#pool
+      ? await this.#pool.acquire(ctx, {
+          workspace: task.workspace,
+          useCaseId: execution.useCaseId,
+          agentKind: node.step.agent,
+          holder: `${task.executionId}/${task.stepId}/${task.attempt}`,
+          ttlMs: node.step.timeoutSeconds * 1000 + 60_000,
+        })
+      : undefined;
+    if (lease && !lease.ok) {
+      // The pool is full in one dimension: this attempt waits its turn as a new task, without spending an attempt.
+      await ctx.tasks.enqueue(stepQueue(node.step.priority), task, {
+        id: `${task.executionId}-${task.stepId}-a${task.attempt}-w${ctx.ids.next()}`,
+        scheduleTime: ctx.clock.now() + lease.retryAfterMs,
+      });
+      return;
+    }
+    const startedAt = ctx.clock.now();
+    const result = await this.#runAgent(ctx, useCase, execution, task, inputs)
+      .catch((error: unknown) => error)
+      .finally(() => (lease?.ok ? lease.release() : undefined));
     const at = ctx.clock.now();
     let input: MachineInput;
     if (result instanceof Error || !isResult(result)) {
       const error = toStepError(result);
       log.warn('step attempt failed', { error: error.message, retryable: error.retryable });
-      input = { type: 'stepFailed', stepId: task.stepId, attempt: task.attempt, error, at };
+      input = { type: 'stepFailed', stepId: task.stepId, attempt: task.attempt, error, startedAt, at };
     } else if (result.status === 'waiting') {
       input = {
         type: 'stepWaiting',
@@ -224,6 +264,7 @@ export class ExecutionEngine {
         reason: result.reason,
         until: result.until,
         prompt: result.prompt,
+        startedAt,
         at,
       };
     } else {
@@ -232,6 +273,7 @@ export class ExecutionEngine {
         stepId: task.stepId,
         attempt: task.attempt,
         output: result.output,
+        startedAt,
         route: result.route,
         usage: result.usage,
         cacheHit: result.cacheHit,

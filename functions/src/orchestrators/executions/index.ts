@@ -4,7 +4,9 @@
  * waiting steps; a sweep re-sends lost dispatches and another deletes expired
  * contexts.
  */
+
 import { defineOrchestrator, defineTask, tasksPerPriority } from '../../platform/orchestrator.js';
+import { pool } from '../pool/instance.js';
 import { builtinAgents, createAgentRegistry } from './agents/registry.js';
 import { ExecutionEngine, StepTaskSchema, TimerTaskSchema } from './engine.js';
 import { cleanupExpired, recoverStalled } from './maintenance.js';
@@ -60,5 +62,5 @@ export function createExecutionsOrchestrator(engine: ExecutionEngine) {
   });
 }
 
-export const engine = new ExecutionEngine(createAgentRegistry(builtinAgents));
+export const engine = new ExecutionEngine(createAgentRegistry(builtinAgents), pool);
 export default createExecutionsOrchestrator(engine);

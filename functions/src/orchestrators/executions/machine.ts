@@ -28,6 +28,8 @@ export type MachineInput =
       stepId: string;
       attempt: number;
       output: unknown;
+      /** When the agent started: wait time is startedAt − queued/resume time. */
+      startedAt?: number | undefined;
       route?: string[] | undefined;
       usage?: TokenUsage | undefined;
       cacheHit?: boolean | undefined;
@@ -40,9 +42,17 @@ export type MachineInput =
       reason: 'human' | 'timer';
       until?: number | undefined;
       prompt?: string | undefined;
+      startedAt?: number | undefined;
       at: number;
     }
-  | { type: 'stepFailed'; stepId: string; attempt: number; error: StepError; at: number }
+  | {
+      type: 'stepFailed';
+      stepId: string;
+      attempt: number;
+      error: StepError;
+      startedAt?: number | undefined;
+      at: number;
+    }
   | { type: 'timerFired'; stepId: string; attempt: number; at: number }
   | {
       type: 'decision';
@@ -169,6 +179,7 @@ export function decide(wf: CompiledWorkflow, current: Execution, input: MachineI
   const node = wf.steps.get(input.stepId);
   const step = state.steps[input.stepId];
   if (!node || !step) return ignore(`no step "${input.stepId}"`);
+  const startedAt = 'startedAt' in input ? input.startedAt : undefined;
 
   switch (input.type) {
     case 'stepStarted':
@@ -179,6 +190,7 @@ export function decide(wf: CompiledWorkflow, current: Execution, input: MachineI
     case 'stepSucceeded':
       if (input.attempt !== step.attempts || !['queued', 'running'].includes(step.status))
         return ignore('stale attempt');
+      if (startedAt !== undefined) step.startedAt = startedAt;
       succeed(state, node, step, input.output, input.at);
       step.cacheHit = input.cacheHit ?? false;
       step.route = input.route ? input.route.filter((t) => node.targets.includes(t)) : null;
@@ -195,7 +207,7 @@ export function decide(wf: CompiledWorkflow, current: Execution, input: MachineI
       if (input.attempt !== step.attempts || !['queued', 'running'].includes(step.status))
         return ignore('stale attempt');
       step.status = 'waiting';
-      step.startedAt ??= input.at;
+      step.startedAt = startedAt ?? step.startedAt ?? input.at;
       step.waitingFor = input.reason;
       step.prompt = input.prompt ?? null;
       step.resumeAt = input.reason === 'timer' ? (input.until ?? input.at) : null;
@@ -244,6 +256,7 @@ export function decide(wf: CompiledWorkflow, current: Execution, input: MachineI
         return ignore('stale attempt');
       }
       step.error = input.error;
+      if (startedAt !== undefined) step.startedAt = startedAt;
       const used = step.attempts - step.budgetFrom;
       if (input.error.retryable && used < node.step.retry.maxAttempts) {
         if (state.paused) {

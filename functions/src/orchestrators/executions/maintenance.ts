@@ -34,7 +34,8 @@ export async function recoverStalled(
   let executions = 0;
   let redispatched = 0;
   for await (const ws of workspaces(ctx)) {
-    for (const status of ['running', 'waiting'] as const) {
+    let inFlight = 0;
+    for (const status of ['pending', 'running', 'waiting'] as const) {
       let cursor: string | undefined;
       do {
         const page = await ctx.documents.query<Execution>(paths.executions(ws), {
@@ -44,11 +45,14 @@ export async function recoverStalled(
         });
         for (const { data: execution } of page.docs) {
           executions++;
+          inFlight++;
           redispatched += await engine.recover(ctx, execution, now - STALL_AFTER_MS);
         }
         cursor = page.nextCursor;
       } while (cursor);
     }
+    // The admission counter is only a cache of this count: repair any drift a crash left.
+    await engine.pool?.reconcile(ctx, ws, inFlight);
   }
   return { executions, redispatched };
 }

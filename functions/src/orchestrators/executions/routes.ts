@@ -175,7 +175,9 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
       params: Ws,
       body: z.object({ useCaseId: z.string(), input: z.unknown().default({}) }),
       status: 202,
-      response: ExecutionSchema,
+      response: ExecutionSchema.extend({
+        queuePosition: z.number().int().optional().describe("Place in the workspace's admission budget"),
+      }),
       async handler(req, ctx) {
         const useCase = await getUseCase(ctx.documents, req.params.workspace, req.body.useCaseId);
         return engine.start(ctx, req.params.workspace, useCase, req.body.input);

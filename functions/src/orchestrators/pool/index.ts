@@ -1,0 +1,14 @@
+/**
+ * The `pool` orchestrator: the Resource Pool Manager's API. The pool itself
+ * (limits, fair shares, admission) acts inside the executions engine; see
+ * manager.ts and machine.ts.
+ */
+import { defineOrchestrator } from '../../platform/orchestrator.js';
+import { pool } from './instance.js';
+import { poolRoutes } from './routes.js';
+
+export default defineOrchestrator({
+  name: 'pool',
+  description: 'Resource pool: concurrency limits, weighted fair sharing, admission and monitoring',
+  routes: poolRoutes(pool),
+});

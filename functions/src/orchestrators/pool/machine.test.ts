@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { admit, fairShare, percentile } from './machine.js';
+
+describe('fairShare', () => {
+  it.each<[string, number, string, Array<[string, number]>, number]>([
+    ['alone, a workspace gets the whole limit', 16, 'a', [['a', 1]], 16],
+    [
+      'two equal workspaces split it',
+      16,
+      'a',
+      [
+        ['a', 1],
+        ['b', 1],
+      ],
+      8,
+    ],
+    [
+      'weights divide it in proportion',
+      16,
+      'a',
+      [
+        ['a', 3],
+        ['b', 1],
+      ],
+      12,
+    ],
+    [
+      'the lighter one gets its part',
+      16,
+      'b',
+      [
+        ['a', 3],
+        ['b', 1],
+      ],
+      4,
+    ],
+    [
+      'never below one slot',
+      4,
+      'c',
+      [
+        ['a', 10],
+        ['b', 10],
+        ['c', 1],
+      ],
+      1,
+    ],
+    [
+      'a workspace not yet counted as active is counted with weight 1',
+      12,
+      'new',
+      [
+        ['a', 1],
+        ['b', 1],
+      ],
+      4,
+    ],
+  ])('%s', (_name, globalLimit, workspace, weights, expected) => {
+    expect(fairShare({ globalLimit, workspace, activeWeights: new Map(weights) })).toBe(expected);
+  });
+});
+
+describe('admit', () => {
+  it.each<[number, number, number, ReturnType<typeof admit>]>([
+    [0, 10, 0, { accepted: true, position: 1 }],
+    [9, 10, 0, { accepted: true, position: 10 }],
+    [10, 10, 0, { accepted: false, retryAfterMs: 5000, reason: expect.stringContaining('budget is 10') }],
+    [12, 10, 2, { accepted: false, retryAfterMs: 1500, reason: expect.any(String) }],
+    [10_000, 10, 0.001, { accepted: false, retryAfterMs: 300_000, reason: expect.any(String) }],
+  ])('in flight %i, budget %i, finishing %f/s', (inFlight, budget, rate, expected) => {
+    expect(admit(inFlight, budget, rate)).toEqual(expected);
+  });
+});
+
+describe('percentile', () => {
+  it.each([
+    [[], 50, 0],
+    [[5], 95, 5],
+    [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 50, 5],
+    [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 95, 10],
+    [[10, 1, 5], 50, 5],
+  ])('%j p%i = %i', (values, p, expected) => {
+    expect(percentile(values, p)).toBe(expected);
+  });
+});

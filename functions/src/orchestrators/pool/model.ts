@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+/** Per-workspace pool settings, kept on the workspace document under `pool`. */
+export const WorkspacePoolSchema = z
+  .object({
+    /** Share of the global limit under contention, relative to other workspaces. @default 1 */
+    weight: z.number().min(0.01).max(100).default(1),
+    /** Executions accepted and not finished before admission answers 429. @default 1000 */
+    queueBudget: z.number().int().min(1).max(1_000_000).default(1000),
+    /** A hard cap on this workspace's running steps, below its fair share. */
+    maxConcurrent: z.number().int().min(1).max(10_000).optional(),
+  })
+  .meta({ id: 'WorkspacePool' });
+export type WorkspacePool = z.infer<typeof WorkspacePoolSchema>;
+
+/** Platform-wide limits; from configuration (SERAPHIM_POOL_*), with these defaults. */
+export interface PoolLimits {
+  /** Steps running at once across every workspace. */
+  global: number;
+  /** Steps of one use case running at once. */
+  perUseCase: number;
+  /** Steps of one agent kind running at once, e.g. an LLM provider's concurrency. */
+  perAgentKind: Readonly<Record<string, number>>;
+  /** For agent kinds not listed. */
+  defaultPerAgentKind: number;
+}
+
+export const DEFAULT_POOL_LIMITS: PoolLimits = {
+  global: 32,
+  perUseCase: 16,
+  perAgentKind: { llm: 8, http: 16, human: 10_000, wait: 10_000 },
+  defaultPerAgentKind: 32,
+};
+
+export const PoolStatsSchema = z
+  .object({
+    limits: z.object({
+      global: z.number(),
+      perUseCase: z.number(),
+      perAgentKind: z.record(z.string(), z.number()),
+      defaultPerAgentKind: z.number(),
+    }),
+    utilisation: z.object({ running: z.number(), limit: z.number(), ratio: z.number() }),
+    queues: z.array(
+      z.object({
+        queue: z.string(),
+        depth: z.number(),
+        inFlight: z.number(),
+        oldestAgeMs: z.number(),
+        deadLettered: z.number(),
+      }),
+    ),
+    waits: z.record(z.string(), z.object({ p50Ms: z.number(), p95Ms: z.number(), samples: z.number() })),
+    throttled: z.object({
+      lastMinute: z.number(),
+      lastHour: z.number(),
+      byDimension: z.record(z.string(), z.number()),
+    }),
+    workspaces: z.array(
+      z.object({
+        workspace: z.string(),
+        inFlight: z.number(),
+        weight: z.number(),
+        share: z.number(),
+        queueBudget: z.number(),
+      }),
+    ),
+  })
+  .meta({ id: 'PoolStats' });
+export type PoolStats = z.infer<typeof PoolStatsSchema>;

@@ -1,0 +1,166 @@
+/**
+ * The resource pool on the embedded runtime: limits never exceeded under
+ * concurrent dispatch, a flooding workspace cannot starve another, admission
+ * answers 429 at the budget, and the stats report what happened.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineOrchestrator } from '../../platform/orchestrator.js';
+import { startTestRuntime, type TestRuntime } from '../../test-support/embedded.js';
+import { builtinAgents, createAgentRegistry } from '../executions/agents/registry.js';
+import { defineAgent } from '../executions/agents/types.js';
+import { ExecutionEngine } from '../executions/engine.js';
+import { createExecutionsOrchestrator } from '../executions/index.js';
+import { type Execution, UseCaseBodySchema } from '../executions/model.js';
+import { saveUseCase } from '../executions/store.js';
+import { PoolManager } from './manager.js';
+import { poolRoutes } from './routes.js';
+
+let running = 0;
+let peak = 0;
+const finishedAt = new Map<string, number>();
+const slowAgent = defineAgent({
+  kind: 'slow',
+  description: 'takes a few ms and records concurrency',
+  config: z.object({ ms: z.number().default(15) }),
+  async run({ config, execution }) {
+    running++;
+    peak = Math.max(peak, running);
+    await new Promise((r) => setTimeout(r, config.ms));
+    running--;
+    finishedAt.set(execution.id, Date.now());
+    return { status: 'succeeded', output: null };
+  },
+});
+
+function setup(limits: ConstructorParameters<typeof PoolManager>[0]) {
+  const pool = new PoolManager(limits);
+  const engine = new ExecutionEngine(createAgentRegistry([...builtinAgents, slowAgent]), pool);
+  return {
+    pool,
+    engine,
+    orchestrators: [
+      createExecutionsOrchestrator(engine),
+      defineOrchestrator({ name: 'pool', routes: poolRoutes(pool) }),
+    ],
+  };
+}
+
+const useCase = (id: string) =>
+  UseCaseBodySchema.parse({
+    id,
+    name: id,
+    vertical: 'test',
+    workflow: { steps: [{ id: 'work', agent: 'slow', output: 'done' }] },
+  });
+
+async function drain(t: TestRuntime, until: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    await t.runtime.whenIdle();
+    if (await until()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('did not settle in 20 s');
+}
+
+describe('resource pool', () => {
+  let t: TestRuntime | undefined;
+  afterEach(async () => {
+    await t?.dispose();
+    t = undefined;
+    running = 0;
+    peak = 0;
+  });
+
+  it('never runs more steps of an agent kind than its limit, however many are dispatched at once', async () => {
+    const s = setup({ global: 16, perAgentKind: { slow: 2 } });
+    t = await startTestRuntime(s.orchestrators);
+    const ctx = { ...t.runtime.ports, correlationId: 'test' };
+    await t.runtime.ports.documents.create('workspaces/a', {});
+    const { useCase: uc } = await saveUseCase(ctx.documents, 'a', useCase('limited'), Date.now());
+    const ids = await Promise.all(
+      Array.from({ length: 12 }, async () => (await s.engine.start(ctx, 'a', uc, {})).id),
+    );
+    await drain(t, async () => {
+      const docs = await Promise.all(
+        ids.map((id) => ctx.documents.get<Execution>(`workspaces/a/executions/${id}`)),
+      );
+      return docs.every((d) => d?.data.status === 'succeeded');
+    });
+    expect(peak).toBe(2);
+    const stats = (await (await fetch(`${t.url}/api/pool/stats`)).json()) as {
+      throttled: { lastHour: number; byDimension: Record<string, number> };
+      utilisation: { running: number };
+    };
+    expect(stats.throttled.lastHour).toBeGreaterThan(0);
+    expect(stats.throttled.byDimension.agentKind).toBeGreaterThan(0);
+    expect(stats.utilisation.running).toBe(0); // every slot was given back
+  });
+
+  it('keeps a flooding workspace from starving another (weighted fair share)', async () => {
+    const s = setup({ global: 4 });
+    t = await startTestRuntime(s.orchestrators);
+    const ctx = { ...t.runtime.ports, correlationId: 'test' };
+    for (const ws of ['flood', 'quiet']) await t.runtime.ports.documents.create(`workspaces/${ws}`, {});
+    const { useCase: floodUc } = await saveUseCase(ctx.documents, 'flood', useCase('f'), Date.now());
+    const { useCase: quietUc } = await saveUseCase(ctx.documents, 'quiet', useCase('q'), Date.now());
+    const flood = await Promise.all(
+      Array.from({ length: 60 }, async () => (await s.engine.start(ctx, 'flood', floodUc, {})).id),
+    );
+    await new Promise((r) => setTimeout(r, 30)); // the flood is already running when the quiet one arrives
+    const quiet = await Promise.all(
+      Array.from({ length: 4 }, async () => (await s.engine.start(ctx, 'quiet', quietUc, {})).id),
+    );
+    await drain(
+      t,
+      async () => finishedAt.size >= 64 && [...flood, ...quiet].every((id) => finishedAt.has(id)),
+    );
+    const floodDone = flood.map((id) => finishedAt.get(id) as number).sort((a, b) => a - b);
+    const quietLast = Math.max(...quiet.map((id) => finishedAt.get(id) as number));
+    // FIFO would finish the quiet workspace after the whole flood; fair sharing finishes it in the first part.
+    expect(quietLast).toBeLessThan(floodDone[Math.floor(floodDone.length / 2)] as number);
+  });
+
+  it('answers 429 with Retry-After at a workspace’s queue budget, then admits again as work finishes', async () => {
+    const s = setup({ global: 8 });
+    t = await startTestRuntime(s.orchestrators);
+    await t.runtime.ports.documents.create('workspaces/small', {});
+    const put = await fetch(`${t.url}/api/pool/workspaces/small/settings`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ weight: 1, queueBudget: 3 }),
+    });
+    expect(put.status).toBe(200);
+    const ctx = { ...t.runtime.ports, correlationId: 'test' };
+    await saveUseCase(
+      ctx.documents,
+      'small',
+      UseCaseBodySchema.parse({
+        ...useCase('slowly'),
+        workflow: { steps: [{ id: 'work', agent: 'slow', output: 'done', config: { ms: 300 } }] },
+      }),
+      Date.now(),
+    );
+    const post = () =>
+      fetch(`${t?.url}/api/executions/workspaces/small/executions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ useCaseId: 'slowly', input: {} }),
+      });
+    const accepted = [await post(), await post(), await post()];
+    expect(accepted.map((r) => r.status)).toEqual([202, 202, 202]);
+    expect(
+      await Promise.all(
+        accepted.map(async (r) => ((await r.json()) as { queuePosition: number }).queuePosition),
+      ),
+    ).toEqual([1, 2, 3]);
+    const refused = await post();
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(((await refused.json()) as { code: string }).code).toBe('retry-after');
+    await drain(t, async () => finishedAt.size > 0 && running === 0);
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await post()).status).toBe(202);
+  });
+});

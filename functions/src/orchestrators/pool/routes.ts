@@ -1,0 +1,105 @@
+/** The pool's API: monitoring, and each workspace's share and budget. */
+import { z } from 'zod';
+import { NotFoundError } from '../../platform/errors.js';
+import { type Context, defineRoute, type RouteDefinition } from '../../platform/orchestrator.js';
+import { fairShare, percentile } from './machine.js';
+import type { PoolManager } from './manager.js';
+import { type PoolStats, PoolStatsSchema, WorkspacePoolSchema } from './model.js';
+
+interface StepTimes {
+  queuedAt: number | null;
+  resumeAt: number | null;
+  startedAt: number | null;
+}
+
+/** Wait times (queued or due → started) of recent steps, per priority class. */
+async function recentWaits(ctx: Context, workspaces: string[]): Promise<PoolStats['waits']> {
+  const samples = new Map<string, number[]>();
+  for (const ws of workspaces) {
+    const page = await ctx.documents.query<{
+      useCaseId: string;
+      useCaseVersion: number;
+      steps: Record<string, StepTimes>;
+    }>(`workspaces/${ws}/executions`, { orderBy: [{ field: 'updatedAt', direction: 'desc' }], limit: 50 });
+    for (const { data } of page.docs) {
+      const useCase = await ctx.documents.get<{
+        workflow: { steps: Array<{ id: string; priority?: string }> };
+      }>(`workspaces/${ws}/useCases/${data.useCaseId}`);
+      const priorities = new Map(useCase?.data.workflow.steps.map((s) => [s.id, s.priority ?? 'normal']));
+      for (const [stepId, s] of Object.entries(data.steps)) {
+        const due = s.resumeAt ?? s.queuedAt;
+        if (s.startedAt === null || due === null) continue;
+        const priority = priorities.get(stepId) ?? 'normal';
+        const list = samples.get(priority) ?? [];
+        list.push(Math.max(0, s.startedAt - due));
+        samples.set(priority, list);
+      }
+    }
+  }
+  return Object.fromEntries(
+    [...samples].map(([priority, values]) => [
+      priority,
+      { p50Ms: percentile(values, 50), p95Ms: percentile(values, 95), samples: values.length },
+    ]),
+  );
+}
+
+export function poolRoutes(pool: PoolManager): RouteDefinition[] {
+  return [
+    defineRoute({
+      method: 'GET',
+      path: '/stats',
+      summary: 'Queue depth, in flight, wait p50/p95, utilisation, throttling and each workspace’s share',
+      response: PoolStatsSchema,
+      async handler(_req, ctx): Promise<PoolStats> {
+        const page = await ctx.documents.query('workspaces', { limit: 200 });
+        const ids = page.docs.map((d) => d.id);
+        const settings = page.docs.map((d) => WorkspacePoolSchema.parse(d.data.pool ?? {}));
+        const inFlight = await pool.inFlight(ctx, ids);
+        const active = new Map<string, number>();
+        ids.forEach((id, i) => {
+          if ((inFlight[i] ?? 0) > 0) active.set(id, settings[i]?.weight ?? 1);
+        });
+        const running = await pool.held(ctx, 'pool:slot:global', pool.limits.global);
+        const queues = (await ctx.tasks.list()).filter((q) => q.queue.startsWith('executions-'));
+        return {
+          limits: { ...pool.limits, perAgentKind: { ...pool.limits.perAgentKind } },
+          utilisation: { running, limit: pool.limits.global, ratio: running / pool.limits.global },
+          queues,
+          waits: await recentWaits(ctx, ids),
+          throttled: await pool.throttles(ctx),
+          workspaces: ids.map((workspace, i) => ({
+            workspace,
+            inFlight: inFlight[i] ?? 0,
+            weight: settings[i]?.weight ?? 1,
+            share: fairShare({ globalLimit: pool.limits.global, workspace, activeWeights: active }),
+            queueBudget: settings[i]?.queueBudget ?? 1000,
+          })),
+        };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/workspaces/:workspace/settings',
+      summary: 'A workspace’s weight, queue budget and cap',
+      params: z.object({ workspace: z.string() }),
+      response: WorkspacePoolSchema,
+      handler: async (req, ctx) => pool.workspaceSettings(ctx, req.params.workspace),
+    }),
+    defineRoute({
+      method: 'PUT',
+      path: '/workspaces/:workspace/settings',
+      summary: 'Set a workspace’s weight, queue budget and cap',
+      params: z.object({ workspace: z.string() }),
+      body: WorkspacePoolSchema,
+      response: WorkspacePoolSchema,
+      async handler(req, ctx) {
+        const path = `workspaces/${req.params.workspace}`;
+        if (!(await ctx.documents.get(path)))
+          throw new NotFoundError(`Workspace "${req.params.workspace}" not found`);
+        await ctx.documents.update(path, { pool: req.body });
+        return req.body;
+      },
+    }),
+  ];
+}
