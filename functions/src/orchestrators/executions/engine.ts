@@ -25,6 +25,7 @@ import {
   type PriorityClass,
   priorityQueueKey,
 } from '../../platform/orchestrator.js';
+import { throttleDelayMs } from '../pool/machine.js';
 import type { PoolManager } from '../pool/manager.js';
 import type { AgentContext, AgentDefinition, AgentResult } from './agents/types.js';
 import { type Decision, decide, type Effect, type MachineInput, newExecution } from './machine.js';
@@ -43,6 +44,8 @@ export const StepTaskSchema = z.object({
   executionId: z.string(),
   stepId: z.string(),
   attempt: z.number().int().min(1),
+  /** How many times the pool has sent this attempt back to wait. */
+  throttled: z.number().int().min(0).optional(),
 });
 export type StepTask = z.infer<typeof StepTaskSchema>;
 export const TimerTaskSchema = StepTaskSchema.extend({ at: z.number() });
@@ -84,11 +87,34 @@ export class ExecutionEngine {
   readonly #compiled = new Map<string, CompiledWorkflow>();
 
   readonly #pool: PoolManager | undefined;
+  /** Per document store: one engine may serve several stores (tests), and versions are immutable only within one. */
+  readonly #useCases = new WeakMap<object, Map<string, UseCase>>();
 
   /** Without a pool, steps run as fast as their queues dispatch them (tests of the engine alone). */
   constructor(agents: AgentRegistry, pool?: PoolManager) {
     this.#agents = agents;
     this.#pool = pool;
+  }
+
+  /**
+   * A use case version is immutable once saved (versions are never rewritten or
+   * deleted), so each is read once per process: a step then reads one document
+   * besides its execution.
+   */
+  async useCase(ctx: Context, workspace: string, id: string, version: number): Promise<UseCase> {
+    const key = `${workspace}/${id}@${version}`;
+    let cache = this.#useCases.get(ctx.documents);
+    if (!cache) {
+      cache = new Map();
+      this.#useCases.set(ctx.documents, cache);
+    }
+    let found = cache.get(key);
+    if (!found) {
+      found = await getUseCase(ctx.documents, workspace, id, version);
+      if (cache.size >= 500) cache.delete(cache.keys().next().value as string);
+      cache.set(key, found);
+    }
+    return found;
   }
 
   get pool(): PoolManager | undefined {
@@ -142,17 +168,16 @@ export class ExecutionEngine {
     // Admission: counted in before it exists, so a burst cannot overrun the budget.
     const admission = this.#pool ? await this.#pool.admit(ctx, workspace) : undefined;
     if (admission && !admission.accepted) throw new RetryAfterError(admission.reason, admission.retryAfterMs);
+    // The start decision is taken before the document exists, so starting costs one write.
+    const started = decide(wf, execution, { type: 'start', at: now });
     try {
-      await createExecution(ctx.documents, execution);
+      await createExecution(ctx.documents, started.state);
     } catch (error) {
       if (this.#pool) await this.#pool.finished(ctx, workspace);
       throw error;
     }
-    const decision = await this.apply(ctx, workspace, execution.id, () => ({ type: 'start', at: now }));
-    return {
-      ...(decision?.state ?? execution),
-      ...(admission?.accepted ? { queuePosition: admission.position } : {}),
-    };
+    await this.carryOut(ctx, started.state, started.effects);
+    return { ...started.state, ...(admission?.accepted ? { queuePosition: admission.position } : {}) };
   }
 
   /** Commits one machine input and carries out its effects. */
@@ -165,7 +190,7 @@ export class ExecutionEngine {
   ): Promise<Decision | null> {
     let useCase: UseCase | undefined;
     const decision = await commitDecision(ctx.documents, workspace, executionId, async (execution) => {
-      useCase ??= await getUseCase(ctx.documents, workspace, execution.useCaseId, execution.useCaseVersion);
+      useCase ??= await this.useCase(ctx, workspace, execution.useCaseId, execution.useCaseVersion);
       return { ...decide(this.compile(useCase), execution, input(execution)), ...(inputs ? { inputs } : {}) };
     });
     if (decision?.accepted) await this.carryOut(ctx, decision.state, decision.effects);
@@ -213,12 +238,7 @@ export class ExecutionEngine {
     ) {
       return; // a redelivery, or an attempt the execution has moved past
     }
-    const useCase = await getUseCase(
-      ctx.documents,
-      task.workspace,
-      execution.useCaseId,
-      execution.useCaseVersion,
-    );
+    const useCase = await this.useCase(ctx, task.workspace, execution.useCaseId, execution.useCaseVersion);
     const node = this.compile(useCase).steps.get(task.stepId);
     if (!node)
       throw new PermanentError(`Step ${task.stepId} is not in use case ${useCase.id} v${useCase.version}`);
@@ -240,10 +260,15 @@ export class ExecutionEngine {
       : undefined;
     if (lease && !lease.ok) {
       // The pool is full in one dimension: this attempt waits its turn as a new task, without spending an attempt.
-      await ctx.tasks.enqueue(stepQueue(node.step.priority), task, {
-        id: `${task.executionId}-${task.stepId}-a${task.attempt}-w${ctx.ids.next()}`,
-        scheduleTime: ctx.clock.now() + lease.retryAfterMs,
-      });
+      const throttled = (task.throttled ?? 0) + 1;
+      await ctx.tasks.enqueue(
+        stepQueue(node.step.priority),
+        { ...task, throttled },
+        {
+          id: `${task.executionId}-${task.stepId}-a${task.attempt}-w${throttled}`,
+          scheduleTime: ctx.clock.now() + throttleDelayMs(throttled - 1),
+        },
+      );
       return;
     }
     const startedAt = ctx.clock.now();
@@ -365,8 +390,8 @@ export class ExecutionEngine {
    * is not duplicated; one lost in a crash runs. Returns how many were sent.
    */
   async recover(ctx: Context, execution: Execution, stalledBefore: number): Promise<number> {
-    const useCase = await getUseCase(
-      ctx.documents,
+    const useCase = await this.useCase(
+      ctx,
       execution.workspace,
       execution.useCaseId,
       execution.useCaseVersion,
@@ -409,8 +434,8 @@ export class ExecutionEngine {
     error: StepError | null;
     durationMs: number;
   }> {
-    const useCase = await getUseCase(
-      ctx.documents,
+    const useCase = await this.useCase(
+      ctx,
       execution.workspace,
       execution.useCaseId,
       execution.useCaseVersion,

@@ -379,7 +379,7 @@ describe('executions on the embedded runtime', () => {
       );
       const full = await Promise.all(list.executions.map((e) => json<Execution>(get(`/executions/${e.id}`))));
       const byClaim = Object.fromEntries(full.map((e) => [(e.input as { claimId: string }).claimId, e]));
-      expect(byClaim['C-1001']?.status).toBe('succeeded');
+      expect(byClaim['C-1001']?.status, JSON.stringify(byClaim['C-1001']?.steps)).toBe('succeeded');
       expect(byClaim['C-1001']?.context.settlement, JSON.stringify(byClaim['C-1001']?.context)).toEqual({
         claimId: 'C-1001',
         approved: true,

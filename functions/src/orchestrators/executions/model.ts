@@ -25,7 +25,10 @@ export const RetrySchema = z
   .default({ maxAttempts: 3, minBackoffSeconds: 1, maxBackoffSeconds: 300 });
 
 export const CachePolicySchema = z.object({
-  /** Input names whose values make the cache key (with the agent kind, its config and the step id). */
+  /**
+   * Input names whose values make the cache key, with the workspace, the agent kind and its
+   * config (not the step id: identical calls share results across steps and use cases).
+   */
   key: z.array(z.string().min(1)).min(1),
   ttlSeconds: z
     .number()

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { admit, fairShare, percentile } from './machine.js';
+import { admit, fairShare, percentile, throttleDelayMs } from './machine.js';
 
 describe('fairShare', () => {
   it.each<[string, number, string, Array<[string, number]>, number]>([
@@ -81,5 +81,18 @@ describe('percentile', () => {
     [[10, 1, 5], 50, 5],
   ])('%j p%i = %i', (values, p, expected) => {
     expect(percentile(values, p)).toBe(expected);
+  });
+});
+
+describe('throttleDelayMs', () => {
+  it.each([
+    [0, 0.5, 25],
+    [1, 0.5, 50],
+    [3, 0.5, 200],
+    [10, 0.5, 2000],
+    [0, 0, 13],
+    [0, 1, 38],
+  ])('after %i refusals, random %f: %i ms', (times, random, expected) => {
+    expect(throttleDelayMs(times, () => random)).toBe(expected);
   });
 });

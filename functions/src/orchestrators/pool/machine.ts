@@ -60,3 +60,14 @@ export function percentile(values: readonly number[], p: number): number {
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[rank] as number;
 }
+
+/**
+ * How long a throttled step waits before it asks again, after `times` refusals:
+ * 25 ms doubling to a 2 s cap, jittered ±50% so that refused steps spread out.
+ * Short at first, because a slot is usually freed by the next step to finish;
+ * growing, so that a workspace far over its share does not spin.
+ */
+export function throttleDelayMs(times: number, random: () => number = Math.random): number {
+  const base = Math.min(25 * 2 ** Math.max(0, times), 2000);
+  return Math.round(base * (0.5 + random()));
+}

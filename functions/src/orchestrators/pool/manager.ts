@@ -25,7 +25,7 @@ export interface SlotRequest {
 
 export type SlotResult =
   | { ok: true; release(): Promise<void> }
-  | { ok: false; dimension: 'global' | 'workspace' | 'useCase' | 'agentKind'; retryAfterMs: number };
+  | { ok: false; dimension: 'global' | 'workspace' | 'useCase' | 'agentKind' };
 
 /** Short: a workspace that starts sending work should get its share within a few dispatches. */
 const ACTIVE_CACHE_MS = 200;
@@ -45,8 +45,12 @@ export class PoolManager {
 
   /** Takes one slot in every dimension, or none: on the first full one, what was taken is given back. */
   async acquire(ctx: Context, req: SlotRequest): Promise<SlotResult> {
-    const { weights, settings } = await this.#activeWorkspaces(ctx);
-    if (!weights.has(req.workspace)) weights.set(req.workspace, settings.get(req.workspace)?.weight ?? 1);
+    let { weights, settings } = await this.#activeWorkspaces(ctx);
+    if (!weights.has(req.workspace)) {
+      // A workspace that just got work: everyone's share changes now, not at the next refresh.
+      ({ weights, settings } = await this.#activeWorkspaces(ctx, true));
+      if (!weights.has(req.workspace)) weights.set(req.workspace, settings.get(req.workspace)?.weight ?? 1);
+    }
     const own = settings.get(req.workspace);
     const share = fairShare({
       globalLimit: this.limits.global,
@@ -78,13 +82,7 @@ export class PoolManager {
       if (slot === null) {
         await Promise.all(taken.map((key) => ctx.kv.del(key)));
         await this.#countThrottle(ctx, dim.name);
-        // Jittered, so throttled tasks do not all come back at once. A workspace over its share
-        // waits long; one within its share, blocked by a shared limit, is entitled and comes back soon.
-        const retryAfterMs =
-          dim.name === 'workspace'
-            ? 200 + Math.floor(Math.random() * 400)
-            : 20 + Math.floor(Math.random() * 60);
-        return { ok: false, dimension: dim.name, retryAfterMs };
+        return { ok: false, dimension: dim.name };
       }
       taken.push(slot);
     }
@@ -156,9 +154,10 @@ export class PoolManager {
   /** Workspaces with executions in flight, with their weights; cached briefly (bounded to 500 workspaces). */
   async #activeWorkspaces(
     ctx: Context,
+    refresh = false,
   ): Promise<{ weights: Map<string, number>; settings: Map<string, WorkspacePool> }> {
     const now = ctx.clock.now();
-    if (!this.#active || now - this.#active.at > ACTIVE_CACHE_MS) {
+    if (refresh || !this.#active || now - this.#active.at > ACTIVE_CACHE_MS) {
       const page = await ctx.documents.query('workspaces', { limit: 500 });
       const ids = page.docs.map((d) => d.id);
       const counts = await this.inFlight(ctx, ids);
