@@ -54,6 +54,20 @@ interface CompiledRoute {
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** Titles a person reads; `code` stays the stable key programs use. */
+const PROBLEM_TITLES: Record<string, string> = {
+  retryable: 'Temporarily unavailable',
+  'retry-after': 'Too many requests',
+  permanent: 'Cannot be done',
+  'invalid-input': 'Invalid input',
+  'not-found': 'Not found',
+  conflict: 'Not possible in the current state',
+  unauthenticated: 'Sign-in required',
+  'payload-too-large': 'Too large',
+  'rate-limited': 'Too many requests',
+  internal: 'Internal error',
+};
 const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
 
 export function apiPath(orchestrator: string, routePath: string): string {
@@ -147,7 +161,7 @@ export function errorResponse(
     const fields = error instanceof InvalidInputError ? error.fields : undefined;
     const retryAfter = 'retryAfterMs' in error ? Math.ceil(Number(error.retryAfterMs) / 1000) : undefined;
     return problemResponse(
-      problem(error.status, error.code, error.name.replace(/Error$/, ''), {
+      problem(error.status, error.code, PROBLEM_TITLES[error.code] ?? 'Error', {
         detail: error.message,
         ...(fields && fields.length > 0 ? { errors: fields } : {}),
         ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),

@@ -49,11 +49,13 @@ export function formatClockTime(epochMs: number): string {
 /**
  * A short span as a step's duration reads: milliseconds below a second, seconds with one or two
  * decimals below a minute, then as `formatDuration`.
+ * @example formatElapsed(0) // '<1 ms'
  * @example formatElapsed(7) // '7 ms'
  * @example formatElapsed(1_240) // '1.24 s'
  */
 export function formatElapsed(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return '—';
+  if (ms < 1) return '<1 ms';
   if (ms < SECOND) return `${Math.round(ms)} ms`;
   if (ms < 10 * SECOND) return `${(ms / SECOND).toFixed(2)} s`;
   if (ms < MINUTE) return `${(ms / SECOND).toFixed(1)} s`;

@@ -4,7 +4,7 @@ export interface Section {
   /** The route; also the section's identity. */
   path: '/' | `/${string}`;
   label: string;
-  /** One sentence on what the section is for, shown until the section is built. */
+  /** One sentence on what the section is for; a section not built yet shows it as its page. */
   summary: string;
 }
 
@@ -17,7 +17,7 @@ export const sections = [
   {
     path: '/executions',
     label: 'Executions',
-    summary: 'Every workflow run, with its steps, state and errors, will be listed here, ready to retry or cancel.',
+    summary: 'Every run of a use case, live: its timeline, checkpoints and errors, with the operator controls.',
   },
   {
     path: '/use-cases',

@@ -275,6 +275,13 @@ export class ExecutionEngine {
     const result = await this.#runAgent(ctx, useCase, execution, task, inputs)
       .catch((error: unknown) => error)
       .finally(() => (lease?.ok ? lease.release() : undefined));
+    if (this.#pool && !(isResult(result) && (result.cacheHit || result.status === 'waiting'))) {
+      // Auto-scaling: the agent kind's limit follows its latency and the upstream's 429s.
+      await this.#pool.observe(ctx, node.step.agent, {
+        latencyMs: ctx.clock.now() - startedAt,
+        rateLimited: result instanceof RetryAfterError,
+      });
+    }
     const at = ctx.clock.now();
     let input: MachineInput;
     if (result instanceof Error || !isResult(result)) {

@@ -163,10 +163,12 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'GET',
       path: `${base}/use-cases/:useCase`,
-      summary: 'One use case (latest version)',
+      summary: 'One use case: the latest version, or the one named by ?version=',
       params: WsUseCase,
+      query: z.object({ version: z.coerce.number().int().min(1).optional() }),
       response: UseCaseSchema,
-      handler: async (req, ctx) => getUseCase(ctx.documents, req.params.workspace, req.params.useCase),
+      handler: async (req, ctx) =>
+        getUseCase(ctx.documents, req.params.workspace, req.params.useCase, req.query.version),
     }),
     defineRoute({
       method: 'POST',
@@ -265,7 +267,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
         const { data } = await getExecution(ctx.documents, req.params.workspace, req.params.id);
         const at = async (n: number) =>
           n === 0
-            ? { context: { input: data.input }, steps: {} }
+            ? { context: { input: data.input, vars: data.context.vars }, steps: {} }
             : getCheckpoint(ctx.documents, req.params.workspace, req.params.id, n);
         return diffCheckpoints(await at(req.query.from), await at(req.query.to));
       },
@@ -352,6 +354,10 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
         const { workspace, id, stepId } = req.params;
         const { data } = await getExecution(ctx.documents, workspace, id);
         const recorded = await lastCheckpointOf(ctx.documents, workspace, id, stepId);
+        if (!recorded)
+          throw new ConflictError(
+            `Step ${stepId} has not run yet: there are no recorded inputs to re-run it on`,
+          );
         const run = await engine.rerunStep(ctx, data, stepId, recorded?.inputs ?? null);
         return {
           ...run,

@@ -10,6 +10,7 @@
  */
 import type { Context } from '../../platform/orchestrator.js';
 import type { KeyValueStore } from '../../platform/ports.js';
+import { type AimdObservation, type AimdPolicy, type AimdState, initialAimd, observeAimd } from './aimd.js';
 import { type Admission, admit, fairShare } from './machine.js';
 import { DEFAULT_POOL_LIMITS, type PoolLimits, type WorkspacePool, WorkspacePoolSchema } from './model.js';
 
@@ -92,6 +93,44 @@ export class PoolManager {
         await Promise.all(taken.map((key) => ctx.kv.del(key)));
       },
     };
+  }
+
+  aimdPolicy(kind: string): AimdPolicy {
+    return { min: 1, max: this.agentKindLimit(kind), targetLatencyMs: 2000, window: 10 };
+  }
+
+  async #aimdState(ctx: Context, kind: string): Promise<AimdState> {
+    const stored = await ctx.kv.get(`pool:aimd:${kind}`);
+    if (stored) {
+      try {
+        return JSON.parse(stored) as AimdState;
+      } catch {
+        // a corrupt entry is replaced by the next observation
+      }
+    }
+    return initialAimd(this.aimdPolicy(kind));
+  }
+
+  /**
+   * Feeds one finished step of `kind` to its AIMD controller; a changed limit is
+   * logged and recorded (GET /api/pool/decisions). Concurrent observers may
+   * overwrite each other's counts: the controller is approximate by design.
+   */
+  async observe(ctx: Context, kind: string, seen: AimdObservation): Promise<void> {
+    const policy = this.aimdPolicy(kind);
+    const decision = observeAimd(policy, await this.#aimdState(ctx, kind), seen);
+    await ctx.kv.set(`pool:aimd:${kind}`, JSON.stringify(decision.state));
+    if (!decision.change) return;
+    const record = { agentKind: kind, ...decision.change, at: ctx.clock.now(), policy };
+    ctx.logger.info('Pool limit changed', record);
+    await ctx.documents.create(`poolDecisions/${ctx.ids.next()}`, record);
+  }
+
+  /** Effective limits per agent kind now (AIMD), for monitoring. */
+  async effectiveAgentLimits(ctx: Context): Promise<Record<string, number>> {
+    const kinds = Object.keys(this.limits.perAgentKind);
+    const states = await Promise.all(kinds.map((k) => this.#aimdState(ctx, k)));
+    return Object.fromEntries(kinds.map((k, i) => [k, states[i]?.limit ?? this.agentKindLimit(k)]));
   }
 
   /** Admission control: counts the execution in when accepted. */

@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { RetryAfterError } from '../../platform/errors.js';
 import { defineOrchestrator } from '../../platform/orchestrator.js';
 import { startTestRuntime, type TestRuntime } from '../../test-support/embedded.js';
 import { builtinAgents, createAgentRegistry } from '../executions/agents/registry.js';
@@ -19,6 +20,14 @@ import { poolRoutes } from './routes.js';
 let running = 0;
 let peak = 0;
 const finishedAt = new Map<string, number>();
+const busyUpstream = defineAgent({
+  kind: 'busy',
+  description: 'an upstream that answers 429',
+  config: z.object({}),
+  async run() {
+    throw new RetryAfterError('upstream answered 429', 5);
+  },
+});
 const slowAgent = defineAgent({
   kind: 'slow',
   description: 'takes a few ms and records concurrency',
@@ -35,7 +44,7 @@ const slowAgent = defineAgent({
 
 function setup(limits: ConstructorParameters<typeof PoolManager>[0]) {
   const pool = new PoolManager(limits);
-  const engine = new ExecutionEngine(createAgentRegistry([...builtinAgents, slowAgent]), pool);
+  const engine = new ExecutionEngine(createAgentRegistry([...builtinAgents, slowAgent, busyUpstream]), pool);
   return {
     pool,
     engine,
@@ -162,5 +171,45 @@ describe('resource pool', () => {
     await drain(t, async () => finishedAt.size > 0 && running === 0);
     await new Promise((r) => setTimeout(r, 50));
     expect((await post()).status).toBe(202);
+  });
+
+  it('halves an agent kind’s limit when its upstream answers 429, and shows the decision', async () => {
+    const s = setup({ global: 16, perAgentKind: { busy: 8 } });
+    t = await startTestRuntime(s.orchestrators);
+    const ctx = { ...t.runtime.ports, correlationId: 'test' };
+    await t.runtime.ports.documents.create('workspaces/a', {});
+    const { useCase: uc } = await saveUseCase(
+      ctx.documents,
+      'a',
+      UseCaseBodySchema.parse({
+        id: 'busy',
+        name: 'busy',
+        vertical: 'test',
+        workflow: {
+          steps: [
+            {
+              id: 'call',
+              agent: 'busy',
+              output: 'r',
+              retry: { maxAttempts: 2, minBackoffSeconds: 0.01, maxBackoffSeconds: 0.02 },
+            },
+          ],
+        },
+      }),
+      Date.now(),
+    );
+    const e = await s.engine.start(ctx, 'a', uc, {});
+    await drain(
+      t,
+      async () =>
+        (await ctx.documents.get<Execution>(`workspaces/a/executions/${e.id}`))?.data.status === 'failed',
+    );
+    const res = (await (await fetch(`${t.url}/api/pool/decisions`)).json()) as {
+      effectiveLimits: Record<string, number>;
+      decisions: Array<{ agentKind: string; from: number; to: number; reason: string }>;
+    };
+    expect(res.decisions.map((d) => `${d.agentKind} ${d.from}→${d.to}`)).toEqual(['busy 4→2', 'busy 8→4']);
+    expect(res.decisions[0]?.reason).toBe('upstream answered 429');
+    expect(res.effectiveLimits.busy).toBe(2);
   });
 });

@@ -80,6 +80,43 @@ export function poolRoutes(pool: PoolManager): RouteDefinition[] {
     }),
     defineRoute({
       method: 'GET',
+      path: '/decisions',
+      summary: 'Auto-scaling decisions, newest first: each agent kind limit change and why',
+      query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }),
+      response: z.object({
+        effectiveLimits: z.record(z.string(), z.number()),
+        decisions: z.array(
+          z.object({
+            agentKind: z.string(),
+            from: z.number(),
+            to: z.number(),
+            reason: z.string(),
+            at: z.number(),
+          }),
+        ),
+      }),
+      async handler(req, ctx) {
+        const page = await ctx.documents.query<{
+          agentKind: string;
+          from: number;
+          to: number;
+          reason: string;
+          at: number;
+        }>('poolDecisions', { orderBy: [{ field: 'at', direction: 'desc' }], limit: req.query.limit });
+        return {
+          effectiveLimits: await pool.effectiveAgentLimits(ctx),
+          decisions: page.docs.map(({ data: { agentKind, from, to, reason, at } }) => ({
+            agentKind,
+            from,
+            to,
+            reason,
+            at,
+          })),
+        };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
       path: '/workspaces/:workspace/settings',
       summary: 'A workspace’s weight, queue budget and cap',
       params: z.object({ workspace: z.string() }),
