@@ -36,7 +36,7 @@ const SECTIONS = [
 ] as const;
 
 /** Sections with a real page; every other one is a placeholder until it is built. */
-const BUILT = new Set<string>(['/', '/executions']);
+const BUILT = new Set<string>(['/', '/executions', '/pool']);
 
 interface QueueStats {
   queue: string;

@@ -125,7 +125,7 @@ export interface RequestOptions {
  * apart). A `body` is sent as JSON.
  */
 export async function requestJson<T>(
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'PUT',
   path: string,
   options: RequestOptions & { body?: unknown } = {},
 ): Promise<T> {
@@ -176,6 +176,11 @@ export function getJson<T>(path: string, options: RequestOptions = {}): Promise<
 /** POST a JSON body and read the JSON answer; see `requestJson`. */
 export function postJson<T>(path: string, body: unknown, options: RequestOptions = {}): Promise<T> {
   return requestJson<T>('POST', path, { ...options, body });
+}
+
+/** PUT a JSON body (a whole resource) and read the JSON answer; see `requestJson`. */
+export function putJson<T>(path: string, body: unknown, options: RequestOptions = {}): Promise<T> {
+  return requestJson<T>('PUT', path, { ...options, body });
 }
 
 export function getSystemHealth(options?: RequestOptions): Promise<SystemHealth> {

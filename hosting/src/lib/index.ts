@@ -1,5 +1,5 @@
 // The public surface of #lib: what routes import.
-export { ApiError, getJson, getQueueStats, getSystemHealth, postJson, toApiError } from './api.ts';
+export { ApiError, getJson, getQueueStats, getSystemHealth, postJson, putJson, toApiError } from './api.ts';
 export type {
   HealthCheck,
   HealthStatus,
@@ -10,6 +10,12 @@ export type {
   RuntimeName,
   SystemHealth,
 } from './api.ts';
+export {
+  type ChartPoint,
+  type ChartSeries,
+  SERIES_COLORS,
+  seriesColor,
+} from './charts.ts';
 export {
   type ContextChange,
   type ControlAction,
@@ -44,5 +50,22 @@ export {
 } from './format.ts';
 export { POLL_INTERVAL_MS, SystemMonitor } from './health.svelte.ts';
 export { type Poller, pollWhileVisible } from './polling.ts';
+export {
+  PRIORITIES,
+  type PoolLimits,
+  type PoolStats,
+  type Priority,
+  type ScalingDecision,
+  type ScalingDecisions,
+  type Throttling,
+  type WaitStats,
+  type WorkspacePoolSettings,
+  type WorkspaceShare,
+} from './pool/api.ts';
+export { HISTORY_WINDOW_MS, type PoolSample, pointsOf, throttleEventsBetween } from './pool/history.ts';
+export { type AgentKindLimit, agentKindLimits } from './pool/limits.ts';
+export { DECISIONS_SHOWN, POOL_POLL_MS, PoolMonitor } from './pool/monitor.svelte.ts';
+export { WorkspaceSettingsEditor } from './pool/settings.svelte.ts';
+export { type SettingsDraft, type SettingsField, settingsBody } from './pool/settings-draft.ts';
 export { type Section, type SectionPath, sectionFor, sections } from './sections.ts';
 export { WORKSPACE } from './workspace.ts';

@@ -32,7 +32,8 @@ export const sections = [
   {
     path: '/pool',
     label: 'Pool',
-    summary: 'Task queues, priorities, rate limits and dead-lettered work will be managed here.',
+    summary:
+      'The resource pool, live: utilisation, queue depth, wait times and throttling charted, each workspace’s fair share and budget, and auto-scaling decisions.',
   },
   {
     path: '/events',

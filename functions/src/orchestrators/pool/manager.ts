@@ -74,7 +74,7 @@ export class PoolManager {
       {
         name: 'agentKind' as const,
         key: `pool:slot:agent:${req.agentKind}`,
-        limit: this.agentKindLimit(req.agentKind),
+        limit: (await this.#aimdState(ctx, req.agentKind)).limit,
       },
     ];
     const taken: string[] = [];

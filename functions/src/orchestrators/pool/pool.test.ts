@@ -211,5 +211,19 @@ describe('resource pool', () => {
     expect(res.decisions.map((d) => `${d.agentKind} ${d.from}→${d.to}`)).toEqual(['busy 4→2', 'busy 8→4']);
     expect(res.decisions[0]?.reason).toBe('upstream answered 429');
     expect(res.effectiveLimits.busy).toBe(2);
+    // …and the lowered limit is the one dispatch obeys: two slots, then a refusal.
+    const request = (n: number) => ({
+      workspace: 'a',
+      useCaseId: 'busy',
+      agentKind: 'busy',
+      holder: `h${n}`,
+      ttlMs: 10_000,
+    });
+    const results = [
+      await s.pool.acquire(ctx, request(1)),
+      await s.pool.acquire(ctx, request(2)),
+      await s.pool.acquire(ctx, request(3)),
+    ];
+    expect(results.map((r) => (r.ok ? 'ok' : r.dimension))).toEqual(['ok', 'ok', 'agentKind']);
   });
 });
