@@ -1,24 +1,7 @@
-/// <reference types="node" />
-/**
- * Mission Control in a real headless Chromium, against the server `startServer()` provides
- * (today a stub serving hosting/build; later the embedded runtime). Needs a build first:
- * `npm run build -w hosting`.
- */
-import { existsSync } from 'node:fs';
-import { type Browser, chromium, type Page, type Route } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { type ServerUnderTest, startServer } from './server.ts';
+import type { Page, Route } from 'playwright-core';
+import { describe, expect, test } from 'vitest';
+import { browserSuite } from './browser-suite.ts';
 
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 const SCREENSHOT_PATH = '/tmp/mission-control.png';
 const POLL_MS = 5_000;
 
@@ -42,58 +25,7 @@ interface QueueStats {
   queue: string;
 }
 
-let server: ServerUnderTest | undefined;
-let browser: Browser | undefined;
-/** Uncaught exceptions in the page fail the test that caused them. */
-let pageErrors: Error[] = [];
-
-/** Why the suite could not start. Rethrown by every test, so a missing browser fails them all rather than skipping them. */
-let setupError: unknown;
-
-beforeAll(async () => {
-  try {
-    if (!existsSync(CHROMIUM_PATH)) {
-      throw new Error(
-        `No Chromium at ${CHROMIUM_PATH}. Install it with \`apt-get install -y chromium\` ` +
-          '(or point CHROMIUM_PATH at a Chromium binary). These tests never download a browser.',
-      );
-    }
-    server = await startServer();
-    // launch() gives every run a fresh temporary profile; each test gets its own context on top.
-    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
-  } catch (error) {
-    setupError = error;
-  }
-});
-
-beforeEach(() => {
-  if (setupError) throw setupError;
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-afterEach(() => {
-  const errors = pageErrors;
-  pageErrors = [];
-  expect(errors.map((error) => error.message)).toEqual([]);
-});
-
-function origin(): string {
-  if (!server) throw new Error('server not started');
-  return server.url;
-}
-
-async function openPage(viewport = { width: 1280, height: 860 }): Promise<Page> {
-  if (!browser) throw new Error('browser not launched');
-  const context = await browser.newContext({ viewport });
-  const page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(error));
-  page.on('close', () => void context.close());
-  return page;
-}
+const { origin, openPage } = browserSuite();
 
 function healthStatus(page: Page): Promise<string | null> {
   return page

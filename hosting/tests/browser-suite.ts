@@ -1,0 +1,80 @@
+/// <reference types="node" />
+/**
+ * One Mission Control browser suite's setup: the real embedded runtime
+ * (`startServer()`) and a real headless Chromium, with the hooks that fail
+ * every test (never skip) when the browser is missing and fail a test whose
+ * page threw. Call once at the top of a test file.
+ */
+import { existsSync } from 'node:fs';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
+import { type ServerUnderTest, startServer } from './server.ts';
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+export interface BrowserSuite {
+  /** The runtime's origin, e.g. `http://127.0.0.1:41234`. */
+  origin(): string;
+  /** A page in a fresh context; its uncaught exceptions fail the test. */
+  openPage(viewport?: { width: number; height: number }): Promise<Page>;
+}
+
+export function browserSuite(): BrowserSuite {
+  let server: ServerUnderTest | undefined;
+  let browser: Browser | undefined;
+  let pageErrors: Error[] = [];
+  /** Why the suite could not start: rethrown by every test, so a missing browser fails them all. */
+  let setupError: unknown;
+
+  beforeAll(async () => {
+    try {
+      if (!existsSync(CHROMIUM_PATH)) {
+        throw new Error(
+          `No Chromium at ${CHROMIUM_PATH}. Install it with \`apt-get install -y chromium\` ` +
+            '(or point CHROMIUM_PATH at a Chromium binary). These tests never download a browser.',
+        );
+      }
+      server = await startServer();
+      // launch() gives every run a fresh temporary profile; each page gets its own context on top.
+      browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+    } catch (error) {
+      setupError = error;
+    }
+  });
+  beforeEach(() => {
+    if (setupError) throw setupError;
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+  afterEach(() => {
+    const errors = pageErrors;
+    pageErrors = [];
+    expect(errors.map((error) => error.message)).toEqual([]);
+  });
+
+  return {
+    origin() {
+      if (!server) throw new Error('server not started');
+      return server.url;
+    },
+    async openPage(viewport = { width: 1280, height: 860 }) {
+      if (!browser) throw new Error('browser not launched');
+      const context = await browser.newContext({ viewport });
+      const page = await context.newPage();
+      page.on('pageerror', (error) => pageErrors.push(error));
+      page.on('close', () => void context.close());
+      return page;
+    },
+  };
+}
