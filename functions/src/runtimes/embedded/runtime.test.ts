@@ -110,6 +110,7 @@ describe('task leases', () => {
     const row = dbB.prepare(`SELECT state, attempts, last_error FROM tasks WHERE id = 't1'`).get();
     expect(row).toMatchObject({ state: 'done', attempts: 2 });
     await b.stop();
+    await a.stop({ graceMs: 1000 }); // a crashed worker would never get here; the test must not leave it polling
     dbA.close();
     dbB.close();
   });
