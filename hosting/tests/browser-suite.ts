@@ -6,7 +6,7 @@
  * page threw. Call once at the top of a test file.
  */
 import { existsSync } from 'node:fs';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, chromium, type Page, type Route } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { type ServerUnderTest, startServer } from './server.ts';
 
@@ -78,3 +78,26 @@ export function browserSuite(): BrowserSuite {
     },
   };
 }
+
+/** Simulates the tab being hidden or shown: what the page sees when the user switches tabs. */
+export async function setVisibility(page: Page, state: 'hidden' | 'visible'): Promise<void> {
+  await page.evaluate((value) => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => value });
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => value === 'hidden' });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, state);
+}
+
+/** Answers a request the way a runtime that is shutting down does: 503 problem+json. */
+export const unavailableProblem = (route: Route) =>
+  route.fulfill({
+    status: 503,
+    contentType: 'application/problem+json',
+    body: JSON.stringify({
+      type: 'https://seraphim.dev/problems/unavailable',
+      title: 'Runtime unavailable',
+      status: 503,
+      code: 'unavailable',
+      detail: 'The runtime is shutting down',
+    }),
+  });

@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, test } from 'vitest';
-import { browserSuite } from './browser-suite.ts';
+import { browserSuite, setVisibility } from './browser-suite.ts';
 
 const LIST_SCREENSHOT = '/tmp/executions-list.png';
 const DETAIL_SCREENSHOT = '/tmp/execution-detail.png';
@@ -66,15 +66,6 @@ function attempts(page: Page, stepId: string): Promise<string | null> {
     .first()
     .textContent({ timeout: 1_000 })
     .catch(() => null);
-}
-
-/** Simulates the tab being hidden or shown: what the page sees when the user switches tabs. */
-async function setVisibility(page: Page, state: 'hidden' | 'visible'): Promise<void> {
-  await page.evaluate((value) => {
-    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => value });
-    Object.defineProperty(document, 'hidden', { configurable: true, get: () => value === 'hidden' });
-    document.dispatchEvent(new Event('visibilitychange'));
-  }, state);
 }
 
 describe('Executions', () => {

@@ -1,6 +1,6 @@
-import type { Page, Route } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { describe, expect, test } from 'vitest';
-import { browserSuite } from './browser-suite.ts';
+import { browserSuite, setVisibility, unavailableProblem } from './browser-suite.ts';
 
 const SCREENSHOT_PATH = '/tmp/mission-control.png';
 const POLL_MS = 5_000;
@@ -45,15 +45,6 @@ function navLink(page: Page, label: string) {
   return page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: label, exact: true });
 }
 
-/** Simulates the tab being hidden or shown: what the page sees when the user switches tabs. */
-async function setVisibility(page: Page, state: 'hidden' | 'visible'): Promise<void> {
-  await page.evaluate((value) => {
-    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => value });
-    Object.defineProperty(document, 'hidden', { configurable: true, get: () => value === 'hidden' });
-    document.dispatchEvent(new Event('visibilitychange'));
-  }, state);
-}
-
 function countRequests(page: Page, path: string): { readonly count: number } {
   const counter = { count: 0 };
   page.on('request', (request) => {
@@ -61,19 +52,6 @@ function countRequests(page: Page, path: string): { readonly count: number } {
   });
   return counter;
 }
-
-const unavailableProblem = (route: Route) =>
-  route.fulfill({
-    status: 503,
-    contentType: 'application/problem+json',
-    body: JSON.stringify({
-      type: 'https://seraphim.dev/problems/unavailable',
-      title: 'Runtime unavailable',
-      status: 503,
-      code: 'unavailable',
-      detail: 'The runtime is shutting down',
-    }),
-  });
 
 describe('Mission Control', () => {
   test('home shows runtime health and one table row per task queue', async () => {

@@ -1,6 +1,6 @@
-import type { Page, Route } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { describe, expect, test } from 'vitest';
-import { browserSuite } from './browser-suite.ts';
+import { browserSuite, setVisibility, unavailableProblem } from './browser-suite.ts';
 
 const SCREENSHOT = '/tmp/pool.png';
 const PHONE_SCREENSHOT = '/tmp/pool-390.png';
@@ -69,15 +69,6 @@ function fewestPoints(page: Page, chart: string): Promise<number> {
     .catch(() => 0);
 }
 
-/** Simulates the tab being hidden or shown: what the page sees when the user switches tabs. */
-async function setVisibility(page: Page, state: 'hidden' | 'visible'): Promise<void> {
-  await page.evaluate((value) => {
-    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => value });
-    Object.defineProperty(document, 'hidden', { configurable: true, get: () => value === 'hidden' });
-    document.dispatchEvent(new Event('visibilitychange'));
-  }, state);
-}
-
 async function openEditor(page: Page) {
   await demoRow(page).getByTestId('edit-settings').click();
   const form = page.locator('[data-testid="settings-form"][data-workspace="demo"]');
@@ -86,19 +77,6 @@ async function openEditor(page: Page) {
   await expect.poll(() => form.getByTestId('settings-save').isEnabled()).toBe(true);
   return form;
 }
-
-const unavailableProblem = (route: Route) =>
-  route.fulfill({
-    status: 503,
-    contentType: 'application/problem+json',
-    body: JSON.stringify({
-      type: 'https://seraphim.dev/problems/unavailable',
-      title: 'Runtime unavailable',
-      status: 503,
-      code: 'unavailable',
-      detail: 'The runtime is shutting down',
-    }),
-  });
 
 describe('Pool dashboard', () => {
   test('shows utilisation, one row per pool queue, the demo workspace and the agent kinds', async () => {
