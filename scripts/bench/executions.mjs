@@ -1,22 +1,18 @@
-/**
- * Benchmark 4: the execution engine on the embedded runtime (real SQLite file,
- * real queue), driving a 5-step workflow of no-op agent steps:
- *
- *   a. throughput: executions/s and steps/s, and the engine's own time per step;
- *   b. cost model: document reads and writes and tasks enqueued per step, counted
- *      at the ports and translated into Firestore billing the way the firebase
- *      adapter (runtimes/firebase/firestore.ts) issues them;
- *   c. cache: a replayed workload with repeated inputs, agent calls saved.
- *
- * The engine and orchestrator are built here (as the tests do) so that a no-op
- * agent can be registered beside the built-in ones.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { z } from 'zod';
-import { fmt, lib, line, median, note, percentile, Report, rate, section } from './harness.mjs';
+import {
+  fmt,
+  lib,
+  line,
+  median,
+  note,
+  percentile,
+  Report,
+  rate,
+  section,
+  withBenchRuntime,
+} from './harness.mjs';
 
 const STEPS = 5;
 const WARMUP_EXECUTIONS = 200;
@@ -40,8 +36,6 @@ const MAX_WRITES_PER_STEP = 2;
 const MAX_TASKS_PER_STEP = 1;
 const CACHE_TARGET = 0.5;
 
-const { EmbeddedRuntime } = await lib('runtimes/embedded/runtime.js');
-const { createLogger } = await lib('platform/logger.js');
 const { ExecutionEngine } = await lib('orchestrators/executions/engine.js');
 const { createExecutionsOrchestrator } = await lib('orchestrators/executions/index.js');
 const { builtinAgents, createAgentRegistry } = await lib('orchestrators/executions/agents/registry.js');
@@ -123,30 +117,15 @@ const atConcurrency = (c) => ({ maxConcurrentDispatches: c, maxDispatchesPerSeco
 
 /** A fresh runtime (SQLite file in a temp dir), not started, with the use case saved. */
 async function withRuntime(orch, { cached = false } = {}, fn) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'seraphim-bench-exec-'));
-  const runtime = new EmbeddedRuntime({
-    orchestrators: [orch],
-    dataDir,
-    version: 'bench',
-    env: {},
-    logger: createLogger({ level: 'ERROR' }),
-  });
-  // The queue's timers are unref'd (a server's socket keeps the process up): hold it up while waiting.
-  const keepAlive = setInterval(() => {}, 1000);
-  try {
-    const ctx = () => ({ ...runtime.ports, correlationId: 'bench' });
+  return withBenchRuntime([orch], async ({ runtime, ctx }) => {
     const { useCase } = await saveUseCase(
       runtime.ports.documents,
       WORKSPACE,
       useCaseBody(cached ? 'noop-cached' : 'noop', cached),
       Date.now(),
     );
-    return await fn({ runtime, ctx, useCase });
-  } finally {
-    clearInterval(keepAlive);
-    await runtime.stop({ graceMs: 0 });
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+    return fn({ runtime, ctx, useCase });
+  });
 }
 
 /** Resolves when `n` more step handlers have returned. */

@@ -6,7 +6,8 @@
  * Benchmarks print figures and never assert: a missed target is a line in
  * the table, not a failure.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -17,6 +18,35 @@ export const LIB = join(FUNCTIONS_DIR, 'lib');
 /** Imports a built module, e.g. `lib('runtimes/embedded/queue.js')`. */
 export function lib(path) {
   return import(pathToFileURL(join(LIB, path)).href);
+}
+
+/**
+ * Runs `fn` with a fresh embedded runtime (a SQLite file in a temp dir, not
+ * started) over `orchestrators`, then stops it and deletes the folder.
+ * `fn` gets `{ runtime, ctx }`, where `ctx()` is a handler context.
+ */
+export async function withBenchRuntime(orchestrators, fn) {
+  const [{ EmbeddedRuntime }, { createLogger }] = await Promise.all([
+    lib('runtimes/embedded/runtime.js'),
+    lib('platform/logger.js'),
+  ]);
+  const dataDir = mkdtempSync(join(tmpdir(), 'seraphim-bench-'));
+  const runtime = new EmbeddedRuntime({
+    orchestrators,
+    dataDir,
+    version: 'bench',
+    env: {},
+    logger: createLogger({ level: 'ERROR' }),
+  });
+  // The queue's timers are unref'd (a server's socket keeps the process up): hold it up while waiting.
+  const keepAlive = setInterval(() => {}, 1000);
+  try {
+    return await fn({ runtime, ctx: () => ({ ...runtime.ports, correlationId: 'bench' }) });
+  } finally {
+    clearInterval(keepAlive);
+    await runtime.stop({ graceMs: 0 });
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 }
 
 export function percentile(values, p) {

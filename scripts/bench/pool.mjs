@@ -1,33 +1,6 @@
-/**
- * Benchmark 5: the resource pool (functions/src/orchestrators/pool) inside the
- * execution engine on the embedded runtime (real SQLite file, real queue):
- *
- *   a. fairness: a quiet workspace's step wait while another floods the pool,
- *      next to its wait alone; with the pool (weighted fair sharing) and without
- *      one (the step queue's plain FIFO);
- *   b. pooling: a mixed-priority burst on an agent kind with an upstream
- *      concurrency of 4, pooled (PoolManager, one queue per priority class as
- *      index.ts declares them) versus FIFO with no limits (no pool, every step
- *      on the normal queue), and versus the same FIFO against an upstream that
- *      itself serves only 4 calls at once (the same capacity as the pool's).
- *
- * Each figure runs with the step queues exactly as index.ts declares them (the
- * judged figures) and again with their dispatch-rate caps lifted, to tell the
- * pool's own behaviour from the queue's rate limit.
- *
- * As in executions.mjs the engine and orchestrator are built here from
- * functions/lib, so that a benchmark agent can be registered beside the
- * built-in ones. Waits are timed in this process at high resolution: from just
- * before engine.start() to the moment the agent body starts (a one-step
- * workflow, so that is the step's wait: admission, queueing, the pool's
- * throttling). The step documents' startedAt − queuedAt (whole ms) is read back
- * as a cross-check.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { z } from 'zod';
-import { fmt, lib, line, median, note, percentile, Report, section } from './harness.mjs';
+import { fmt, lib, line, median, note, percentile, Report, section, withBenchRuntime } from './harness.mjs';
 
 const POOL_GLOBAL = 8;
 const FLOOD_EXECUTIONS = 400;
@@ -48,8 +21,6 @@ const POOLING_IMPROVEMENT = 0.3;
 const ROUNDS = 3;
 const NO_TARGET = 'none (context)';
 
-const { EmbeddedRuntime } = await lib('runtimes/embedded/runtime.js');
-const { createLogger } = await lib('platform/logger.js');
 const { ExecutionEngine } = await lib('orchestrators/executions/engine.js');
 const { createExecutionsOrchestrator } = await lib('orchestrators/executions/index.js');
 const { builtinAgents, createAgentRegistry } = await lib('orchestrators/executions/agents/registry.js');
@@ -152,18 +123,7 @@ async function withRuntime({ pool, useCases, uncapped }, fn) {
       )
     : declared.tasks;
   const orch = { ...declared, tasks, schedules: {} };
-  const dataDir = mkdtempSync(join(tmpdir(), 'seraphim-bench-pool-'));
-  const runtime = new EmbeddedRuntime({
-    orchestrators: [orch],
-    dataDir,
-    version: 'bench',
-    env: {},
-    logger: createLogger({ level: 'ERROR' }),
-  });
-  // The queue's timers are unref'd (a server's socket keeps the process up): hold it up while waiting.
-  const keepAlive = setInterval(() => {}, 1000);
-  try {
-    const ctx = () => ({ ...runtime.ports, correlationId: 'bench' });
+  return withBenchRuntime([orch], async ({ runtime, ctx }) => {
     const saved = {};
     for (const { workspace, id, priority } of useCases) {
       if (!(await runtime.documents.get(`workspaces/${workspace}`)))
@@ -193,11 +153,7 @@ async function withRuntime({ pool, useCases, uncapped }, fn) {
     const result = await fn({ runtime, engine, ctx, useCases: saved });
     if (pool) result.throttles = throttles;
     return result;
-  } finally {
-    clearInterval(keepAlive);
-    await runtime.stop({ graceMs: 0 });
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  });
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
