@@ -417,7 +417,7 @@ export class ExecutionEngine {
           priority: node.step.priority,
           runAt: since,
         });
-      } else if (s.status === 'waiting' && s.waitingFor === 'timer' && s.resumeAt !== null) {
+      } else if (s.status === 'waiting' && s.resumeAt !== null) {
         effects.push({ type: 'scheduleTimer', stepId, attempt: s.attempts, at: s.resumeAt });
       }
     }

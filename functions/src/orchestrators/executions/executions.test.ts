@@ -242,6 +242,38 @@ describe('executions on the embedded runtime', () => {
     ).toBe(true);
   });
 
+  it('fails a human step nobody decides before its timeoutSeconds', async () => {
+    const body = {
+      ...triage,
+      id: 'deadline',
+      workflow: {
+        steps: [
+          { id: 'ask', agent: 'human', output: 'answer', config: { prompt: 'Quick?', timeoutSeconds: 1 } },
+        ],
+      },
+    };
+    expect((await api('/use-cases', { body })).status).toBe(201);
+    const started = await api('/executions', { body: { useCaseId: 'deadline', input: {} } });
+    const { id } = await json<Execution>(started);
+    let seen = await json<Execution>(api(`/executions/${id}`));
+    let sawWaiting = false;
+    for (const deadline = Date.now() + 10_000; seen.status !== 'failed' && Date.now() < deadline; ) {
+      if (seen.status === 'waiting') {
+        sawWaiting = true;
+        expect(seen.steps.ask).toMatchObject({ waitingFor: 'human', resumeAt: expect.any(Number) });
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      seen = await json<Execution>(api(`/executions/${id}`));
+    }
+    const e = seen;
+    expect(sawWaiting).toBe(true);
+    expect((e.steps.ask?.endedAt ?? 0) - (e.steps.ask?.startedAt ?? 0)).toBeGreaterThanOrEqual(1000);
+    expect(seen.status).toBe('failed');
+    expect(seen.steps.ask?.error).toMatchObject({ code: 'human-timeout', retryable: false });
+    const late = await api(`/executions/${e.id}/steps/ask/decision`, { body: { decision: 'approved' } });
+    expect(late.status).toBe(409);
+  });
+
   it('gives a poison step its retry budget, then fails the execution; an operator retry reopens it', async () => {
     const body = {
       ...triage,

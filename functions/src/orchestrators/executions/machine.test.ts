@@ -189,6 +189,61 @@ describe('execution machine', () => {
     expect(dispatched(d.effects)).toEqual(['notify#1']);
   });
 
+  it('fails a human step nobody decided by its deadline, and honours an extended deadline', () => {
+    const wf = compile(chain('review', 'notify'));
+    let { state } = start(wf);
+    let d = decide(wf, state, {
+      type: 'stepWaiting',
+      stepId: 'review',
+      attempt: 1,
+      reason: 'human',
+      prompt: 'OK?',
+      until: T0 + 1000,
+      at: T0,
+    });
+    expect(d.effects).toContainEqual({ type: 'scheduleTimer', stepId: 'review', attempt: 1, at: T0 + 1000 });
+    state = decide(wf, d.state, {
+      type: 'rescheduleStep',
+      stepId: 'review',
+      resumeAt: T0 + 3000,
+      at: T0 + 5,
+    }).state;
+    d = decide(wf, state, { type: 'timerFired', stepId: 'review', attempt: 1, at: T0 + 1000 });
+    expect(d.accepted).toBe(false);
+    d = decide(wf, state, { type: 'timerFired', stepId: 'review', attempt: 1, at: T0 + 3000 });
+    expect(d.state.steps.review).toMatchObject({
+      status: 'failed',
+      error: { code: 'human-timeout', retryable: false },
+    });
+    expect(d.state.status).toBe('failed');
+    expect(dispatched(d.effects)).toEqual([]);
+    // A decision that comes after the deadline changes nothing.
+    const late = decide(wf, d.state, {
+      type: 'decision',
+      stepId: 'review',
+      decision: 'approved',
+      by: 'ann',
+      at: T0 + 3001,
+    });
+    expect(late.accepted).toBe(false);
+  });
+
+  it('keeps a human step without a deadline waiting: no timer is set', () => {
+    const wf = compile(chain('review'));
+    const { state } = start(wf);
+    const d = decide(wf, state, {
+      type: 'stepWaiting',
+      stepId: 'review',
+      attempt: 1,
+      reason: 'human',
+      at: T0,
+    });
+    expect(d.effects.filter((e) => e.type === 'scheduleTimer')).toEqual([]);
+    expect(
+      decide(wf, d.state, { type: 'timerFired', stepId: 'review', attempt: 1, at: T0 + 1e9 }).accepted,
+    ).toBe(false);
+  });
+
   it('waits for a timer, honours a reschedule, and resumes at the new time only', () => {
     const wf = compile(chain('pause'));
     let { state } = start(wf);

@@ -210,22 +210,38 @@ export function decide(wf: CompiledWorkflow, current: Execution, input: MachineI
       step.startedAt = startedAt ?? step.startedAt ?? input.at;
       step.waitingFor = input.reason;
       step.prompt = input.prompt ?? null;
-      step.resumeAt = input.reason === 'timer' ? (input.until ?? input.at) : null;
-      if (input.reason === 'timer') {
+      // A timer resumes at `until`; a human request with a deadline expires at it.
+      step.resumeAt = input.reason === 'timer' ? (input.until ?? input.at) : (input.until ?? null);
+      if (step.resumeAt !== null) {
         effects.push({
           type: 'scheduleTimer',
           stepId: input.stepId,
           attempt: step.attempts,
-          at: step.resumeAt ?? input.at,
+          at: step.resumeAt,
         });
       }
       break;
     case 'timerFired':
-      if (step.status !== 'waiting' || step.waitingFor !== 'timer' || input.attempt !== step.attempts) {
+      if (step.status !== 'waiting' || step.waitingFor === null || input.attempt !== step.attempts) {
         return ignore('no timer is waiting');
       }
-      if (step.resumeAt !== null && input.at < step.resumeAt) return ignore('timer was rescheduled later');
-      succeed(state, node, step, { waitedUntil: step.resumeAt ?? input.at }, input.at);
+      if (step.resumeAt === null) return ignore('the step has no deadline');
+      if (input.at < step.resumeAt) return ignore('timer was rescheduled later');
+      if (step.waitingFor === 'human') {
+        // Nobody decided in time: the step fails for good (retrying would ask again, unasked for).
+        return decide(wf, current, {
+          type: 'stepFailed',
+          stepId: input.stepId,
+          attempt: input.attempt,
+          error: {
+            code: 'human-timeout',
+            message: `No decision before the deadline (${new Date(step.resumeAt).toISOString()})`,
+            retryable: false,
+          },
+          at: input.at,
+        });
+      }
+      succeed(state, node, step, { waitedUntil: step.resumeAt }, input.at);
       effects.push({ type: 'checkpoint', stepId: input.stepId });
       break;
     case 'decision':
@@ -241,8 +257,8 @@ export function decide(wf: CompiledWorkflow, current: Execution, input: MachineI
       effects.push({ type: 'checkpoint', stepId: input.stepId });
       break;
     case 'rescheduleStep':
-      if (step.status !== 'waiting' || step.waitingFor !== 'timer')
-        return ignore('only a waiting timer can be rescheduled');
+      if (step.status !== 'waiting' || step.waitingFor === null)
+        return ignore('only a waiting step can be rescheduled');
       step.resumeAt = input.resumeAt;
       effects.push({
         type: 'scheduleTimer',

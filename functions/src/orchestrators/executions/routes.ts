@@ -307,7 +307,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'POST',
       path: `${exec}/steps/:stepId/reschedule`,
-      summary: 'Move the time a waiting step resumes',
+      summary: "Move the time a waiting step resumes, or a human step's decision deadline",
       params: WsExecStep,
       body: z.object({ at: z.number().int().positive().describe('ms since epoch') }),
       response: ExecutionSchema,

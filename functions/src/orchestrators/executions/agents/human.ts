@@ -19,7 +19,7 @@ export const HumanConfigSchema = z.strictObject({
   prompt: z.string().min(1).max(MAX_PROMPT),
   /** User ids who may decide. @default anyone with access to the workspace */
   approvers: z.array(z.string().min(1)).min(1).optional(),
-  /** How long the request stays open; the engine may expire it after this. */
+  /** How long the request stays open: with no decision by then the step fails (`human-timeout`). An operator can move the deadline (reschedule). */
   timeoutSeconds: z
     .number()
     .int()
