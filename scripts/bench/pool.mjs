@@ -132,26 +132,26 @@ async function withRuntime({ pool, useCases, uncapped }, fn) {
         await saveUseCase(runtime.documents, workspace, useCaseBody(id, priority), Date.now())
       ).useCase;
     }
-    // Counts the pool's refusals: a refused step is enqueued again with `throttled` set (engine.runStep).
-    // Handler contexts are built from runtime.ports on each call, so they see this wrapper.
-    const throttles = { total: 0, by: {} };
-    const tasks = runtime.ports.tasks;
-    runtime.ports.tasks = {
-      ...tasks,
-      stats: (...args) => tasks.stats(...args),
-      list: (...args) => tasks.list(...args),
-      enqueue(queue, payload, opts) {
-        if (payload?.throttled) {
-          throttles.total++;
-          const key = `${payload.workspace}/${queue.split('-').at(-1)}`;
-          throttles.by[key] = (throttles.by[key] ?? 0) + 1;
-        }
-        return tasks.enqueue(queue, payload, opts);
-      },
-    };
+    if (!pool) {
+      // The baselines are plain FIFO queues: step tasks lose their fairness keys. Handler contexts are
+      // built from runtime.ports on each call, so they see this wrapper.
+      const tasks = runtime.ports.tasks;
+      runtime.ports.tasks = new Proxy(tasks, {
+        get(target, key) {
+          if (key === 'enqueue')
+            return (queue, payload, { fairness, ...opts } = {}) => target.enqueue(queue, payload, opts);
+          const value = Reflect.get(target, key);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+    }
     runtime.start();
     const result = await fn({ runtime, engine, ctx, useCases: saved });
-    if (pool) result.throttles = throttles;
+    if (pool) {
+      // The pool's refusals (each one a step deferred until a slot frees), by the dimension that refused.
+      const by = await pool.throttleTotals(ctx());
+      result.throttles = { total: Object.values(by).reduce((a, b) => a + b, 0), by };
+    }
     return result;
   });
 }
@@ -351,7 +351,7 @@ const throttled = (runs) => {
     .filter(([, n]) => n > 0)
     .map(([d, n]) => `${d} ${fmt(n / runs.length)}`)
     .join(', ');
-  return `steps refused by the pool and sent back to wait, per run: ${fmt(sum(runs.map((r) => r.throttles.total)) / runs.length)}${dims ? ` (workspace/queue: ${dims})` : ''}`;
+  return `steps refused by the pool and deferred, per run: ${fmt(sum(runs.map((r) => r.throttles.total)) / runs.length)}${dims ? ` (by dimension: ${dims})` : ''}`;
 };
 const health = (runs) => {
   const dead = sum(runs.map((r) => r.dead));
@@ -386,10 +386,9 @@ note(
   `flood: ${FLOOD_EXECUTIONS} one-step executions (agent ${FAIR_AGENT_MS} ms) started at once; quiet: ${QUIET_EXECUTIONS} of the same, one every\n` +
     `${QUIET_INTERVAL_MS} ms from ${QUIET_DELAY_MS} ms after the flood was accepted; "alone" is the same ${QUIET_EXECUTIONS} with no flood. Both weight 1.\n` +
     `Pooled: new PoolManager({ global: ${POOL_GLOBAL} }). No pool: new ExecutionEngine(registry), the normal step queue alone\n` +
-    '(FIFO by run time): what fair sharing is compared against.',
+    '(FIFO by run time: the step tasks lose their fairness keys): what fair sharing is compared against.',
 );
 const fairRows = {};
-const quietRefusals = (runs) => sum(runs.map((r) => r.throttles?.by['quiet/stepNormal'] ?? 0)) / runs.length;
 for (const v of VARIANTS) {
   const q = fair[v.key];
   console.log(`\n  ${v.label}`);
@@ -421,16 +420,14 @@ for (const v of VARIANTS) {
   }
 }
 note(
-  'Why: the pool decides when a step task has already been dispatched (engine.runStep → PoolManager.acquire).\n' +
-    "Both workspaces' steps share the one normal step queue, ordered by run time; as declared it dispatches\n" +
-    `${DECLARED.normal.maxDispatchesPerSecond}/s (a bucket of ${DECLARED.normal.maxDispatchesPerSecond}). A quiet step waits behind every flood task queued before it, and a flood step\n` +
-    'refused by the pool is enqueued again on that same queue and spends another dispatch token, so with\n' +
-    'the pool the queue drains the flood more slowly than without. With the rate caps lifted the queue\n' +
-    'churns through the refusals and most quiet steps start as fast as alone; the slow ones are the quiet\n' +
-    `steps the pool refused (${fmt(quietRefusals(fair.uncapped.pool.flood), 1)} per run), necessarily at the global dimension (the quiet workspace's own share\n` +
-    'is 4 slots and it runs about one step at a time): between its executions it has none in flight, so it\n' +
-    "is not 'active', the flood's share is the whole global limit (the active set is cached 200 ms), and the\n" +
-    'next quiet step finds every global slot held and is sent back for its first throttle delay (12–37 ms).',
+  "How: both workspaces' steps share the normal step queue. Its claim takes them in weighted fair order by\n" +
+    'workspace (runtimes/embedded/fair.ts), not oldest first, and keeps a token and a slot of headroom for a\n' +
+    'workspace that is recently idle or new; the pool leaves one global slot free for the same reason\n' +
+    '(pool/machine.ts fairShare). A flood step over its share is deferred in place (DeferError: no attempt\n' +
+    'spent, no new task) and its workspace is not dispatched again until a slot of the dimension that refused\n' +
+    'it frees and wakes it. What remains between beside and alone is CPU: the flood runs in the same Node\n' +
+    'process, so a quiet step that arrives while a flood step holds the event loop waits for it (compare the\n' +
+    'p50s, equal).',
 );
 const fairDeclared = fairRows['declared/pool'];
 report.row(
@@ -536,18 +533,14 @@ const throttlesPerStep = (runs) =>
   sum(runs.map((r) => r.throttles?.total ?? 0)) / (runs.length * MIX_EXECUTIONS);
 const upstreamMs = mixTotalMs / UPSTREAM_LIMIT;
 note(
-  "Why: PoolManager.acquire does not look at a step's priority. The priority classes are separate queues,\n" +
-    'so a high step is dispatched at once, but when the upstream slots are taken it is refused and sent back\n' +
-    'like any other, to wait 25 ms doubling to 2 s (jittered ±50%) on its own queue, while the freed slots go\n' +
-    `to whichever step asks first. As declared, the batch queue (${DECLARED.batch.maxConcurrentDispatches} at once, ` +
-    `${DECLARED.batch.maxDispatchesPerSecond} dispatches/s) and the normal\n` +
-    `queue (${DECLARED.normal.maxDispatchesPerSecond}/s) hold the competition back, which is what helps high; ` +
-    'with the caps lifted high waits as\n' +
-    'long as the rest. The backoff also leaves slots idle while refused steps sleep, so the pool is not\n' +
-    `work-conserving: makespan ${fmt(mixRows.declared.pool.makespan / upstreamMs, 1)}× the ${ms(upstreamMs)} the upstream needs. ` +
-    `Each refusal is a new task (id …-w<n>):\n${fmt(throttlesPerStep(mix.declared.pool), 2)} extra ` +
-    `enqueues per step as declared, ${fmt(throttlesPerStep(mix.uncapped.pool), 2)} with the caps lifted (on firebase, ` +
-    "Cloud Tasks tasks, beyond\nthe cost model's ≤ 1 per step).",
+  'How: a step refused a slot is deferred on the dimension that refused it, without spending an attempt;\n' +
+    'each slot freed wakes one step deferred on it, the highest priority class first (the task table orders\n' +
+    'parked tasks by priority, then age), so high steps take the upstream before normal and batch ones and no\n' +
+    `slot stays idle while work waits. As declared, the batch queue's own ${DECLARED.batch.maxDispatchesPerSecond} dispatches/s set the makespan (its\n` +
+    `${Math.round(MIX_EXECUTIONS * MIX_SHARES.batch)} steps take ≥ ${ms((MIX_EXECUTIONS * MIX_SHARES.batch * 1000) / DECLARED.batch.maxDispatchesPerSecond)}); with the caps lifted the makespan is ` +
+    `${fmt(mixRows.uncapped.pool.makespan / upstreamMs, 2)}× the ${ms(upstreamMs)} the upstream needs.\n` +
+    `Refusals per step: ${fmt(throttlesPerStep(mix.declared.pool), 2)} as declared, ${fmt(throttlesPerStep(mix.uncapped.pool), 2)} with the caps lifted; embedded they cost a row update,\n` +
+    "on firebase each is a new Cloud Tasks task (<id>-d<n>), beyond the cost model's ≤ 1 per step.",
 );
 const d = mixRows.declared;
 report.row(

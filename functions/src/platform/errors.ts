@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'unauthenticated'
   | 'payload-too-large'
   | 'rate-limited'
+  | 'deferred'
   | 'internal';
 
 export interface ProblemField {
@@ -55,6 +56,24 @@ export class RetryAfterError extends SeraphimError {
   constructor(message: string, retryAfterMs: number, opts: { cause?: unknown } = {}) {
     super('retry-after', message, { status: 429, retryable: true, ...opts });
     this.retryAfterMs = Math.max(0, Math.round(retryAfterMs));
+  }
+}
+
+/**
+ * Not a failure: the task cannot run yet (the resource pool is full) and asks
+ * to be dispatched again later, without spending an attempt. For task
+ * handlers only. The runtime picks the wait: growing with each deferral of
+ * the task (deferDelayMs), never under `delayMs`; a runtime that can wake
+ * tasks ({@link TaskQueue.wake}) also wakes it early when its `gate` frees.
+ * A handler that throws this must not have done anything yet.
+ */
+export class DeferError extends SeraphimError {
+  readonly delayMs: number;
+  readonly gate: string | undefined;
+  constructor(message: string, opts: { delayMs: number; gate?: string }) {
+    super('deferred', message, { status: 429, retryable: true });
+    this.delayMs = Math.max(0, Math.round(opts.delayMs));
+    this.gate = opts.gate;
   }
 }
 

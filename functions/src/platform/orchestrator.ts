@@ -75,6 +75,12 @@ export interface TaskDefinition<P = unknown> {
   rateLimits?: RateLimits;
   /** How long one attempt may hold its lease before another worker may take it. @default 60 */
   timeoutSeconds?: number;
+  /**
+   * The queue's priority class (set by {@link tasksPerPriority}). Where the
+   * runtime can order work across queues, as when it wakes deferred tasks,
+   * higher classes go first. @default 'normal'
+   */
+  priority?: PriorityClass;
   handler(payload: P, ctx: Context, task: TaskInfo): Promise<void>;
 }
 
@@ -103,7 +109,7 @@ export function tasksPerPriority<P>(
   return Object.fromEntries(
     PRIORITY_CLASSES.map((priority) => [
       priorityQueueKey(key, priority),
-      { ...task, rateLimits: { ...task.rateLimits, ...limits[priority] } },
+      { ...task, priority, rateLimits: { ...task.rateLimits, ...limits[priority] } },
     ]),
   );
 }

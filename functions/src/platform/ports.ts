@@ -6,6 +6,7 @@
 import type { Clock } from './clock.js';
 import type { Ids } from './ids.js';
 import type { Logger } from './logger.js';
+import type { RateLimits } from './orchestrator.js';
 
 // ---------------------------------------------------------------- documents
 
@@ -117,6 +118,14 @@ export interface EnqueueOptions {
   id?: string;
   /** Earliest dispatch time, ms since epoch. */
   scheduleTime?: number;
+  /**
+   * Fair queuing within the queue: tasks with different keys (a workspace,
+   * say) take turns at dispatch in proportion to their weights, so one key's
+   * backlog does not hold up another's task. The embedded queue honours it;
+   * Cloud Tasks dispatches a queue in schedule order and ignores it (the
+   * pool's per-workspace slot shares still apply there).
+   */
+  fairness?: { key: string; weight?: number };
 }
 
 export interface EnqueueResult {
@@ -127,7 +136,7 @@ export interface EnqueueResult {
 
 export interface QueueStats {
   queue: string;
-  /** Waiting to be dispatched, scheduled ones included. */
+  /** Waiting to be dispatched, scheduled and deferred ones included. */
   depth: number;
   inFlight: number;
   /** Age of the oldest waiting task in ms, or 0 when none waits. */
@@ -141,6 +150,19 @@ export interface TaskQueue {
   stats(queue: string): Promise<QueueStats>;
   /** Stats of every queue this runtime drains, for monitoring and backpressure. */
   list(): Promise<QueueStats[]>;
+  /**
+   * Changes a queue's dispatch limits while it runs: the pool's auto-scaling.
+   * Embedded: at once, in this process. Firebase: Cloud Tasks `updateQueue`.
+   * A later deploy sets the declared limits again.
+   */
+  setRateLimits(queue: string, limits: Required<RateLimits>): Promise<void>;
+  /**
+   * Makes up to `count` tasks deferred on `gate` (see DeferError) ready now,
+   * the highest priority class first, then the longest waiting. Returns how
+   * many woke. Cloud Tasks cannot move a scheduled task: there it returns 0
+   * and deferred tasks wait out their delay.
+   */
+  wake(gate: string, count: number): Promise<number>;
 }
 
 /** What a task handler receives besides its payload. */

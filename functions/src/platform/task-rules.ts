@@ -21,3 +21,31 @@ export function encodeTask(id: string, payload: unknown): string {
   }
   return json;
 }
+
+/** A deferred copy's id ends in `-d<n>`: its n-th deferral. */
+const DEFER_SUFFIX = /-d(\d{1,6})$/;
+
+/**
+ * How long a deferred task waits before it asks again, after `times` earlier
+ * deferrals: 25 ms doubling to a 2 s cap, jittered ±50% so deferred tasks
+ * spread out. Short at first, because a pool slot is usually freed by the
+ * next task to finish; growing, so that work far over its share does not
+ * spin. A runtime that can wake deferred tasks treats this as the longest
+ * wait, not the usual one.
+ */
+export function deferDelayMs(times: number, random: () => number = Math.random): number {
+  const base = Math.min(25 * 2 ** Math.max(0, times), 2000);
+  return Math.round(base * (0.5 + random()));
+}
+
+/**
+ * Where a queue that cannot defer a task in place (Cloud Tasks) puts it: a new
+ * task whose id counts the deferrals, `<id>-d<n>`, so each deferral is
+ * deduplicated on its own and the delay keeps growing.
+ */
+export function deferredTaskId(id: string): { id: string; deferrals: number } {
+  const match = DEFER_SUFFIX.exec(id);
+  const before = match ? Number(match[1]) : 0;
+  const base = match ? id.slice(0, match.index) : id;
+  return { id: `${base}-d${before + 1}`, deferrals: before };
+}

@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import {
+  DeferError,
   errorMessage,
   isRetryable,
   NotFoundError,
@@ -24,8 +25,8 @@ import {
   functionName,
   type PriorityClass,
   priorityQueueKey,
+  type RateLimits,
 } from '../../platform/orchestrator.js';
-import { throttleDelayMs } from '../pool/machine.js';
 import type { PoolManager } from '../pool/manager.js';
 import type { AgentContext, AgentDefinition, AgentResult } from './agents/types.js';
 import { type Decision, decide, type Effect, type MachineInput, newExecution } from './machine.js';
@@ -44,11 +45,17 @@ export const StepTaskSchema = z.object({
   executionId: z.string(),
   stepId: z.string(),
   attempt: z.number().int().min(1),
-  /** How many times the pool has sent this attempt back to wait. */
-  throttled: z.number().int().min(0).optional(),
 });
 export type StepTask = z.infer<typeof StepTaskSchema>;
 export const TimerTaskSchema = StepTaskSchema.extend({ at: z.number() });
+
+/** The step queues' declared limits, one queue per priority class; the pool's AIMD scales them down and back. */
+export const STEP_QUEUE_LIMITS: Record<PriorityClass, Required<RateLimits>> = {
+  high: { maxConcurrentDispatches: 32, maxDispatchesPerSecond: 500 },
+  normal: { maxConcurrentDispatches: 16, maxDispatchesPerSecond: 200 },
+  low: { maxConcurrentDispatches: 8, maxDispatchesPerSecond: 100 },
+  batch: { maxConcurrentDispatches: 4, maxDispatchesPerSecond: 50 },
+};
 
 export const stepQueue = (priority: PriorityClass) =>
   functionName(ORCHESTRATOR, priorityQueueKey('step', priority));
@@ -201,10 +208,16 @@ export class ExecutionEngine {
     const base = { workspace: execution.workspace, executionId: execution.id };
     for (const effect of effects) {
       if (effect.type === 'dispatchStep') {
+        // Workspaces take turns at dispatch (fair queuing), by the weight their pool settings give them.
+        const weight = this.#pool ? await this.#pool.weight(ctx, execution.workspace) : 1;
         await ctx.tasks.enqueue(
           stepQueue(effect.priority as PriorityClass),
           { ...base, stepId: effect.stepId, attempt: effect.attempt },
-          { id: `${execution.id}-${effect.stepId}-a${effect.attempt}`, scheduleTime: effect.runAt },
+          {
+            id: `${execution.id}-${effect.stepId}-a${effect.attempt}`,
+            scheduleTime: effect.runAt,
+            fairness: { key: execution.workspace, weight },
+          },
         );
       } else if (effect.type === 'scheduleTimer') {
         await ctx.tasks.enqueue(
@@ -259,28 +272,22 @@ export class ExecutionEngine {
         })
       : undefined;
     if (lease && !lease.ok) {
-      // The pool is full in one dimension: this attempt waits its turn as a new task, without spending an attempt.
-      const throttled = (task.throttled ?? 0) + 1;
-      await ctx.tasks.enqueue(
-        stepQueue(node.step.priority),
-        { ...task, throttled },
-        {
-          id: `${task.executionId}-${task.stepId}-a${task.attempt}-w${throttled}`,
-          scheduleTime: ctx.clock.now() + throttleDelayMs(throttled - 1),
-        },
-      );
-      return;
+      // The pool is full in one dimension: the task waits its turn on that dimension, without spending an attempt.
+      throw new DeferError(`The pool is full (${lease.dimension}); step ${task.stepId} waits for a slot`, {
+        gate: lease.gate,
+        delayMs: 0,
+      });
     }
     const startedAt = ctx.clock.now();
     const result = await this.#runAgent(ctx, useCase, execution, task, inputs)
       .catch((error: unknown) => error)
       .finally(() => (lease?.ok ? lease.release() : undefined));
     if (this.#pool && !(isResult(result) && (result.cacheHit || result.status === 'waiting'))) {
-      // Auto-scaling: the agent kind's limit follows its latency and the upstream's 429s.
-      await this.#pool.observe(ctx, node.step.agent, {
-        latencyMs: ctx.clock.now() - startedAt,
-        rateLimited: result instanceof RetryAfterError,
-      });
+      // Auto-scaling: the agent kind's limit and the queue's dispatch rate follow latency and the upstream's 429s.
+      const seen = { latencyMs: ctx.clock.now() - startedAt, rateLimited: result instanceof RetryAfterError };
+      await this.#pool.observe(ctx, node.step.agent, seen);
+      const priority = node.step.priority;
+      await this.#pool.observeQueue(ctx, stepQueue(priority), STEP_QUEUE_LIMITS[priority], seen);
     }
     const at = ctx.clock.now();
     let input: MachineInput;

@@ -8,7 +8,7 @@
 import { defineOrchestrator, defineTask, tasksPerPriority } from '../../platform/orchestrator.js';
 import { pool } from '../pool/instance.js';
 import { builtinAgents, createAgentRegistry } from './agents/registry.js';
-import { ExecutionEngine, StepTaskSchema, TimerTaskSchema } from './engine.js';
+import { ExecutionEngine, STEP_QUEUE_LIMITS, StepTaskSchema, TimerTaskSchema } from './engine.js';
 import { cleanupExpired, recoverStalled } from './maintenance.js';
 import { executionRoutes } from './routes.js';
 
@@ -31,12 +31,7 @@ export function createExecutionsOrchestrator(engine: ExecutionEngine) {
       'Use cases as workflows of agent steps: executions, checkpoints, operator controls and debugging',
     routes: executionRoutes(engine),
     tasks: {
-      ...tasksPerPriority('step', stepTask, {
-        high: { maxConcurrentDispatches: 32, maxDispatchesPerSecond: 500 },
-        normal: { maxConcurrentDispatches: 16, maxDispatchesPerSecond: 200 },
-        low: { maxConcurrentDispatches: 8, maxDispatchesPerSecond: 100 },
-        batch: { maxConcurrentDispatches: 4, maxDispatchesPerSecond: 50 },
-      }),
+      ...tasksPerPriority('step', stepTask, STEP_QUEUE_LIMITS),
       timer: defineTask({
         payload: TimerTaskSchema,
         retry: { maxAttempts: 10, minBackoffSeconds: 1, maxBackoffSeconds: 60 },

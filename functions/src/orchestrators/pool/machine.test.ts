@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { admit, fairShare, percentile, throttleDelayMs } from './machine.js';
+import { admit, fairShare, percentile } from './machine.js';
 
 describe('fairShare', () => {
   it.each<[string, number, string, Array<[string, number]>, number]>([
-    ['alone, a workspace gets the whole limit', 16, 'a', [['a', 1]], 16],
+    ['alone, a workspace gets all but one slot, kept for a newcomer', 16, 'a', [['a', 1]], 15],
+    ['alone under a tiny limit, it gets the whole limit', 3, 'a', [['a', 1]], 3],
     [
       'two equal workspaces split it',
       16,
@@ -58,6 +59,20 @@ describe('fairShare', () => {
   ])('%s', (_name, globalLimit, workspace, weights, expected) => {
     expect(fairShare({ globalLimit, workspace, activeWeights: new Map(weights) })).toBe(expected);
   });
+
+  it.each([
+    [16, 0, 15],
+    [16, 2, 14],
+    [16, 9, 12],
+    [8, 1, 7],
+  ])(
+    'global %i with %i recently idle workspaces: a flooder alone may hold %i',
+    (globalLimit, recentlyIdle, expected) => {
+      expect(
+        fairShare({ globalLimit, workspace: 'a', activeWeights: new Map([['a', 1]]), recentlyIdle }),
+      ).toBe(expected);
+    },
+  );
 });
 
 describe('admit', () => {
@@ -81,18 +96,5 @@ describe('percentile', () => {
     [[10, 1, 5], 50, 5],
   ])('%j p%i = %i', (values, p, expected) => {
     expect(percentile(values, p)).toBe(expected);
-  });
-});
-
-describe('throttleDelayMs', () => {
-  it.each([
-    [0, 0.5, 25],
-    [1, 0.5, 50],
-    [3, 0.5, 200],
-    [10, 0.5, 2000],
-    [0, 0, 13],
-    [0, 1, 38],
-  ])('after %i refusals, random %f: %i ms', (times, random, expected) => {
-    expect(throttleDelayMs(times, () => random)).toBe(expected);
   });
 });

@@ -13,6 +13,21 @@
  * back to the whole limit. Shares are recomputed from live counts on every
  * acquisition, so nothing has to be rebalanced by hand.
  *
+ * Headroom: a workspace with nothing in flight right now but work in the last
+ * few seconds (a steady trickle, say) is "recently idle". Shares only limit
+ * new acquisitions, so without headroom its next step would find every slot
+ * held by a flooder and wait for one to free. So the others leave one slot
+ * per recently idle workspace free, and at least one for a workspace never
+ * seen before (at most a quarter of the global limit in all): a workspace
+ * alone holds at most global − 1 slots (31 of the default 32).
+ *
+ * Where the work waits: a step refused a slot is deferred (DeferError) on the
+ * dimension that refused it, without spending an attempt. Freeing a slot
+ * wakes one task deferred on that dimension, the highest priority class
+ * first, so slots go to high-priority work before batch work and none stays
+ * idle while work waits. In the queue itself, workspaces take turns at
+ * dispatch in weighted fair order (runtimes/embedded/fair.ts).
+ *
  * Admission is a budget per workspace: executions accepted but not finished.
  * Under the budget a new execution is accepted and told its position; at the
  * budget it is refused with a Retry-After. Nothing accepted is ever dropped.
@@ -23,14 +38,22 @@ export interface FairShareInput {
   workspace: string;
   /** Weight of every workspace that has work now (queued or running), this one included. */
   activeWeights: ReadonlyMap<string, number>;
+  /** Other workspaces with nothing in flight now but work in the last few seconds. @default 0 */
+  recentlyIdle?: number;
 }
 
 /** The most slots `workspace` may hold right now. */
-export function fairShare({ globalLimit, workspace, activeWeights }: FairShareInput): number {
+export function fairShare({
+  globalLimit,
+  workspace,
+  activeWeights,
+  recentlyIdle = 0,
+}: FairShareInput): number {
   const mine = activeWeights.get(workspace) ?? 1;
   let total = mine;
   for (const [ws, weight] of activeWeights) if (ws !== workspace) total += weight;
-  return Math.max(1, Math.floor((globalLimit * mine) / total));
+  const headroom = Math.min(Math.max(recentlyIdle, 1), Math.floor(globalLimit / 4));
+  return Math.max(1, Math.min(Math.floor((globalLimit * mine) / total), globalLimit - headroom));
 }
 
 export type Admission =
@@ -59,15 +82,4 @@ export function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[rank] as number;
-}
-
-/**
- * How long a throttled step waits before it asks again, after `times` refusals:
- * 25 ms doubling to a 2 s cap, jittered ±50% so that refused steps spread out.
- * Short at first, because a slot is usually freed by the next step to finish;
- * growing, so that a workspace far over its share does not spin.
- */
-export function throttleDelayMs(times: number, random: () => number = Math.random): number {
-  const base = Math.min(25 * 2 ** Math.max(0, times), 2000);
-  return Math.round(base * (0.5 + random()));
 }

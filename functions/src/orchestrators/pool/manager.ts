@@ -8,9 +8,16 @@
  * dispatchers can never take the same slot (the limit is never exceeded), and
  * a holder that dies frees its slot when the TTL passes.
  */
-import type { Context } from '../../platform/orchestrator.js';
+import type { Context, RateLimits } from '../../platform/orchestrator.js';
 import type { KeyValueStore } from '../../platform/ports.js';
-import { type AimdObservation, type AimdPolicy, type AimdState, initialAimd, observeAimd } from './aimd.js';
+import {
+  type AimdDecision,
+  type AimdObservation,
+  type AimdPolicy,
+  type AimdState,
+  initialAimd,
+  observeAimd,
+} from './aimd.js';
 import { type Admission, admit, fairShare } from './machine.js';
 import { DEFAULT_POOL_LIMITS, type PoolLimits, type WorkspacePool, WorkspacePoolSchema } from './model.js';
 
@@ -24,17 +31,26 @@ export interface SlotRequest {
   ttlMs: number;
 }
 
+export type PoolDimension = 'global' | 'workspace' | 'useCase' | 'agentKind';
+
 export type SlotResult =
   | { ok: true; release(): Promise<void> }
-  | { ok: false; dimension: 'global' | 'workspace' | 'useCase' | 'agentKind' };
+  /** `gate`: what to wait on; releasing a slot of this dimension wakes one task deferred on it. */
+  | { ok: false; dimension: PoolDimension; gate: string };
 
 /** Short: a workspace that starts sending work should get its share within a few dispatches. */
 const ACTIVE_CACHE_MS = 200;
+/** A workspace that had work this recently counts as "recently active": the others leave it headroom. */
+const RECENT_MS = 5_000;
 const MINUTE = 60_000;
 
 export class PoolManager {
   readonly limits: PoolLimits;
-  #active: { at: number; weights: Map<string, number>; settings: Map<string, WorkspacePool> } | undefined;
+  #active:
+    | { at: number; weights: Map<string, number>; settings: Map<string, WorkspacePool>; recent: Set<string> }
+    | undefined;
+  /** When this process last marked each workspace recently active in kv (so it writes that at most once a second). */
+  readonly #marked = new Map<string, number>();
 
   constructor(limits: Partial<PoolLimits> = {}) {
     this.limits = { ...DEFAULT_POOL_LIMITS, ...limits };
@@ -46,10 +62,11 @@ export class PoolManager {
 
   /** Takes one slot in every dimension, or none: on the first full one, what was taken is given back. */
   async acquire(ctx: Context, req: SlotRequest): Promise<SlotResult> {
-    let { weights, settings } = await this.#activeWorkspaces(ctx);
+    await this.#markRecent(ctx, req.workspace);
+    let { weights, settings, recent } = await this.#activeWorkspaces(ctx);
     if (!weights.has(req.workspace)) {
       // A workspace that just got work: everyone's share changes now, not at the next refresh.
-      ({ weights, settings } = await this.#activeWorkspaces(ctx, true));
+      ({ weights, settings, recent } = await this.#activeWorkspaces(ctx, true));
       if (!weights.has(req.workspace)) weights.set(req.workspace, settings.get(req.workspace)?.weight ?? 1);
     }
     const own = settings.get(req.workspace);
@@ -57,6 +74,7 @@ export class PoolManager {
       globalLimit: this.limits.global,
       workspace: req.workspace,
       activeWeights: weights,
+      recentlyIdle: [...recent].filter((ws) => ws !== req.workspace && !weights.has(ws)).length,
     });
     const dimensions = [
       {
@@ -74,33 +92,49 @@ export class PoolManager {
       {
         name: 'agentKind' as const,
         key: `pool:slot:agent:${req.agentKind}`,
-        limit: (await this.#aimdState(ctx, req.agentKind)).limit,
+        limit: (await this.#aimdState(ctx, `pool:aimd:${req.agentKind}`, this.aimdPolicy(req.agentKind)))
+          .limit,
       },
     ];
-    const taken: string[] = [];
+    const taken: Array<{ slot: string; gate: string }> = [];
+    // Frees the slots taken, and wakes one task deferred on each: a slot is free for it now.
+    const release = async () => {
+      await Promise.all(taken.map(({ slot }) => ctx.kv.del(slot)));
+      await Promise.all(taken.map(({ gate }) => ctx.tasks.wake(gate, 1)));
+    };
     for (const dim of dimensions) {
       const slot = await takeSlot(ctx.kv, dim.key, dim.limit, req.holder, req.ttlMs);
       if (slot === null) {
-        await Promise.all(taken.map((key) => ctx.kv.del(key)));
+        await release();
         await this.#countThrottle(ctx, dim.name);
-        return { ok: false, dimension: dim.name };
+        return { ok: false, dimension: dim.name, gate: dim.key };
       }
-      taken.push(slot);
+      taken.push({ slot, gate: dim.key });
     }
-    return {
-      ok: true,
-      release: async () => {
-        await Promise.all(taken.map((key) => ctx.kv.del(key)));
-      },
-    };
+    return { ok: true, release };
+  }
+
+  /** The fairness weight of a workspace's tasks at dispatch (its pool setting, cached briefly). */
+  async weight(ctx: Context, workspace: string): Promise<number> {
+    const { settings } = await this.#activeWorkspaces(ctx);
+    return settings.get(workspace)?.weight ?? 1;
+  }
+
+  /** Marks the workspace recently active for every instance (kv, with a TTL), at most once a second per process. */
+  async #markRecent(ctx: Context, workspace: string): Promise<void> {
+    const now = ctx.clock.now();
+    if (now - (this.#marked.get(workspace) ?? Number.NEGATIVE_INFINITY) < 1000) return;
+    this.#marked.set(workspace, now);
+    if (this.#marked.size > 1000) this.#marked.clear();
+    await ctx.kv.set(recentKey(workspace), '1', { ttlMs: RECENT_MS });
   }
 
   aimdPolicy(kind: string): AimdPolicy {
     return { min: 1, max: this.agentKindLimit(kind), targetLatencyMs: 2000, window: 10 };
   }
 
-  async #aimdState(ctx: Context, kind: string): Promise<AimdState> {
-    const stored = await ctx.kv.get(`pool:aimd:${kind}`);
+  async #aimdState(ctx: Context, key: string, policy: AimdPolicy): Promise<AimdState> {
+    const stored = await ctx.kv.get(key);
     if (stored) {
       try {
         return JSON.parse(stored) as AimdState;
@@ -108,29 +142,70 @@ export class PoolManager {
         // a corrupt entry is replaced by the next observation
       }
     }
-    return initialAimd(this.aimdPolicy(kind));
+    return initialAimd(policy);
+  }
+
+  /** One observation for one controller; a change is logged and recorded (GET /api/pool/decisions). */
+  async #observe(
+    ctx: Context,
+    key: string,
+    policy: AimdPolicy,
+    seen: AimdObservation,
+    subject: { agentKind: string } | { queue: string },
+  ): Promise<AimdDecision> {
+    const decision = observeAimd(policy, await this.#aimdState(ctx, key, policy), seen);
+    await ctx.kv.set(key, JSON.stringify(decision.state));
+    if (decision.change) {
+      const record = { ...subject, ...decision.change, at: ctx.clock.now(), policy };
+      ctx.logger.info('Pool limit changed', record);
+      await ctx.documents.create(`poolDecisions/${ctx.ids.next()}`, record);
+    }
+    return decision;
   }
 
   /**
-   * Feeds one finished step of `kind` to its AIMD controller; a changed limit is
-   * logged and recorded (GET /api/pool/decisions). Concurrent observers may
-   * overwrite each other's counts: the controller is approximate by design.
+   * Feeds one finished step of `kind` to its AIMD controller. Concurrent
+   * observers may overwrite each other's counts: the controller is
+   * approximate by design.
    */
   async observe(ctx: Context, kind: string, seen: AimdObservation): Promise<void> {
-    const policy = this.aimdPolicy(kind);
-    const decision = observeAimd(policy, await this.#aimdState(ctx, kind), seen);
-    await ctx.kv.set(`pool:aimd:${kind}`, JSON.stringify(decision.state));
-    if (!decision.change) return;
-    const record = { agentKind: kind, ...decision.change, at: ctx.clock.now(), policy };
-    ctx.logger.info('Pool limit changed', record);
-    await ctx.documents.create(`poolDecisions/${ctx.ids.next()}`, record);
+    await this.#observe(ctx, `pool:aimd:${kind}`, this.aimdPolicy(kind), seen, { agentKind: kind });
+  }
+
+  /**
+   * Feeds one finished step to its queue's AIMD controller, which scales the
+   * queue's dispatch rate and concurrency between a tenth of the declared
+   * limits and all of them, in tenths (`limit` 1–10). A change is applied
+   * through the tasks port at once: in process on the embedded runtime,
+   * Cloud Tasks `updateQueue` on Firebase.
+   */
+  async observeQueue(
+    ctx: Context,
+    queue: string,
+    declared: Required<RateLimits>,
+    seen: AimdObservation,
+  ): Promise<void> {
+    const decision = await this.#observe(ctx, `pool:aimd:queue:${queue}`, QUEUE_AIMD, seen, { queue });
+    if (decision.change) await ctx.tasks.setRateLimits(queue, scaledLimits(declared, decision.state.limit));
   }
 
   /** Effective limits per agent kind now (AIMD), for monitoring. */
   async effectiveAgentLimits(ctx: Context): Promise<Record<string, number>> {
     const kinds = Object.keys(this.limits.perAgentKind);
-    const states = await Promise.all(kinds.map((k) => this.#aimdState(ctx, k)));
+    const states = await Promise.all(
+      kinds.map((k) => this.#aimdState(ctx, `pool:aimd:${k}`, this.aimdPolicy(k))),
+    );
     return Object.fromEntries(kinds.map((k, i) => [k, states[i]?.limit ?? this.agentKindLimit(k)]));
+  }
+
+  /** Each queue's limits now (AIMD), as tenths of its declared limits. */
+  async effectiveQueueScale(ctx: Context, queues: readonly string[]): Promise<Record<string, number>> {
+    const states = await Promise.all(
+      queues.map((q) => this.#aimdState(ctx, `pool:aimd:queue:${q}`, QUEUE_AIMD)),
+    );
+    return Object.fromEntries(
+      queues.map((q, i) => [q, (states[i]?.limit ?? QUEUE_AIMD.max) / QUEUE_AIMD.max]),
+    );
   }
 
   /** Admission control: counts the execution in when accepted. */
@@ -175,44 +250,78 @@ export class PoolManager {
     const minute = Math.floor(ctx.clock.now() / MINUTE);
     const keys = Array.from({ length: 60 }, (_, i) => `pool:throttled:${minute - i}`);
     const counts = (await ctx.kv.mget(keys)).map((v) => Number(v ?? 0));
-    const dims = ['global', 'workspace', 'useCase', 'agentKind'];
-    const byDim = await ctx.kv.mget(dims.map((d) => `pool:throttled:${minute}:${d}`));
+    const byDim = await ctx.kv.mget(DIMENSIONS.map((d) => `pool:throttled:${minute}:${d}`));
     return {
       lastMinute: counts[0] ?? 0,
       lastHour: counts.reduce((a, b) => a + b, 0),
-      byDimension: Object.fromEntries(dims.map((d, i) => [d, Number(byDim[i] ?? 0)])),
+      byDimension: Object.fromEntries(DIMENSIONS.map((d, i) => [d, Number(byDim[i] ?? 0)])),
     };
   }
 
   async #countThrottle(ctx: Context, dimension: string): Promise<void> {
     const minute = Math.floor(ctx.clock.now() / MINUTE);
-    await ctx.kv.incr(`pool:throttled:${minute}`, 1, { ttlMs: 2 * 60 * MINUTE });
-    await ctx.kv.incr(`pool:throttled:${minute}:${dimension}`, 1, { ttlMs: 2 * MINUTE });
+    await Promise.all([
+      ctx.kv.incr(`pool:throttled:${minute}`, 1, { ttlMs: 2 * 60 * MINUTE }),
+      ctx.kv.incr(`pool:throttled:${minute}:${dimension}`, 1, { ttlMs: 2 * MINUTE }),
+      ctx.kv.incr(`pool:throttled:total:${dimension}`, 1),
+    ]);
+  }
+
+  /** Refusals since the kv store began, by dimension: the running total. */
+  async throttleTotals(ctx: Context): Promise<Record<PoolDimension, number>> {
+    const values = await ctx.kv.mget(DIMENSIONS.map((d) => `pool:throttled:total:${d}`));
+    return Object.fromEntries(DIMENSIONS.map((d, i) => [d, Number(values[i] ?? 0)])) as Record<
+      PoolDimension,
+      number
+    >;
   }
 
   /** Workspaces with executions in flight, with their weights; cached briefly (bounded to 500 workspaces). */
   async #activeWorkspaces(
     ctx: Context,
     refresh = false,
-  ): Promise<{ weights: Map<string, number>; settings: Map<string, WorkspacePool> }> {
+  ): Promise<{ weights: Map<string, number>; settings: Map<string, WorkspacePool>; recent: Set<string> }> {
     const now = ctx.clock.now();
     if (refresh || !this.#active || now - this.#active.at > ACTIVE_CACHE_MS) {
       const page = await ctx.documents.query('workspaces', { limit: 500 });
       const ids = page.docs.map((d) => d.id);
-      const counts = await this.inFlight(ctx, ids);
+      const [counts, seen] = await Promise.all([this.inFlight(ctx, ids), ctx.kv.mget(ids.map(recentKey))]);
       const settings = new Map(page.docs.map((d) => [d.id, WorkspacePoolSchema.parse(d.data.pool ?? {})]));
       const weights = new Map<string, number>();
+      const recent = new Set<string>();
       ids.forEach((id, i) => {
         if ((counts[i] ?? 0) > 0) weights.set(id, settings.get(id)?.weight ?? 1);
+        if (seen[i] !== null) recent.add(id);
       });
-      this.#active = { at: now, weights, settings };
+      this.#active = { at: now, weights, settings, recent };
     }
-    return { weights: new Map(this.#active.weights), settings: this.#active.settings };
+    return {
+      weights: new Map(this.#active.weights),
+      settings: this.#active.settings,
+      recent: this.#active.recent,
+    };
   }
+}
+
+const DIMENSIONS: readonly PoolDimension[] = ['global', 'workspace', 'useCase', 'agentKind'];
+
+/** A queue's controller counts in tenths of its declared limits: halved on a 429, +10% per 20 healthy steps. */
+const QUEUE_AIMD: AimdPolicy = { min: 1, max: 10, targetLatencyMs: 2000, window: 20 };
+
+/** `tenths` of the declared limits, never under one dispatch at a time and one a second. */
+export function scaledLimits(declared: Required<RateLimits>, tenths: number): Required<RateLimits> {
+  return {
+    maxDispatchesPerSecond: Math.max(1, (declared.maxDispatchesPerSecond * tenths) / 10),
+    maxConcurrentDispatches: Math.max(1, Math.round((declared.maxConcurrentDispatches * tenths) / 10)),
+  };
 }
 
 function inFlightKey(workspace: string): string {
   return `pool:inflight:${workspace}`;
+}
+
+function recentKey(workspace: string): string {
+  return `pool:recent:${workspace}`;
 }
 
 /** Tries the slots of a limit from a random start; returns the key taken, or null when all are held. */

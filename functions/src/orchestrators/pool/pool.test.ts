@@ -10,7 +10,7 @@ import { defineOrchestrator } from '../../platform/orchestrator.js';
 import { startTestRuntime, type TestRuntime } from '../../test-support/embedded.js';
 import { builtinAgents, createAgentRegistry } from '../executions/agents/registry.js';
 import { defineAgent } from '../executions/agents/types.js';
-import { ExecutionEngine } from '../executions/engine.js';
+import { ExecutionEngine, stepQueue } from '../executions/engine.js';
 import { createExecutionsOrchestrator } from '../executions/index.js';
 import { type Execution, UseCaseBodySchema } from '../executions/model.js';
 import { saveUseCase } from '../executions/store.js';
@@ -206,11 +206,23 @@ describe('resource pool', () => {
     );
     const res = (await (await fetch(`${t.url}/api/pool/decisions`)).json()) as {
       effectiveLimits: Record<string, number>;
-      decisions: Array<{ agentKind: string; from: number; to: number; reason: string }>;
+      queueScale: Record<string, number>;
+      decisions: Array<{ agentKind?: string; queue?: string; from: number; to: number; reason: string }>;
     };
-    expect(res.decisions.map((d) => `${d.agentKind} ${d.from}→${d.to}`)).toEqual(['busy 4→2', 'busy 8→4']);
-    expect(res.decisions[0]?.reason).toBe('upstream answered 429');
+    const kinds = res.decisions.filter((d) => d.agentKind !== undefined);
+    expect(kinds.map((d) => `${d.agentKind} ${d.from}→${d.to}`)).toEqual(['busy 4→2', 'busy 8→4']);
+    expect(kinds[0]?.reason).toBe('upstream answered 429');
     expect(res.effectiveLimits.busy).toBe(2);
+    // The step queue's dispatch limits are halved too, in tenths of what it declares, and applied to the queue.
+    const queue = stepQueue('normal');
+    const queues = res.decisions.filter((d) => d.queue !== undefined);
+    expect(queues.map((d) => `${d.queue} ${d.from}→${d.to}`)).toEqual([`${queue} 5→2`, `${queue} 10→5`]);
+    expect(res.queueScale[queue]).toBe(0.2);
+    expect(res.queueScale[stepQueue('high')]).toBe(1);
+    expect(t.runtime.queue.rateLimitsOf(queue)).toEqual({
+      maxDispatchesPerSecond: 40,
+      maxConcurrentDispatches: 3,
+    });
     // …and the lowered limit is the one dispatch obeys: two slots, then a refusal.
     const request = (n: number) => ({
       workspace: 'a',

@@ -1,7 +1,14 @@
 /** The pool's API: monitoring, and each workspace's share and budget. */
 import { z } from 'zod';
 import { NotFoundError } from '../../platform/errors.js';
-import { type Context, defineRoute, type RouteDefinition } from '../../platform/orchestrator.js';
+import {
+  type Context,
+  defineRoute,
+  functionName,
+  PRIORITY_CLASSES,
+  priorityQueueKey,
+  type RouteDefinition,
+} from '../../platform/orchestrator.js';
 import { fairShare, percentile } from './machine.js';
 import type { PoolManager } from './manager.js';
 import { type PoolStats, PoolStatsSchema, WorkspacePoolSchema } from './model.js';
@@ -81,13 +88,23 @@ export function poolRoutes(pool: PoolManager): RouteDefinition[] {
     defineRoute({
       method: 'GET',
       path: '/decisions',
-      summary: 'Auto-scaling decisions, newest first: each agent kind limit change and why',
+      summary:
+        'Auto-scaling decisions, newest first: each change of an agent kind limit or of a step queue’s dispatch limits, and why',
       query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }),
       response: z.object({
         effectiveLimits: z.record(z.string(), z.number()),
+        queueScale: z
+          .record(z.string(), z.number())
+          .describe(
+            'Each step queue’s dispatch rate and concurrency now, as a share of what it declares (0.1–1)',
+          ),
         decisions: z.array(
           z.object({
-            agentKind: z.string(),
+            agentKind: z.string().optional().describe('Set on an agent kind’s concurrency decision'),
+            queue: z
+              .string()
+              .optional()
+              .describe('Set on a step queue’s decision; from/to are tenths of its declared limits'),
             from: z.number(),
             to: z.number(),
             reason: z.string(),
@@ -97,16 +114,26 @@ export function poolRoutes(pool: PoolManager): RouteDefinition[] {
       }),
       async handler(req, ctx) {
         const page = await ctx.documents.query<{
-          agentKind: string;
+          agentKind?: string;
+          queue?: string;
           from: number;
           to: number;
           reason: string;
           at: number;
         }>('poolDecisions', { orderBy: [{ field: 'at', direction: 'desc' }], limit: req.query.limit });
+        const [effectiveLimits, queueScale] = await Promise.all([
+          pool.effectiveAgentLimits(ctx),
+          pool.effectiveQueueScale(
+            ctx,
+            PRIORITY_CLASSES.map((p) => functionName('executions', priorityQueueKey('step', p))),
+          ),
+        ]);
         return {
-          effectiveLimits: await pool.effectiveAgentLimits(ctx),
-          decisions: page.docs.map(({ data: { agentKind, from, to, reason, at } }) => ({
-            agentKind,
+          effectiveLimits,
+          queueScale,
+          decisions: page.docs.map(({ data: { agentKind, queue, from, to, reason, at } }) => ({
+            ...(agentKind === undefined ? {} : { agentKind }),
+            ...(queue === undefined ? {} : { queue }),
             from,
             to,
             reason,

@@ -9,10 +9,20 @@
  * A lease that outlives its holder (a crash, a hung handler) is swept back to
  * pending, counting as a failed attempt; after maxAttempts the task is dead,
  * kept with its last error until an operator replays it.
+ *
+ * Two things make it the pool's dispatcher rather than a plain FIFO:
+ * - Fairness (fair.ts): in a queue whose tasks carry fairness keys, a claim
+ *   takes the keys' tasks in weighted fair order, not oldest first.
+ * - Deferral: a handler that throws DeferError (the pool is full) puts its
+ *   task back without spending an attempt, parked on a gate; `wake(gate)`
+ *   (the pool, when it frees a slot) makes the highest-priority parked task
+ *   ready at once. Parked tasks also wake on their own after a delay, so a
+ *   lost wake-up costs time, never the task.
  */
 import type { DatabaseSync } from 'node:sqlite';
 import type { Clock } from '../../platform/clock.js';
 import {
+  DeferError,
   errorMessage,
   isRetryable,
   NotFoundError,
@@ -23,7 +33,8 @@ import type { Ids } from '../../platform/ids.js';
 import type { Logger } from '../../platform/logger.js';
 import { backoffMs, type RateLimits, type RetryPolicy } from '../../platform/orchestrator.js';
 import type { EnqueueOptions, EnqueueResult, QueueStats, TaskInfo, TaskQueue } from '../../platform/ports.js';
-import { encodeTask } from '../../platform/task-rules.js';
+import { deferDelayMs, encodeTask } from '../../platform/task-rules.js';
+import { FairScheduler } from './fair.js';
 import { type ClaimedTask, type DeadTask, type TaskOutcome, TaskTable } from './task-table.js';
 
 export type { DeadTask } from './task-table.js';
@@ -34,6 +45,8 @@ export interface QueueConfig {
   rateLimits: Required<RateLimits>;
   /** How long one attempt may run before its lease lapses. */
   timeoutMs: number;
+  /** 0 (high) to 3 (batch): deferred tasks of higher classes wake first. @default 1 */
+  priority?: number;
 }
 
 export type TaskHandler = (payload: unknown, info: TaskInfo) => Promise<void>;
@@ -56,6 +69,16 @@ interface Worker {
   refilledAt: number;
   timer: NodeJS.Timeout | undefined;
   scheduled: boolean;
+  /** Set once the queue has seen a task with a fairness key: claims then go through `fair`. */
+  keyed: boolean;
+  fair: FairScheduler;
+  /**
+   * Keys whose last task was deferred on a gate: their other tasks would be
+   * deferred too, so they are not dispatched until the gate wakes one of the
+   * key's tasks here, or the deferred task's own delay passes. This keeps a
+   * workspace over its share from churning the queue.
+   */
+  blocked: Map<string, { gate: string; until: number }>;
 }
 
 const CLAIM_BATCH = 64;
@@ -100,6 +123,9 @@ export class EmbeddedTaskQueue implements TaskQueue {
       refilledAt: this.#clock.now(),
       timer: undefined,
       scheduled: false,
+      keyed: this.#table.hasKeyed(config.name),
+      fair: new FairScheduler(),
+      blocked: new Map(),
     };
     this.#workers.set(config.name, worker);
     if (this.#running) this.#wake(worker);
@@ -122,18 +148,67 @@ export class EmbeddedTaskQueue implements TaskQueue {
     if (!config) throw new NotFoundError(`No task queue "${queue}"`);
     const id = opts.id ?? this.#ids.next();
     const json = encodeTask(id, payload);
+    const now = this.#clock.now();
+    const worker = this.#workers.get(queue);
+    const fairKey = this.#fairKey(worker, opts.fairness?.key, now);
     const inserted = this.#table.insert(
       {
         queue,
         id,
         json,
         maxAttempts: config.retry.maxAttempts,
-        runAt: Math.max(opts.scheduleTime ?? this.#clock.now(), 0),
+        runAt: Math.max(opts.scheduleTime ?? now, 0),
         orderingKey: opts.orderingKey ?? null,
+        fairKey,
+        fairWeight: opts.fairness?.weight ?? 1,
+        priority: config.priority ?? 1,
       },
-      this.#clock.now(),
+      now,
     );
     return { id, deduped: !inserted };
+  }
+
+  /** The key a task is stored with: none in a queue that has never seen one, '' for an unkeyed task in one that has. */
+  #fairKey(worker: Worker | undefined, key: string | undefined, now: number): string | null {
+    if (!worker) return key ?? null;
+    if (key !== undefined && !worker.keyed) {
+      worker.keyed = true;
+      this.#table.keyUnkeyed(worker.config.name);
+    }
+    if (!worker.keyed) return null;
+    worker.fair.seen(key ?? '', now);
+    return key ?? '';
+  }
+
+  /**
+   * Makes up to `count` tasks deferred on `gate` ready now (the pool calls
+   * this when it frees a slot): the highest priority class first, then the
+   * longest waiting.
+   */
+  async wake(gate: string, count: number): Promise<number> {
+    const woken = this.#table.wake(gate, count, this.#clock.now());
+    for (const { queue, fair_key } of woken) {
+      const worker = this.#workers.get(queue);
+      if (fair_key !== null && worker?.blocked.get(fair_key)?.gate === gate) worker.blocked.delete(fair_key);
+      this.nudge(queue);
+    }
+    return woken.length;
+  }
+
+  /** The pool's auto-scaling: new limits apply from the next dispatch. */
+  async setRateLimits(queue: string, limits: Required<RateLimits>): Promise<void> {
+    const worker = this.#workers.get(queue);
+    if (!worker) throw new NotFoundError(`No task queue "${queue}"`);
+    const config = { ...worker.config, rateLimits: { ...limits } };
+    worker.config = config;
+    this.#configs.set(queue, config);
+    worker.tokens = Math.min(worker.tokens, limits.maxDispatchesPerSecond);
+    if (this.#running) this.#wake(worker);
+  }
+
+  /** The current limits of a queue (as declared, or as the pool last set them). */
+  rateLimitsOf(queue: string): Required<RateLimits> | undefined {
+    return this.#configs.get(queue)?.rateLimits;
   }
 
   /** Tells a queue that tasks were added behind its back (inside another transaction). */
@@ -263,16 +338,45 @@ export class EmbeddedTaskQueue implements TaskQueue {
       return;
     }
     const want = Math.min(slots, Math.floor(worker.tokens), CLAIM_BATCH);
-    const claimed = this.#table.claim(config.name, want, now, now + config.timeoutMs);
+    const leaseUntil = now + config.timeoutMs;
+    let claimed: ClaimedTask[];
+    let heldBack = false;
+    if (worker.keyed) {
+      const ready = this.#table
+        .readyByKey(config.name, want, now)
+        .filter((r) => !this.#isBlocked(worker, r.key, now));
+      const capacity = Math.min(config.rateLimits.maxConcurrentDispatches, rate);
+      const seqs = worker.fair.pick(
+        ready,
+        { slots, tokens: worker.tokens, limit: CLAIM_BATCH },
+        capacity,
+        now,
+      );
+      heldBack = seqs.length < want && ready.reduce((n, r) => n + r.seqs.length, 0) > seqs.length;
+      claimed = this.#table.claimSeqs(seqs, now, leaseUntil);
+    } else {
+      claimed = this.#table.claim(config.name, want, now, leaseUntil);
+    }
     worker.tokens -= claimed.length;
     for (const task of claimed) this.#run(worker, task);
     if (claimed.length === want) {
       this.#wake(worker);
       return;
     }
+    if (heldBack) {
+      // Ready work left for the headroom: look again when the next token comes (a completion also wakes us).
+      this.#sleep(worker, Math.max(1, Math.ceil(1000 / rate)));
+      return;
+    }
     const next = this.#table.nextRunAt(config.name);
     this.#sleep(worker, next === null ? IDLE_POLL_MS : Math.min(IDLE_POLL_MS, Math.max(1, next - now)));
     if (claimed.length === 0) this.#checkIdle();
+  }
+
+  #isBlocked(worker: Worker, key: string, now: number): boolean {
+    const block = worker.blocked.get(key);
+    if (block && block.until <= now) worker.blocked.delete(key);
+    return block !== undefined && block.until > now;
   }
 
   #run(worker: Worker, task: ClaimedTask): void {
@@ -317,7 +421,13 @@ export class EmbeddedTaskQueue implements TaskQueue {
     this.#completions = [];
     const now = this.#clock.now();
     this.#table.settle(
-      batch.map(({ worker, task, error }) => ({ task, outcome: this.#outcome(worker, task, error, now) })),
+      batch.map(({ worker, task, error }) => {
+        const outcome = this.#outcome(worker, task, error, now);
+        if (outcome.kind === 'defer' && outcome.gate !== null && task.fair_key !== null) {
+          worker.blocked.set(task.fair_key, { gate: outcome.gate, until: outcome.runAt });
+        }
+        return { task, outcome };
+      }),
       now,
     );
     const touched = new Set(batch.map((c) => c.worker));
@@ -328,6 +438,11 @@ export class EmbeddedTaskQueue implements TaskQueue {
   /** What a finished attempt means: done, another try after a backoff, or the dead-letter place. */
   #outcome(worker: Worker, task: ClaimedTask, error: unknown, now: number): TaskOutcome {
     if (error === undefined) return { kind: 'done' };
+    if (error instanceof DeferError) {
+      // A parked task is woken by its gate; its own delay is the fallback, so it starts long.
+      const fallback = deferDelayMs(task.deferrals + (error.gate ? 4 : 0), this.#random);
+      return { kind: 'defer', runAt: now + Math.max(error.delayMs, fallback), gate: error.gate ?? null };
+    }
     const message = errorMessage(error).slice(0, 4000);
     const fields = { queue: worker.config.name, taskId: task.id, attempt: task.attempts, error: message };
     if (!isRetryable(error) || task.attempts >= task.max_attempts) {

@@ -35,7 +35,9 @@ describe('SQLite file state', () => {
     raw.exec(`INSERT INTO documents VALUES ('a/b', 'a', 'b', '{"keep":true}', 1, 0, 0)`);
     raw.close();
     expect(() => openDatabase({ file })).toThrow(DatabaseStateError);
-    expect(() => openDatabase({ file })).toThrow(/newer Seraphim \(schema 2\).*Nothing was changed/);
+    expect(() => openDatabase({ file })).toThrow(
+      new RegExp(`newer Seraphim \\(schema ${SCHEMA_VERSION + 1}\\).*Nothing was changed`),
+    );
     const check = new DatabaseSync(file);
     expect(check.prepare('SELECT data FROM documents').get()).toEqual({ data: '{"keep":true}' });
     check.close();

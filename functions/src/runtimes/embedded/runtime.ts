@@ -21,6 +21,7 @@ import {
   functionName,
   matchDocumentPattern,
   type Orchestrator,
+  PRIORITY_CLASSES,
   rateLimits,
   retryPolicy,
 } from '../../platform/orchestrator.js';
@@ -113,6 +114,7 @@ export class EmbeddedRuntime {
           retry: retryPolicy(task.retry),
           rateLimits: rateLimits(task.rateLimits),
           timeoutMs: (task.timeoutSeconds ?? 60) * 1000,
+          priority: PRIORITY_CLASSES.indexOf(task.priority ?? 'normal'),
         },
         async (payload, info) => {
           const parsed = task.payload.safeParse(payload);

@@ -67,6 +67,16 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX tasks_ordering ON tasks (queue, ordering_key, seq) WHERE ordering_key IS NOT NULL;
   CREATE INDEX tasks_lease ON tasks (state, lease_until) WHERE state = 'leased';
   `,
+  // 2: fair dispatch across keys (workspaces), and tasks deferred in place until a gate wakes them
+  `
+  ALTER TABLE tasks ADD COLUMN fair_key TEXT;
+  ALTER TABLE tasks ADD COLUMN fair_weight REAL NOT NULL DEFAULT 1;
+  ALTER TABLE tasks ADD COLUMN priority INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE tasks ADD COLUMN gate TEXT;
+  ALTER TABLE tasks ADD COLUMN deferrals INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX tasks_fair ON tasks (queue, state, fair_key, run_at, seq) WHERE fair_key IS NOT NULL;
+  CREATE INDEX tasks_gate ON tasks (gate, priority, seq) WHERE gate IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

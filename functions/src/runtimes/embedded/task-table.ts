@@ -15,12 +15,17 @@ export interface ClaimedTask {
   /** Counting this one. */
   attempts: number;
   max_attempts: number;
+  /** Times this task was deferred (DeferError) before this dispatch. */
+  deferrals: number;
+  fair_key: string | null;
 }
 
 export type TaskOutcome =
   | { kind: 'done' }
   | { kind: 'retry'; runAt: number; error: string }
-  | { kind: 'dead'; error: string };
+  | { kind: 'dead'; error: string }
+  /** Not run after all: back to pending without counting the attempt, parked on `gate` until woken or `runAt`. */
+  | { kind: 'defer'; runAt: number; gate: string | null };
 
 export interface DeadTask {
   queue: string;
@@ -38,9 +43,14 @@ export interface NewTask {
   maxAttempts: number;
   runAt: number;
   orderingKey: string | null;
+  fairKey: string | null;
+  fairWeight: number;
+  /** The queue's priority class, 0 (high) to 3 (batch): the order in which deferred tasks wake. */
+  priority: number;
 }
 
 const LEASE_LOST = 'lease expired: the worker stopped or timed out';
+const RETURNED = 'seq, id, payload, attempts, max_attempts, deferrals, fair_key';
 
 export class TaskTable {
   readonly #db: DatabaseSync;
@@ -53,6 +63,13 @@ export class TaskTable {
     | 'done'
     | 'retry'
     | 'dead'
+    | 'defer'
+    | 'fairKeys'
+    | 'fairHeads'
+    | 'claimSeqs'
+    | 'wake'
+    | 'keyedProbe'
+    | 'keyUnkeyed'
     | 'ownedLeases'
     | 'release'
     | 'leasedProbe'
@@ -67,17 +84,17 @@ export class TaskTable {
     this.#db = db;
     this.#owner = owner;
     const claim = (ordered: boolean) => `
-      UPDATE tasks SET state = 'leased', lease_until = ?, lease_owner = ?, attempts = attempts + 1, updated_at = ?
+      UPDATE tasks SET state = 'leased', lease_until = ?, lease_owner = ?, attempts = attempts + 1, gate = NULL, updated_at = ?
       WHERE seq IN (
         SELECT seq FROM tasks t WHERE queue = ? AND state = 'pending' AND run_at <= ?
         ${ordered ? `AND (ordering_key IS NULL OR NOT EXISTS (SELECT 1 FROM tasks e WHERE e.queue = t.queue AND e.ordering_key = t.ordering_key AND e.state IN ('pending', 'leased') AND e.seq < t.seq))` : ''}
         ORDER BY run_at, seq LIMIT ?)
-      RETURNING seq, id, payload, attempts, max_attempts`;
+      RETURNING ${RETURNED}`;
     const mine = `seq = ? AND state = 'leased' AND lease_owner = ? AND attempts = ?`;
     this.#sql = {
       insert: db.prepare(
-        `INSERT INTO tasks (queue, id, payload, state, attempts, max_attempts, run_at, ordering_key, created_at, updated_at)
-         VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?) ON CONFLICT (queue, id) DO NOTHING`,
+        `INSERT INTO tasks (queue, id, payload, state, attempts, max_attempts, run_at, ordering_key, fair_key, fair_weight, priority, created_at, updated_at)
+         VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (queue, id) DO NOTHING`,
       ),
       claim: db.prepare(claim(false)),
       claimOrdered: db.prepare(claim(true)),
@@ -92,6 +109,38 @@ export class TaskTable {
       ),
       dead: db.prepare(
         `UPDATE tasks SET state = 'dead', lease_until = NULL, lease_owner = NULL, last_error = ?, updated_at = ? WHERE ${mine}`,
+      ),
+      defer: db.prepare(
+        `UPDATE tasks SET state = 'pending', attempts = attempts - 1, deferrals = deferrals + 1, run_at = ?, gate = ?, lease_until = NULL, lease_owner = NULL, updated_at = ? WHERE ${mine}`,
+      ),
+      // The keys with pending work, one index seek each (a skip scan over tasks_fair).
+      fairKeys: db.prepare(
+        `WITH RECURSIVE k(key) AS (
+           SELECT (SELECT min(fair_key) FROM tasks WHERE queue = ?1 AND state = 'pending' AND fair_key IS NOT NULL)
+           UNION ALL
+           SELECT (SELECT min(fair_key) FROM tasks WHERE queue = ?1 AND state = 'pending' AND fair_key > k.key)
+           FROM k WHERE k.key IS NOT NULL)
+         SELECT key FROM k WHERE key IS NOT NULL`,
+      ),
+      fairHeads: db.prepare(
+        `SELECT seq, fair_weight AS weight FROM tasks
+         WHERE queue = ? AND state = 'pending' AND fair_key = ? AND run_at <= ? ORDER BY run_at, seq LIMIT ?`,
+      ),
+      claimSeqs: db.prepare(
+        `UPDATE tasks SET state = 'leased', lease_until = ?, lease_owner = ?, attempts = attempts + 1, gate = NULL, updated_at = ?
+         WHERE seq IN (SELECT value FROM json_each(?)) AND state = 'pending'
+         RETURNING ${RETURNED}`,
+      ),
+      wake: db.prepare(
+        `UPDATE tasks SET run_at = ?1 WHERE seq IN (
+           SELECT seq FROM tasks WHERE gate = ?2 AND state = 'pending' AND run_at > ?1 ORDER BY priority, seq LIMIT ?3)
+         RETURNING queue, fair_key`,
+      ),
+      keyedProbe: db.prepare(
+        `SELECT 1 FROM tasks WHERE queue = ? AND state = 'pending' AND fair_key IS NOT NULL LIMIT 1`,
+      ),
+      keyUnkeyed: db.prepare(
+        `UPDATE tasks SET fair_key = '' WHERE queue = ? AND state = 'pending' AND fair_key IS NULL`,
       ),
       ownedLeases: db.prepare(`SELECT seq FROM tasks WHERE state = 'leased' AND lease_owner = ?`),
       release: db.prepare(
@@ -119,6 +168,9 @@ export class TaskTable {
       task.maxAttempts,
       task.runAt,
       task.orderingKey,
+      task.fairKey,
+      task.fairWeight,
+      task.priority,
       now,
       now,
     );
@@ -132,6 +184,50 @@ export class TaskTable {
     return rows.sort((a, b) => a.seq - b.seq);
   }
 
+  /** Whether the queue has pending tasks with a fairness key (checked once, at start). */
+  hasKeyed(queue: string): boolean {
+    return Boolean(this.#sql.keyedProbe.get(queue));
+  }
+
+  /** Gives the queue's pending tasks without a key the empty key, once the queue turns fair. */
+  keyUnkeyed(queue: string): void {
+    this.#sql.keyUnkeyed.run(queue);
+  }
+
+  /** Up to `perKey` ready tasks of every key with pending work, oldest first, with the key's weight. */
+  readyByKey(
+    queue: string,
+    perKey: number,
+    now: number,
+  ): Array<{ key: string; weight: number; seqs: number[] }> {
+    const keys = this.#sql.fairKeys.all(queue) as Array<{ key: string }>;
+    const ready: Array<{ key: string; weight: number; seqs: number[] }> = [];
+    for (const { key } of keys) {
+      const rows = this.#sql.fairHeads.all(queue, key, now, perKey) as Array<{ seq: number; weight: number }>;
+      if (rows.length > 0) ready.push({ key, weight: rows[0]?.weight ?? 1, seqs: rows.map((r) => r.seq) });
+    }
+    return ready;
+  }
+
+  /** Leases the given tasks (still pending ones only), in the order given. */
+  claimSeqs(seqs: readonly number[], now: number, leaseUntil: number): ClaimedTask[] {
+    if (seqs.length === 0) return [];
+    const rows = this.#sql.claimSeqs.all(
+      leaseUntil,
+      this.#owner,
+      now,
+      JSON.stringify(seqs),
+    ) as unknown as ClaimedTask[];
+    const order = new Map(seqs.map((seq, i) => [seq, i]));
+    return rows.sort((a, b) => (order.get(a.seq) ?? 0) - (order.get(b.seq) ?? 0));
+  }
+
+  /** Makes up to `count` tasks deferred on `gate` ready now, highest priority then oldest first; returns which. */
+  wake(gate: string, count: number, now: number): Array<{ queue: string; fair_key: string | null }> {
+    if (count <= 0) return [];
+    return this.#sql.wake.all(now, gate, count) as Array<{ queue: string; fair_key: string | null }>;
+  }
+
   /** Records many finished attempts in one transaction: the group commit. */
   settle(results: Array<{ task: ClaimedTask; outcome: TaskOutcome }>, now: number): void {
     inTransaction(this.#db, () => {
@@ -139,6 +235,7 @@ export class TaskTable {
         const key = [task.seq, this.#owner, task.attempts] as const;
         if (outcome.kind === 'done') this.#sql.done.run(now, ...key);
         else if (outcome.kind === 'dead') this.#sql.dead.run(outcome.error, now, ...key);
+        else if (outcome.kind === 'defer') this.#sql.defer.run(outcome.runAt, outcome.gate, now, ...key);
         else this.#sql.retry.run(outcome.runAt, outcome.error, now, ...key);
       }
     });

@@ -31,6 +31,8 @@ beforeEach(() => {
       enqueue: async (_queue, _payload, opts) => ({ id: opts?.id ?? 'task-1', deduped: false }),
       stats: async (queue) => ({ queue, depth: 0, inFlight: 0, oldestAgeMs: 0, deadLettered: 0 }),
       list: async () => [],
+      setRateLimits: async () => {},
+      wake: async () => 0,
     },
     kv: new MemoryKv(),
     clock: systemClock,

@@ -6,7 +6,8 @@
  *
  * Both client libraries are loaded on first use only. Under the Firebase
  * emulator suite, stats come from the Cloud Tasks emulator's `/queueStats`,
- * because the Cloud Tasks API client cannot talk to the emulator.
+ * because the Cloud Tasks API client cannot talk to the emulator, and rate
+ * limit changes are only logged, as the emulator has no `updateQueue`.
  */
 import { randomUUID } from 'node:crypto';
 import type { v2beta3 } from '@google-cloud/tasks';
@@ -19,6 +20,8 @@ import {
   PermanentError,
   RetryableError,
 } from '../../platform/errors.js';
+import type { Logger } from '../../platform/logger.js';
+import type { RateLimits } from '../../platform/orchestrator.js';
 import type { EnqueueOptions, EnqueueResult, QueueStats, TaskQueue } from '../../platform/ports.js';
 import { encodeTask } from '../../platform/task-rules.js';
 
@@ -44,11 +47,21 @@ export interface CloudTasksQueueOptions {
   taskQueue(resource: string): Promise<FunctionTaskQueue>;
   /** Reads depth, in-flight and age of one queue. @default {@link cloudTasksCounts} */
   counts(queue: string): Promise<QueueCounts>;
+  /**
+   * Sets a queue's dispatch limits, already checked and clamped to Cloud Tasks' maximums.
+   * @default {@link cloudTasksUpdateRateLimits}; {@link emulatorUpdateRateLimits} under the emulator suite
+   */
+  updateRateLimits(queue: string, limits: Required<RateLimits>): Promise<void>;
   /** Dead letters recorded for a queue (the `deadLetters` documents). */
   countDeadLetters(queue: string): Promise<number>;
 }
 
 const QUEUE = /^[a-z][a-zA-Z0-9]{0,40}-[a-z][a-zA-Z0-9]{0,40}$/;
+
+/** Cloud Tasks' ceiling on a queue's `maxDispatchesPerSecond`; a higher request is clamped to it. */
+export const MAX_DISPATCHES_PER_SECOND = 500;
+/** Cloud Tasks' ceiling on a queue's `maxConcurrentDispatches`; a higher request is clamped to it. */
+export const MAX_CONCURRENT_DISPATCHES = 5000;
 
 export class CloudTasksQueue implements TaskQueue {
   readonly #opts: CloudTasksQueueOptions;
@@ -102,29 +115,88 @@ export class CloudTasksQueue implements TaskQueue {
   async list(): Promise<QueueStats[]> {
     return Promise.all([...(await this.#names())].map((queue) => this.stats(queue)));
   }
+
+  /**
+   * Limits above Cloud Tasks' maximums ({@link MAX_DISPATCHES_PER_SECOND},
+   * {@link MAX_CONCURRENT_DISPATCHES}) are clamped to them rather than
+   * refused, as the pool's auto-scaling may grow past what the API accepts;
+   * concurrency is a whole number, rounded down but at least 1.
+   */
+  async setRateLimits(queue: string, limits: Required<RateLimits>): Promise<void> {
+    await this.#known(queue);
+    await this.#opts.updateRateLimits(queue, cloudTasksRateLimits(limits));
+  }
+
+  /** Cloud Tasks cannot move a scheduled task earlier, so none wakes: deferred tasks wait out their delay. */
+  async wake(_gate: string, _count: number): Promise<number> {
+    return 0;
+  }
+}
+
+/** Checks limits (positive, finite) and clamps them to what Cloud Tasks accepts. */
+export function cloudTasksRateLimits(limits: Required<RateLimits>): Required<RateLimits> {
+  const { maxDispatchesPerSecond, maxConcurrentDispatches } = limits;
+  const fields = [
+    ['maxDispatchesPerSecond', maxDispatchesPerSecond],
+    ['maxConcurrentDispatches', maxConcurrentDispatches],
+  ] as const;
+  const bad = fields.filter(([, value]) => !(Number.isFinite(value) && value > 0));
+  if (bad.length > 0) {
+    throw new InvalidInputError(
+      `Rate limits must be positive finite numbers: ${bad.map(([name, value]) => `${name} is ${value}`).join(', ')}`,
+      bad.map(([name]) => ({ path: name, message: 'must be a positive finite number' })),
+    );
+  }
+  return {
+    maxDispatchesPerSecond: Math.min(maxDispatchesPerSecond, MAX_DISPATCHES_PER_SECOND),
+    maxConcurrentDispatches: Math.min(
+      Math.max(1, Math.floor(maxConcurrentDispatches)),
+      MAX_CONCURRENT_DISPATCHES,
+    ),
+  };
+}
+
+// ---------------------------------------------------------------- the Cloud Tasks API
+
+/** The part of the Cloud Tasks API client this adapter uses. */
+export type CloudTasksApi = Pick<v2beta3.CloudTasksClient, 'queuePath' | 'getQueue' | 'updateQueue'>;
+
+/** A v2beta3 client, the only version that returns queue stats; loads the library. */
+async function createCloudTasksClient(): Promise<CloudTasksApi> {
+  const tasks = await import('@google-cloud/tasks');
+  return new tasks.v2beta3.CloudTasksClient();
+}
+
+/**
+ * The Cloud Tasks API client, made on the first call and then shared by
+ * everything given this getter; a failed creation is tried again on the next call.
+ */
+export function lazyCloudTasksClient(
+  create: () => Promise<CloudTasksApi> = createCloudTasksClient,
+): () => Promise<CloudTasksApi> {
+  let client: Promise<CloudTasksApi> | undefined;
+  return () => {
+    client ??= create().catch((error: unknown) => {
+      client = undefined;
+      throw error;
+    });
+    return client;
+  };
 }
 
 // ---------------------------------------------------------------- queue counts
 
-/**
- * Counts from the Cloud Tasks API. Only v2beta3 returns queue stats (with a
- * read mask); the client is created once, on the first call.
- */
+/** Counts from the Cloud Tasks API, which returns queue stats only when the read mask asks for them. */
 export function cloudTasksCounts(opts: {
   region: string;
   projectId: () => Promise<string>;
   now: Clock['now'];
+  /** Shared with {@link cloudTasksUpdateRateLimits}: see {@link lazyCloudTasksClient}. */
+  client: () => Promise<CloudTasksApi>;
 }): (queue: string) => Promise<QueueCounts> {
-  let client: Promise<v2beta3.CloudTasksClient> | undefined;
   return async (queue) => {
-    client ??= import('@google-cloud/tasks')
-      .then((tasks) => new tasks.v2beta3.CloudTasksClient())
-      .catch((error: unknown) => {
-        client = undefined; // a failed load is tried again on the next call
-        throw error;
-      });
     try {
-      const tasks = await client;
+      const tasks = await opts.client();
       const name = tasks.queuePath(await opts.projectId(), opts.region, queue);
       const [found] = await tasks.getQueue({ name, readMask: { paths: ['name', 'stats'] } });
       const stats = found.stats ?? {};
@@ -141,6 +213,53 @@ export function cloudTasksCounts(opts: {
     } catch (error) {
       throw toPlatformError(error, `stats of ${queue}`);
     }
+  };
+}
+
+/**
+ * Sets a queue's rate limits through the Cloud Tasks API, touching nothing
+ * else of the queue (the update mask). Firebase sets the declared limits
+ * again on the next deploy.
+ */
+export function cloudTasksUpdateRateLimits(opts: {
+  region: string;
+  projectId: () => Promise<string>;
+  /** Shared with {@link cloudTasksCounts}: see {@link lazyCloudTasksClient}. */
+  client: () => Promise<CloudTasksApi>;
+}): (queue: string, limits: Required<RateLimits>) => Promise<void> {
+  return async (queue, limits) => {
+    try {
+      const tasks = await opts.client();
+      await tasks.updateQueue({
+        queue: {
+          name: tasks.queuePath(await opts.projectId(), opts.region, queue),
+          rateLimits: {
+            maxDispatchesPerSecond: limits.maxDispatchesPerSecond,
+            maxConcurrentDispatches: limits.maxConcurrentDispatches,
+          },
+        },
+        updateMask: {
+          paths: ['rate_limits.max_dispatches_per_second', 'rate_limits.max_concurrent_dispatches'],
+        },
+      });
+    } catch (error) {
+      throw toPlatformError(error, `rate limits of ${queue}`);
+    }
+  };
+}
+
+/**
+ * Under the emulator suite: the Cloud Tasks emulator has no `updateQueue`
+ * and dispatches at its own pace, so the decision is logged, not applied.
+ */
+export function emulatorUpdateRateLimits(opts: {
+  logger: Logger;
+}): (queue: string, limits: Required<RateLimits>) => Promise<void> {
+  return async (queue, limits) => {
+    opts.logger.info('rate limits not applied: the Cloud Tasks emulator cannot change a queue', {
+      queue,
+      ...limits,
+    });
   };
 }
 

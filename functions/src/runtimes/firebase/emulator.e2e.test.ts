@@ -174,6 +174,7 @@ describe('Cloud Tasks emulator', () => {
       queues: [functionName('system', 'ping')],
       taskQueue: async (resource) => getFunctions(app).taskQueue<unknown>(resource),
       counts: emulatorCounts({ host: tasksHost, region: REGION, projectId: async () => PROJECT }),
+      updateRateLimits: async () => {},
       countDeadLetters: async () => 0,
     });
     const pingId = `e2e${Date.now()}`;

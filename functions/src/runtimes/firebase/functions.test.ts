@@ -12,7 +12,7 @@ import { orchestrators } from '../../orchestrators/registry.js';
 import system from '../../orchestrators/system/index.js';
 import { ManualClock } from '../../platform/clock.js';
 import { envConfig } from '../../platform/config.js';
-import { PermanentError, RetryableError } from '../../platform/errors.js';
+import { DeferError, PermanentError, RetryableError } from '../../platform/errors.js';
 import { LOCAL_OPERATOR } from '../../platform/identity.js';
 import { createUlids } from '../../platform/ids.js';
 import { createLogger, MemorySink } from '../../platform/logger.js';
@@ -22,7 +22,8 @@ import {
   defineTask,
   type Orchestrator,
 } from '../../platform/orchestrator.js';
-import type { DocumentChange, Ports } from '../../platform/ports.js';
+import type { DocumentChange, EnqueueOptions, EnqueueResult, Ports } from '../../platform/ports.js';
+import { deferDelayMs } from '../../platform/task-rules.js';
 import { SqliteDocumentStore } from '../embedded/documents.js';
 import { MemoryKv } from '../embedded/kv.js';
 import { openDatabase } from '../embedded/sqlite.js';
@@ -42,6 +43,10 @@ interface Harness {
   ports: Ports;
   sink: MemorySink;
   db: DatabaseSync;
+  /** Every task the handlers enqueued. */
+  enqueued: Array<{ queue: string; payload: unknown; opts: EnqueueOptions | undefined }>;
+  /** What the fake queue answers an enqueue with. */
+  enqueueResult: (id: string) => Promise<EnqueueResult>;
 }
 
 let h: Harness;
@@ -52,14 +57,21 @@ beforeEach(() => {
   h = {
     db,
     sink,
+    enqueued: [],
+    enqueueResult: async (id) => ({ id, deduped: false }),
     ports: {
       runtime: 'firebase',
       documents: new SqliteDocumentStore(db, { now: () => clock.now() }),
       events: { publish: async () => 'event-1' },
       tasks: {
-        enqueue: async (_queue, _payload, opts) => ({ id: opts?.id ?? 'task-1', deduped: false }),
+        enqueue: async (queue, payload, opts) => {
+          h.enqueued.push({ queue, payload, opts });
+          return h.enqueueResult(opts?.id ?? 'task-1');
+        },
         stats: async (queue) => ({ queue, depth: 0, inFlight: 0, oldestAgeMs: 0, deadLettered: 0 }),
         list: async () => [],
+        setRateLimits: async () => {},
+        wake: async () => 0,
       },
       kv: new MemoryKv({ clock }),
       clock,
@@ -83,13 +95,17 @@ const probe = defineOrchestrator({
   name: 'probe',
   tasks: {
     work: defineTask({
-      payload: z.object({ mode: z.enum(['ok', 'retryable', 'permanent']) }),
+      payload: z.object({ mode: z.enum(['ok', 'retryable', 'permanent', 'defer', 'deferLong']) }),
       retry: { maxAttempts: 3, minBackoffSeconds: 2, maxBackoffSeconds: 30, maxDoublings: 2 },
       rateLimits: { maxConcurrentDispatches: 4, maxDispatchesPerSecond: 8 },
       async handler(payload, _ctx, task) {
         calls.push({ mode: payload.mode, attempt: task.attempt });
         if (payload.mode === 'retryable') throw new RetryableError('upstream is down');
         if (payload.mode === 'permanent') throw new PermanentError('this can never work');
+        if (payload.mode === 'defer')
+          throw new DeferError('the pool is full', { delayMs: 0, gate: 'pool-a' });
+        if (payload.mode === 'deferLong')
+          throw new DeferError('the upstream asked for 5 s', { delayMs: 5000, gate: 'pool-a' });
       },
     }),
   },
@@ -245,6 +261,71 @@ describe('task functions', () => {
     await dispatch(g, { mode: 'ok' }, 0);
     expect(calls).toEqual([{ mode: 'ok', attempt: 1 }]);
     expect(await deadLetters()).toEqual([]);
+  });
+
+  describe('deferred by its handler', () => {
+    const deferredLog = () => h.sink.entries.filter((e) => e.message === 'task deferred');
+
+    it('re-enqueues the same payload on its queue as <id>-d1, scheduled within the first deferral delay, and succeeds', async () => {
+      const g = group();
+      const now = h.ports.clock.now();
+      await expect(dispatch(g, { mode: 'defer' }, 0, 'task-a')).resolves.toBeUndefined();
+      const [copy, ...rest] = h.enqueued;
+      expect(rest).toEqual([]);
+      expect(copy).toMatchObject({
+        queue: 'probe-work',
+        payload: { mode: 'defer' },
+        opts: { id: 'task-a-d1' },
+      });
+      const delay = (copy?.opts?.scheduleTime ?? 0) - now;
+      expect(delay).toBeGreaterThanOrEqual(deferDelayMs(0, () => 0));
+      expect(delay).toBeLessThanOrEqual(deferDelayMs(0, () => 1));
+      expect(await deadLetters()).toEqual([]);
+      expect(h.sink.entries.filter((e) => e.severity === 'WARNING' || e.severity === 'ERROR')).toEqual([]);
+      expect(deferredLog()).toMatchObject([
+        { severity: 'INFO', gate: 'pool-a', delayMs: delay, deferredId: 'task-a-d1', deduped: false },
+      ]);
+    });
+
+    it('counts deferrals in the id, so a deferred copy deferred again becomes -d2 and waits longer', async () => {
+      const g = group();
+      const now = h.ports.clock.now();
+      await dispatch(g, { mode: 'defer' }, 0, 'task-a-d1');
+      expect(h.enqueued.map((t) => t.opts?.id)).toEqual(['task-a-d2']);
+      const delay = (h.enqueued[0]?.opts?.scheduleTime ?? 0) - now;
+      expect(delay).toBeGreaterThanOrEqual(deferDelayMs(1, () => 0));
+      expect(delay).toBeLessThanOrEqual(deferDelayMs(1, () => 1));
+    });
+
+    it("never waits less than the deferral's own delayMs", async () => {
+      const now = h.ports.clock.now();
+      await dispatch(group(), { mode: 'deferLong' }, 0, 'task-b');
+      expect((h.enqueued[0]?.opts?.scheduleTime ?? 0) - now).toBeGreaterThanOrEqual(5000);
+    });
+
+    it('succeeds when the copy already exists: this delivery is a duplicate', async () => {
+      h.enqueueResult = async (id) => ({ id, deduped: true });
+      await expect(dispatch(group(), { mode: 'defer' }, 0, 'task-a')).resolves.toBeUndefined();
+      expect(await deadLetters()).toEqual([]);
+      expect(deferredLog()).toMatchObject([{ deferredId: 'task-a-d1', deduped: true }]);
+    });
+
+    it('hands the original back for a retry when the copy cannot be enqueued, and dead-letters it on the last attempt', async () => {
+      h.enqueueResult = async () => {
+        throw new Error('Cloud Tasks is unreachable');
+      };
+      const g = group();
+      const failure = dispatch(g, { mode: 'defer' }, 0, 'task-a');
+      await expect(failure).rejects.toBeInstanceOf(RetryableError);
+      await expect(failure).rejects.toThrow('Cloud Tasks is unreachable');
+      expect(await deadLetters()).toEqual([]);
+
+      await expect(dispatch(g, { mode: 'defer' }, 2, 'task-a')).resolves.toBeUndefined();
+      expect(await deadLetters()).toMatchObject([
+        { workId: 'task-a', attempts: 3, error: { code: 'retryable' }, payload: { mode: 'defer' } },
+      ]);
+      expect(deferredLog()).toEqual([]);
+    });
   });
 
   it('hands the work back when even the dead letter cannot be written', async () => {

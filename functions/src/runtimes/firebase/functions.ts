@@ -27,10 +27,11 @@ import { type MessagePublishedData, onMessagePublished } from 'firebase-function
 import { onSchedule, type ScheduledEvent, type ScheduleOptions } from 'firebase-functions/v2/scheduler';
 import { onTaskDispatched, type Request as TaskRequest } from 'firebase-functions/v2/tasks';
 import { SERAPHIM_VERSION } from '../../platform/config.js';
-import { PermanentError } from '../../platform/errors.js';
+import { DeferError, errorMessage, PermanentError, RetryableError } from '../../platform/errors.js';
 import { type ApiRequest, DEFAULT_MAX_BODY_BYTES } from '../../platform/http.js';
 import type { Identity } from '../../platform/identity.js';
 import {
+  type Context,
   type DocumentTrigger,
   type EventSubscription,
   functionName,
@@ -43,6 +44,7 @@ import {
   type TaskDefinition,
 } from '../../platform/orchestrator.js';
 import type { DocumentChange, EventEnvelope, Ports, TaskInfo } from '../../platform/ports.js';
+import { deferDelayMs, deferredTaskId } from '../../platform/task-rules.js';
 import { apiRequestHandler, firebaseAuthenticator, verifyWithFirebaseAuth } from './api.js';
 import { runGuarded } from './dead-letters.js';
 import { fromSnapshot } from './firestore-codec.js';
@@ -208,10 +210,52 @@ export function taskHandler(
         const parsed = task.payload.safeParse(request.data);
         if (!parsed.success)
           throw new PermanentError(`Task payload for ${queue} is invalid: ${parsed.error.message}`);
-        await task.handler(parsed.data, ctx, info);
+        try {
+          await task.handler(parsed.data, ctx, info);
+        } catch (error) {
+          if (!(error instanceof DeferError)) throw error;
+          await deferTask(ctx, queue, request, error);
+        }
       },
     );
   };
+}
+
+/**
+ * A deferred task is not a failure, but Cloud Tasks can only retry a task
+ * (spending an attempt) or forget it, so it is put back as a new task,
+ * `<id>-d<n>`, scheduled after the deferral's delay, and this one succeeds.
+ * Cloud Tasks cannot wake it early, so it waits the whole delay. Should that
+ * enqueue fail, the original is handed back for a retry, so it is never lost.
+ */
+async function deferTask(
+  ctx: Context,
+  queue: string,
+  request: TaskRequestLike,
+  deferral: DeferError,
+): Promise<void> {
+  const { id, deferrals } = deferredTaskId(request.id);
+  const delayMs = Math.max(deferral.delayMs, deferDelayMs(deferrals));
+  let deduped: boolean;
+  try {
+    ({ deduped } = await ctx.tasks.enqueue(queue, request.data, {
+      id,
+      scheduleTime: ctx.clock.now() + delayMs,
+    }));
+  } catch (error) {
+    throw new RetryableError(`Deferring task ${request.id} as ${id} failed: ${errorMessage(error)}`, {
+      cause: error,
+    });
+  }
+  // Deduped: an earlier delivery of this task already deferred it, and its copy waits.
+  ctx.logger.info('task deferred', {
+    gate: deferral.gate,
+    delayMs,
+    deferredId: id,
+    deferrals: deferrals + 1,
+    deduped,
+    reason: deferral.message,
+  });
 }
 
 // ---------------------------------------------------------------- events and document changes

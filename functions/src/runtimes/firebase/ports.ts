@@ -13,7 +13,14 @@ import { createUlids } from '../../platform/ids.js';
 import { createLogger, type Logger } from '../../platform/logger.js';
 import { functionName } from '../../platform/orchestrator.js';
 import type { KeyValueStore, KvSetOptions, Ports } from '../../platform/ports.js';
-import { CloudTasksQueue, cloudTasksCounts, emulatorCounts } from './cloud-tasks.js';
+import {
+  CloudTasksQueue,
+  cloudTasksCounts,
+  cloudTasksUpdateRateLimits,
+  emulatorCounts,
+  emulatorUpdateRateLimits,
+  lazyCloudTasksClient,
+} from './cloud-tasks.js';
 import { FirestoreDocumentStore } from './firestore.js';
 import { PubSubEventBus } from './pubsub.js';
 
@@ -77,6 +84,7 @@ export function createFirebasePorts(opts: FirebasePortsOptions = {}): Ports {
     now: () => clock.now(),
   });
   const emulatorHost = env.CLOUD_TASKS_EMULATOR_HOST;
+  const cloudTasks = lazyCloudTasksClient();
   const tasks = new CloudTasksQueue({
     region,
     queues: opts.queues ?? allTaskQueues,
@@ -86,7 +94,10 @@ export function createFirebasePorts(opts: FirebasePortsOptions = {}): Ports {
     },
     counts: emulatorHost
       ? emulatorCounts({ host: emulatorHost, region, projectId })
-      : cloudTasksCounts({ region, projectId, now: () => clock.now() }),
+      : cloudTasksCounts({ region, projectId, now: () => clock.now(), client: cloudTasks }),
+    updateRateLimits: emulatorHost
+      ? emulatorUpdateRateLimits({ logger })
+      : cloudTasksUpdateRateLimits({ region, projectId, client: cloudTasks }),
     countDeadLetters: (queue) => documents.count(DEAD_LETTERS, [{ field: 'source', op: '==', value: queue }]),
   });
   return {

@@ -54,6 +54,10 @@ if (process.env.PUBSUB_EMULATOR_HOST) {
             throw new Error('no tasks in the events contract');
           },
           list: async () => [],
+          setRateLimits: async () => {
+            throw new Error('no tasks in the events contract');
+          },
+          wake: async () => 0,
         },
         kv: new MemoryKv(),
         clock: systemClock,

@@ -60,9 +60,10 @@ export interface PoolStats {
   workspaces: WorkspaceShare[];
 }
 
-/** One change of an agent kind's effective limit by the AIMD controller. */
+/** One change by an AIMD controller: of an agent kind's concurrency, or of a step queue's dispatch limits (in tenths). */
 export interface ScalingDecision {
-  agentKind: string;
+  agentKind?: string;
+  queue?: string;
   from: number;
   to: number;
   reason: string;
@@ -73,6 +74,8 @@ export interface ScalingDecision {
 export interface ScalingDecisions {
   /** The effective limit now of each agent kind configured in `limits.perAgentKind`. */
   effectiveLimits: Record<string, number>;
+  /** Each step queue's dispatch limits now, as a share of what it declares (0.1–1). */
+  queueScale?: Record<string, number>;
   /** Newest first. */
   decisions: ScalingDecision[];
 }

@@ -25,7 +25,7 @@ export function agentKindLimits(limits: PoolLimits, scaling: ScalingDecisions | 
     ...new Set([
       ...Object.keys(limits.perAgentKind),
       ...Object.keys(reported),
-      ...decisions.map((d) => d.agentKind).sort(),
+      ...decisions.flatMap((d) => (d.agentKind === undefined ? [] : [d.agentKind])).sort(),
     ]),
   ];
   return kinds.map((kind) => {

@@ -1,0 +1,121 @@
+/**
+ * Fair dispatch inside one queue, pure: which ready tasks a claim takes.
+ *
+ * Tasks carry a fairness key (the engine uses the workspace) and a weight.
+ * The algorithm is start-time fair queuing, which a newcomer can follow with
+ * a pencil:
+ *
+ * - The queue keeps a virtual clock. Each key keeps a finish tag: the virtual
+ *   time by which it has had its fair turns.
+ * - Serving a key's task starts at `max(clock, key's finish tag)`; the key
+ *   whose start is smallest is served next (ties: the older task). Serving it
+ *   moves that key's finish tag on by `1 / weight` and the clock to the start.
+ * - So while two keys both have work, one of weight 2 is served twice as often
+ *   as one of weight 1, whatever their backlogs. A key that was idle starts at
+ *   the clock: it cannot save up turns while idle, and it never queues behind
+ *   another key's backlog either. Within a key, tasks go oldest first.
+ *
+ * Headroom. Fair order alone does not help a key whose task arrives while a
+ * flooding key has used every dispatch token and concurrency slot: it waits
+ * for the next one (up to 1/rate). So keys with ready work leave some of the
+ * queue's capacity unused for keys that had work recently (within
+ * `memoryMs`) but have none ready now: one dispatch (a token and a slot) per
+ * such key, at most a quarter of the queue's capacity. One token is always
+ * kept back for a key never seen before, so even a tenant's first task does
+ * not wait for the flood's next token. A key with ready work never holds back
+ * for another key with ready work: those take turns by their tags instead.
+ * The flooder loses only that much burst, not throughput: the tokens it
+ * leaves refill the bucket, and it takes each one above the reserve.
+ */
+
+export interface ReadyKey {
+  key: string;
+  weight: number;
+  /** Ready tasks of this key, oldest first (task seq numbers). */
+  seqs: readonly number[];
+}
+
+interface KeyState {
+  finish: number;
+  seenAt: number;
+}
+
+const DEFAULT_MEMORY_MS = 5_000;
+
+export class FairScheduler {
+  readonly #keys = new Map<string, KeyState>();
+  readonly #memoryMs: number;
+  #clock = 0;
+
+  constructor(opts: { memoryMs?: number } = {}) {
+    this.#memoryMs = opts.memoryMs ?? DEFAULT_MEMORY_MS;
+  }
+
+  /** Notes that `key` has work now (a task was enqueued), so it counts as recently active. */
+  seen(key: string, now: number): void {
+    const state = this.#keys.get(key);
+    if (state) state.seenAt = now;
+    else this.#keys.set(key, { finish: this.#clock, seenAt: now });
+  }
+
+  /**
+   * Chooses tasks from the ready keys, in fair order, within the free
+   * concurrency `slots` and dispatch `tokens` now (and at most `limit`).
+   * `capacity` is the queue's own size (the smaller of its concurrency and its
+   * burst): it bounds the headroom kept back.
+   */
+  pick(
+    ready: readonly ReadyKey[],
+    free: { slots: number; tokens: number; limit: number },
+    capacity: number,
+    now: number,
+  ): number[] {
+    for (const r of ready) this.seen(r.key, now);
+    const readyKeys = new Set(ready.map((r) => r.key));
+    let idleRecent = 0;
+    for (const [key, state] of this.#keys) {
+      if (readyKeys.has(key)) continue;
+      if (now - state.seenAt <= this.#memoryMs) idleRecent++;
+      else if (state.finish <= this.#clock) this.#keys.delete(key); // forgotten: bounded memory
+    }
+    // Keys already served ahead of the clock (backlogged) leave the headroom; a key that was idle may use it.
+    const cap = Math.floor(capacity / 4);
+    const tokens = Math.floor(free.tokens);
+    const all = Math.max(0, Math.min(free.limit, free.slots, tokens));
+    const ahead = Math.max(
+      0,
+      Math.min(all, free.slots - Math.min(idleRecent, cap), tokens - Math.min(Math.max(idleRecent, 1), cap)),
+    );
+    const picked: number[] = [];
+    const next = ready.map(() => 0);
+    while (picked.length < all) {
+      let best = -1;
+      let bestStart = Number.POSITIVE_INFINITY;
+      let bestSeq = Number.POSITIVE_INFINITY;
+      ready.forEach((r, i) => {
+        const seq = r.seqs[next[i] ?? 0];
+        if (seq === undefined) return;
+        const start = Math.max(this.#clock, this.#keys.get(r.key)?.finish ?? this.#clock);
+        if (start > this.#clock && picked.length >= ahead) return;
+        if (start < bestStart || (start === bestStart && seq < bestSeq)) {
+          best = i;
+          bestStart = start;
+          bestSeq = seq;
+        }
+      });
+      const chosen = ready[best];
+      if (!chosen) break; // nothing left that may be taken now
+      const state = this.#keys.get(chosen.key) as KeyState;
+      picked.push(bestSeq);
+      next[best] = (next[best] ?? 0) + 1;
+      state.finish = bestStart + 1 / Math.max(chosen.weight, 1e-3);
+      this.#clock = bestStart;
+    }
+    return picked;
+  }
+
+  /** Keys remembered now (tests: memory stays bounded). */
+  get size(): number {
+    return this.#keys.size;
+  }
+}

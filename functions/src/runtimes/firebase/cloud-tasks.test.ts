@@ -1,0 +1,213 @@
+/**
+ * The Cloud Tasks adapter without any cloud: rate limit changes go to an
+ * injected function or a fake API client, so the request it would send, and
+ * how its failures map onto platform errors, can be checked.
+ */
+import { describe, expect, it } from 'vitest';
+import { InvalidInputError, NotFoundError, PermanentError, RetryableError } from '../../platform/errors.js';
+import { createLogger, MemorySink } from '../../platform/logger.js';
+import type { RateLimits } from '../../platform/orchestrator.js';
+import {
+  type CloudTasksApi,
+  CloudTasksQueue,
+  cloudTasksCounts,
+  cloudTasksUpdateRateLimits,
+  emulatorUpdateRateLimits,
+  lazyCloudTasksClient,
+  MAX_CONCURRENT_DISPATCHES,
+  MAX_DISPATCHES_PER_SECOND,
+} from './cloud-tasks.js';
+
+function queueWith(updates: Array<{ queue: string; limits: Required<RateLimits> }>): CloudTasksQueue {
+  return new CloudTasksQueue({
+    region: 'us-central1',
+    queues: ['probe-work'],
+    taskQueue: async () => {
+      throw new Error('no enqueue in these tests');
+    },
+    counts: async () => ({ depth: 0, inFlight: 0, oldestAgeMs: 0 }),
+    updateRateLimits: async (queue, limits) => {
+      updates.push({ queue, limits });
+    },
+    countDeadLetters: async () => 0,
+  });
+}
+
+/** A client whose calls are recorded; `fail` makes every call reject with it. */
+function fakeClient(fail?: unknown) {
+  const requests: unknown[] = [];
+  let made = 0;
+  const client = {
+    queuePath: (project: string, location: string, queue: string) =>
+      `projects/${project}/locations/${location}/queues/${queue}`,
+    updateQueue: async (request: unknown) => {
+      requests.push(request);
+      if (fail !== undefined) throw fail;
+      return [{}, undefined, undefined];
+    },
+    getQueue: async (request: unknown) => {
+      requests.push(request);
+      if (fail !== undefined) throw fail;
+      return [{ stats: { tasksCount: 3, concurrentDispatchesCount: 1 } }, undefined, undefined];
+    },
+  } as unknown as CloudTasksApi;
+  const getter = async () => {
+    made += 1;
+    return client;
+  };
+  return { requests, getter, made: () => made };
+}
+
+const grpcError = (code: number) => Object.assign(new Error(`gRPC ${code}`), { code });
+
+describe('CloudTasksQueue.setRateLimits', () => {
+  it('passes limits within Cloud Tasks maximums through as they are', async () => {
+    const updates: Array<{ queue: string; limits: Required<RateLimits> }> = [];
+    await queueWith(updates).setRateLimits('probe-work', {
+      maxDispatchesPerSecond: 0.5,
+      maxConcurrentDispatches: 12,
+    });
+    expect(updates).toEqual([
+      { queue: 'probe-work', limits: { maxDispatchesPerSecond: 0.5, maxConcurrentDispatches: 12 } },
+    ]);
+  });
+
+  it('clamps to 500 dispatches per second and 5000 concurrent, and makes concurrency a whole number ≥ 1', async () => {
+    const updates: Array<{ queue: string; limits: Required<RateLimits> }> = [];
+    const queue = queueWith(updates);
+    await queue.setRateLimits('probe-work', { maxDispatchesPerSecond: 10_000, maxConcurrentDispatches: 1e6 });
+    await queue.setRateLimits('probe-work', { maxDispatchesPerSecond: 500, maxConcurrentDispatches: 2.7 });
+    await queue.setRateLimits('probe-work', { maxDispatchesPerSecond: 1, maxConcurrentDispatches: 0.4 });
+    expect(updates.map((u) => u.limits)).toEqual([
+      {
+        maxDispatchesPerSecond: MAX_DISPATCHES_PER_SECOND,
+        maxConcurrentDispatches: MAX_CONCURRENT_DISPATCHES,
+      },
+      { maxDispatchesPerSecond: 500, maxConcurrentDispatches: 2 },
+      { maxDispatchesPerSecond: 1, maxConcurrentDispatches: 1 },
+    ]);
+    expect([MAX_DISPATCHES_PER_SECOND, MAX_CONCURRENT_DISPATCHES]).toEqual([500, 5000]);
+  });
+
+  it.each([
+    { maxDispatchesPerSecond: 0, maxConcurrentDispatches: 1 },
+    { maxDispatchesPerSecond: 1, maxConcurrentDispatches: -3 },
+    { maxDispatchesPerSecond: Number.NaN, maxConcurrentDispatches: 1 },
+    { maxDispatchesPerSecond: 1, maxConcurrentDispatches: Number.POSITIVE_INFINITY },
+  ])('refuses limits that are not positive finite numbers: %o', async (limits) => {
+    const updates: Array<{ queue: string; limits: Required<RateLimits> }> = [];
+    await expect(queueWith(updates).setRateLimits('probe-work', limits)).rejects.toBeInstanceOf(
+      InvalidInputError,
+    );
+    expect(updates).toEqual([]);
+  });
+
+  it('answers NotFoundError for a queue this deployment does not drain, without calling Cloud Tasks', async () => {
+    const updates: Array<{ queue: string; limits: Required<RateLimits> }> = [];
+    await expect(
+      queueWith(updates).setRateLimits('probe-other', {
+        maxDispatchesPerSecond: 1,
+        maxConcurrentDispatches: 1,
+      }),
+    ).rejects.toBeInstanceOf(NotFoundError);
+    expect(updates).toEqual([]);
+  });
+});
+
+describe('CloudTasksQueue.wake', () => {
+  it('wakes nothing: Cloud Tasks cannot move a scheduled task', async () => {
+    expect(await queueWith([]).wake('pool-a', 10)).toBe(0);
+  });
+});
+
+describe('cloudTasksUpdateRateLimits', () => {
+  it('sends updateQueue for the queue path with only the two rate limits in the update mask', async () => {
+    const fake = fakeClient();
+    const update = cloudTasksUpdateRateLimits({
+      region: 'europe-west1',
+      projectId: async () => 'demo-p',
+      client: fake.getter,
+    });
+    await update('probe-work', { maxDispatchesPerSecond: 42.5, maxConcurrentDispatches: 7 });
+    expect(fake.requests).toEqual([
+      {
+        queue: {
+          name: 'projects/demo-p/locations/europe-west1/queues/probe-work',
+          rateLimits: { maxDispatchesPerSecond: 42.5, maxConcurrentDispatches: 7 },
+        },
+        updateMask: {
+          paths: ['rate_limits.max_dispatches_per_second', 'rate_limits.max_concurrent_dispatches'],
+        },
+      },
+    ]);
+  });
+
+  it.each([
+    [5, NotFoundError],
+    [7, PermanentError],
+    [16, PermanentError],
+    [14, RetryableError],
+    [4, RetryableError],
+  ])('maps gRPC code %i to %o', async (code, expected) => {
+    const update = cloudTasksUpdateRateLimits({
+      region: 'us-central1',
+      projectId: async () => 'demo-p',
+      client: fakeClient(grpcError(code)).getter,
+    });
+    const failure = update('probe-work', { maxDispatchesPerSecond: 1, maxConcurrentDispatches: 1 });
+    await expect(failure).rejects.toBeInstanceOf(expected);
+    await expect(failure).rejects.toThrow(`rate limits of probe-work failed: gRPC ${code}`);
+  });
+
+  it('shares one client getter with the counts', async () => {
+    const fake = fakeClient();
+    const common = { region: 'us-central1', projectId: async () => 'demo-p', client: fake.getter };
+    const counts = cloudTasksCounts({ ...common, now: () => 0 });
+    const update = cloudTasksUpdateRateLimits(common);
+    expect(await counts('probe-work')).toEqual({ depth: 3, inFlight: 1, oldestAgeMs: 0 });
+    await update('probe-work', { maxDispatchesPerSecond: 1, maxConcurrentDispatches: 1 });
+    expect(fake.made()).toBe(2);
+    expect(fake.requests).toHaveLength(2);
+  });
+});
+
+describe('lazyCloudTasksClient', () => {
+  it('makes the client once, on the first call, and hands the same one out after', async () => {
+    let made = 0;
+    const client = lazyCloudTasksClient(async () => {
+      made += 1;
+      return fakeClient().getter();
+    });
+    expect(made).toBe(0);
+    const [first, second] = await Promise.all([client(), client()]);
+    expect(second).toBe(first);
+    expect(await client()).toBe(first);
+    expect(made).toBe(1);
+  });
+
+  it('tries again after a failed creation', async () => {
+    let made = 0;
+    const client = lazyCloudTasksClient(async () => {
+      made += 1;
+      if (made === 1) throw new Error('cannot load @google-cloud/tasks');
+      return fakeClient().getter();
+    });
+    await expect(client()).rejects.toThrow('cannot load');
+    const made2 = await client();
+    expect(await client()).toBe(made2);
+    expect(made).toBe(2);
+  });
+});
+
+describe('emulatorUpdateRateLimits', () => {
+  it('logs the decision and does not fail, as the emulator has no updateQueue', async () => {
+    const sink = new MemorySink();
+    const update = emulatorUpdateRateLimits({ logger: createLogger({ sink }) });
+    await expect(
+      update('probe-work', { maxDispatchesPerSecond: 3, maxConcurrentDispatches: 2 }),
+    ).resolves.toBeUndefined();
+    expect(sink.entries).toMatchObject([
+      { severity: 'INFO', queue: 'probe-work', maxDispatchesPerSecond: 3, maxConcurrentDispatches: 2 },
+    ]);
+  });
+});
