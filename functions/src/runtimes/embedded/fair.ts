@@ -76,7 +76,9 @@ export class FairScheduler {
     for (const [key, state] of this.#keys) {
       if (readyKeys.has(key)) continue;
       if (now - state.seenAt <= this.#memoryMs) idleRecent++;
-      else if (state.finish <= this.#clock) this.#keys.delete(key); // forgotten: bounded memory
+      // Forgotten after `memoryMs` without work, so memory stays bounded by the keys active that long. A key
+      // that comes back starts afresh at the clock: it may gain the one turn it was ahead by, no more.
+      else this.#keys.delete(key);
     }
     // Keys already served ahead of the clock (backlogged) leave the headroom; a key that was idle may use it.
     const cap = Math.floor(capacity / 4);

@@ -1,0 +1,203 @@
+/** The embedded queue as the pool's dispatcher: fair claims, deferral without spending attempts, gated wake-ups. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DatabaseSync } from 'node:sqlite';
+import { afterEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../../platform/clock.js';
+import { DeferError, NotFoundError } from '../../platform/errors.js';
+import { createUlids } from '../../platform/ids.js';
+import { createLogger, MemorySink } from '../../platform/logger.js';
+import { rateLimits, retryPolicy } from '../../platform/orchestrator.js';
+import type { TaskInfo } from '../../platform/ports.js';
+import { EmbeddedTaskQueue, type QueueConfig } from './queue.js';
+import { openDatabase } from './sqlite.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** A started-later queue over a real SQLite file in a fresh temp dir; stopped, closed and removed after the test. */
+function newQueue(opts: { random?: () => number } = {}): { queue: EmbeddedTaskQueue; db: DatabaseSync } {
+  const dir = mkdtempSync(join(tmpdir(), 'seraphim-fair-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const db = openDatabase({ file: join(dir, 'seraphim.db') });
+  cleanups.push(() => db.close());
+  const queue = new EmbeddedTaskQueue(db, {
+    clock: systemClock,
+    ids: createUlids(),
+    logger: createLogger({ sink: new MemorySink() }),
+    ...opts,
+  });
+  cleanups.push(async () => void (await queue.stop({ graceMs: 1000 })));
+  return { queue, db };
+}
+
+function config(name: string, over: Partial<QueueConfig> = {}): QueueConfig {
+  return {
+    name,
+    retry: retryPolicy({ maxAttempts: 3, minBackoffSeconds: 0.01 }),
+    rateLimits: rateLimits({}),
+    timeoutMs: 30_000,
+    ...over,
+  };
+}
+
+/** Waits for `cond` to hold, failing after a generous deadline. */
+async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function row(db: DatabaseSync, id: string) {
+  return db.prepare(`SELECT state, attempts, deferrals, gate FROM tasks WHERE id = ?`).get(id) as
+    | { state: string; attempts: number; deferrals: number; gate: string | null }
+    | undefined;
+}
+
+describe('fair claims', () => {
+  async function runFloodThenQuiet(keyed: boolean): Promise<string[]> {
+    const { queue } = newQueue();
+    const handled: string[] = [];
+    queue.register(
+      config('work', { rateLimits: rateLimits({ maxConcurrentDispatches: 1 }) }),
+      async (payload) => {
+        handled.push((payload as { name: string }).name);
+      },
+    );
+    for (let i = 0; i < 20; i++) {
+      await queue.enqueue('work', { name: `flood-${i}` }, keyed ? { fairness: { key: 'flood' } } : {});
+    }
+    await queue.enqueue('work', { name: 'quiet' }, keyed ? { fairness: { key: 'quiet' } } : {});
+    queue.start();
+    await queue.whenIdle();
+    await until(() => handled.length === 21, 'all 21 tasks to run');
+    return handled;
+  }
+
+  it('runs a quiet key’s task among the first few, not behind a flood', async () => {
+    const handled = await runFloodThenQuiet(true);
+    expect(handled.indexOf('quiet')).toBeGreaterThanOrEqual(0);
+    expect(handled.indexOf('quiet')).toBeLessThan(3);
+    // The flood's own tasks still run oldest first.
+    expect(handled.filter((n) => n !== 'quiet')).toEqual(Array.from({ length: 20 }, (_, i) => `flood-${i}`));
+  });
+
+  it('runs strictly in enqueue order without fairness keys', async () => {
+    const handled = await runFloodThenQuiet(false);
+    expect(handled).toEqual([...Array.from({ length: 20 }, (_, i) => `flood-${i}`), 'quiet']);
+  });
+});
+
+describe('deferral', () => {
+  it('does not spend an attempt: a task deferred 3 times with maxAttempts 2 still succeeds on attempt 1', async () => {
+    // random 0 keeps the gated fallback delays short (200, 400, 800 ms) since nothing wakes gate g here.
+    const { queue, db } = newQueue({ random: () => 0 });
+    const attempts: number[] = [];
+    let calls = 0;
+    queue.register(
+      config('work', { retry: retryPolicy({ maxAttempts: 2, minBackoffSeconds: 0.01 }) }),
+      async (_p, info) => {
+        attempts.push(info.attempt);
+        calls++;
+        if (calls <= 3) throw new DeferError('full', { gate: 'g', delayMs: 0 });
+      },
+    );
+    await queue.enqueue('work', {}, { id: 't1' });
+    queue.start();
+    await until(
+      () => row(db, 't1')?.state === 'done' || row(db, 't1')?.state === 'dead',
+      'the task to settle',
+    );
+
+    expect(row(db, 't1')).toMatchObject({ state: 'done', attempts: 1, deferrals: 3 });
+    expect(calls).toBe(4);
+    expect(attempts.at(-1)).toBe(1);
+    expect(attempts).toEqual([1, 1, 1, 1]);
+    expect((await queue.stats('work')).deadLettered).toBe(0);
+  });
+
+  it('wakes parked tasks highest priority first, and reports how many it woke', async () => {
+    const { queue, db } = newQueue();
+    const events: string[] = [];
+    const deferred = new Set<string>();
+    const handler = (name: string) => async (_p: unknown, info: TaskInfo) => {
+      if (!deferred.has(info.id)) {
+        deferred.add(info.id);
+        events.push(`${name}:defer`);
+        // A long fallback: only a wake-up can run it again within the test.
+        throw new DeferError('full', { gate: 'g', delayMs: 600_000 });
+      }
+      events.push(`${name}:run`);
+    };
+    queue.register(config('batch', { priority: 3 }), handler('batch'));
+    queue.register(config('high', { priority: 0 }), handler('high'));
+    expect(await queue.wake('g', 1)).toBe(0); // nothing parked yet
+
+    // The batch task is the older one: priority, not age, must decide.
+    await queue.enqueue('batch', {}, { id: 'b1' });
+    await queue.enqueue('high', {}, { id: 'h1' });
+    queue.start();
+    const parked = () =>
+      (
+        db.prepare(`SELECT count(*) AS n FROM tasks WHERE gate = 'g' AND state = 'pending'`).get() as {
+          n: number;
+        }
+      ).n;
+    await until(() => parked() === 2, 'both tasks to park on gate g');
+
+    expect(await queue.wake('g', 1)).toBe(1);
+    await until(() => events.some((e) => e.endsWith(':run')), 'a woken task to run');
+    expect(events.filter((e) => e.endsWith(':run'))).toEqual(['high:run']);
+    await until(() => row(db, 'h1')?.state === 'done', 'the high task to be done');
+    expect(row(db, 'b1')).toMatchObject({ state: 'pending', gate: 'g' });
+
+    expect(await queue.wake('g', 1)).toBe(1);
+    await until(() => row(db, 'b1')?.state === 'done', 'the batch task to be done');
+    expect(events.filter((e) => e.endsWith(':run'))).toEqual(['high:run', 'batch:run']);
+
+    expect(await queue.wake('g', 1)).toBe(0); // nothing parked any more
+  });
+});
+
+describe('rate limits', () => {
+  it('setRateLimits changes rateLimitsOf and refuses an unknown queue', async () => {
+    const { queue } = newQueue();
+    queue.register(
+      config('work', { rateLimits: rateLimits({ maxConcurrentDispatches: 10 }) }),
+      async () => {},
+    );
+    expect(queue.rateLimitsOf('work')).toEqual(rateLimits({ maxConcurrentDispatches: 10 }));
+
+    await queue.setRateLimits('work', { maxConcurrentDispatches: 2, maxDispatchesPerSecond: 7 });
+    expect(queue.rateLimitsOf('work')).toEqual({ maxConcurrentDispatches: 2, maxDispatchesPerSecond: 7 });
+
+    await expect(
+      queue.setRateLimits('nope', { maxConcurrentDispatches: 1, maxDispatchesPerSecond: 1 }),
+    ).rejects.toBeInstanceOf(NotFoundError);
+    expect(queue.rateLimitsOf('nope')).toBeUndefined();
+  });
+
+  it('applies new concurrency limits to the next dispatches', async () => {
+    const { queue } = newQueue();
+    let running = 0;
+    let most = 0;
+    let done = 0;
+    queue.register(config('work', { rateLimits: rateLimits({ maxConcurrentDispatches: 10 }) }), async () => {
+      running++;
+      most = Math.max(most, running);
+      await new Promise((r) => setTimeout(r, 10));
+      running--;
+      done++;
+    });
+    await queue.setRateLimits('work', { maxConcurrentDispatches: 1, maxDispatchesPerSecond: 1000 });
+    for (let i = 0; i < 6; i++) await queue.enqueue('work', { i });
+    queue.start();
+    await until(() => done === 6, 'all tasks to run');
+    expect(most).toBe(1);
+  });
+});
