@@ -121,11 +121,19 @@ export interface EnqueueOptions {
   /**
    * Fair queuing within the queue: tasks with different keys (a workspace,
    * say) take turns at dispatch in proportion to their weights, so one key's
-   * backlog does not hold up another's task. The embedded queue honours it;
-   * Cloud Tasks dispatches a queue in schedule order and ignores it (the
-   * pool's per-workspace slot shares still apply there).
+   * backlog does not hold up another's task. The embedded queue claims by it.
+   * Cloud Tasks dispatches a queue in schedule order, so there each key's
+   * tasks are paced instead: spaced `1 / (queue rate × share)` apart through
+   * their schedule time, so a backlog waits in the future, not in front of
+   * other keys' work.
    */
-  fairness?: { key: string; weight?: number };
+  fairness?: {
+    key: string;
+    /** @default 1 */
+    weight?: number;
+    /** This key's part of the queue now: its weight over the weights of every key with work. @default 1 */
+    share?: number;
+  };
 }
 
 export interface EnqueueResult {
@@ -188,6 +196,11 @@ export interface KeyValueStore {
   mget(keys: string[]): Promise<Array<string | null>>;
   set(key: string, value: string, opts?: KvSetOptions): Promise<boolean>;
   del(key: string): Promise<boolean>;
+  /**
+   * Deletes the key only if it holds exactly `value` (atomic); returns whether it deleted.
+   * How a lease holder frees its lease without freeing one that expired and was re-taken.
+   */
+  delIfEquals(key: string, value: string): Promise<boolean>;
   /** Atomic increment; a new key starts at 0 and gets `ttlMs` if given (fixed-window counters). */
   incr(key: string, by?: number, opts?: { ttlMs?: number }): Promise<number>;
   expire(key: string, ttlMs: number): Promise<boolean>;

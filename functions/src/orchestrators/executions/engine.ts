@@ -209,14 +209,14 @@ export class ExecutionEngine {
     for (const effect of effects) {
       if (effect.type === 'dispatchStep') {
         // Workspaces take turns at dispatch (fair queuing), by the weight their pool settings give them.
-        const weight = this.#pool ? await this.#pool.weight(ctx, execution.workspace) : 1;
+        const fairness = this.#pool ? await this.#pool.fairness(ctx, execution.workspace) : {};
         await ctx.tasks.enqueue(
           stepQueue(effect.priority as PriorityClass),
           { ...base, stepId: effect.stepId, attempt: effect.attempt },
           {
             id: `${execution.id}-${effect.stepId}-a${effect.attempt}`,
             scheduleTime: effect.runAt,
-            fairness: { key: execution.workspace, weight },
+            fairness: { key: execution.workspace, ...fairness },
           },
         );
       } else if (effect.type === 'scheduleTimer') {

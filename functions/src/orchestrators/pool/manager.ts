@@ -97,9 +97,10 @@ export class PoolManager {
       },
     ];
     const taken: Array<{ slot: string; gate: string }> = [];
-    // Frees the slots taken, and wakes one task deferred on each: a slot is free for it now.
+    // Frees the slots taken (only while still ours: a lease that outlived its TTL may be another's now),
+    // and wakes one task deferred on each: a slot is free for it now.
     const release = async () => {
-      await Promise.all(taken.map(({ slot }) => ctx.kv.del(slot)));
+      await Promise.all(taken.map(({ slot }) => ctx.kv.delIfEquals(slot, req.holder)));
       await Promise.all(taken.map(({ gate }) => ctx.tasks.wake(gate, 1)));
     };
     for (const dim of dimensions) {
@@ -114,10 +115,18 @@ export class PoolManager {
     return { ok: true, release };
   }
 
-  /** The fairness weight of a workspace's tasks at dispatch (its pool setting, cached briefly). */
-  async weight(ctx: Context, workspace: string): Promise<number> {
-    const { settings } = await this.#activeWorkspaces(ctx);
-    return settings.get(workspace)?.weight ?? 1;
+  /**
+   * How a workspace's tasks take their turn at dispatch: its weight (pool
+   * settings), and its share now, weight over the weights of every workspace
+   * with work (itself included). Cached briefly.
+   */
+  async fairness(ctx: Context, workspace: string): Promise<{ weight: number; share: number }> {
+    const { weights, settings } = await this.#activeWorkspaces(ctx);
+    const weight = settings.get(workspace)?.weight ?? 1;
+    weights.set(workspace, weight);
+    let total = 0;
+    for (const w of weights.values()) total += w;
+    return { weight, share: weight / total };
   }
 
   /** Marks the workspace recently active for every instance (kv, with a TTL), at most once a second per process. */

@@ -80,6 +80,56 @@ export function describeKvContract(name: string, setup: () => Promise<KvContract
       expect(await kv.del(key('a'))).toBe(false);
     });
 
+    it('delIfEquals deletes a key that holds exactly the value', async () => {
+      await kv.set(key('lease'), 'holder-1', { ttlMs: LONG_TTL_MS });
+      expect(await kv.delIfEquals(key('lease'), 'holder-1')).toBe(true);
+      expect(await kv.get(key('lease'))).toBeNull();
+      expect(await kv.delIfEquals(key('lease'), 'holder-1')).toBe(false);
+    });
+
+    it('delIfEquals refuses a key that holds another value and keeps it, expiry included', async () => {
+      await kv.set(key('lease'), 'holder-2', { ttlMs: LONG_TTL_MS });
+      for (const other of ['holder-1', 'holder-2 ', 'HOLDER-2', '']) {
+        expect(await kv.delIfEquals(key('lease'), other)).toBe(false);
+      }
+      expect(await kv.get(key('lease'))).toBe('holder-2');
+      expect(await kv.ttl(key('lease'))).toBeGreaterThan(LONG_TTL_MS - 5_000);
+    });
+
+    it('delIfEquals returns false for a missing key, even asked for the empty string', async () => {
+      expect(await kv.delIfEquals(key('missing'), 'v')).toBe(false);
+      expect(await kv.delIfEquals(key('missing'), '')).toBe(false);
+      await kv.set(key('empty'), '');
+      expect(await kv.delIfEquals(key('empty'), '')).toBe(true);
+      expect(await kv.get(key('empty'))).toBeNull();
+    });
+
+    it('delIfEquals treats an expired key as missing: a late holder cannot free a lease re-taken since', async () => {
+      await kv.set(key('lease'), 'holder-1', { ttlMs: SHORT_TTL_MS });
+      await elapse(PAST_SHORT_TTL_MS);
+      expect(await kv.delIfEquals(key('lease'), 'holder-1')).toBe(false);
+      expect(await kv.set(key('lease'), 'holder-2', { ifAbsent: true, ttlMs: LONG_TTL_MS })).toBe(true);
+      expect(await kv.delIfEquals(key('lease'), 'holder-1')).toBe(false);
+      expect(await kv.get(key('lease'))).toBe('holder-2');
+    });
+
+    it('delIfEquals is atomic: of 20 concurrent releases by the holder, exactly one deletes', async () => {
+      await kv.set(key('lease'), 'holder-1');
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => kv.delIfEquals(key('lease'), 'holder-1')),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(await kv.get(key('lease'))).toBeNull();
+    });
+
+    it('delIfEquals round-trips unicode keys and values byte for byte', async () => {
+      const value = 'holder 🚀 ü "quoted" \\ \n';
+      await kv.set(key('ключ/🔑'), value);
+      expect(await kv.delIfEquals(key('ключ/🔑'), 'holder 🚀 u "quoted" \\ \n')).toBe(false);
+      expect(await kv.delIfEquals(key('ключ/🔑'), value)).toBe(true);
+      expect(await kv.get(key('ключ/🔑'))).toBeNull();
+    });
+
     it('mgets in order, with null for missing keys, and [] for no keys', async () => {
       await kv.set(key('a'), '1');
       await kv.set(key('c'), '3');

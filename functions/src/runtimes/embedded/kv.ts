@@ -78,6 +78,12 @@ export class MemoryKv implements KeyValueStore {
     return existed;
   }
 
+  async delIfEquals(key: string, value: string): Promise<boolean> {
+    if (this.#live(key)?.value !== value) return false;
+    this.#entries.delete(key);
+    return true;
+  }
+
   async incr(key: string, by = 1, opts: { ttlMs?: number } = {}): Promise<number> {
     if (!Number.isSafeInteger(by)) throw new InvalidInputError('kv.incr: `by` must be a safe integer');
     if (opts.ttlMs !== undefined) assertTtl(opts.ttlMs);

@@ -24,6 +24,7 @@ import type { Logger } from '../../platform/logger.js';
 import type { RateLimits } from '../../platform/orchestrator.js';
 import type { EnqueueOptions, EnqueueResult, QueueStats, TaskQueue } from '../../platform/ports.js';
 import { encodeTask } from '../../platform/task-rules.js';
+import type { Pacer } from './pacing.js';
 
 /** The part of firebase-admin's TaskQueue this adapter uses. */
 export interface FunctionTaskQueue {
@@ -54,6 +55,10 @@ export interface CloudTasksQueueOptions {
   updateRateLimits(queue: string, limits: Required<RateLimits>): Promise<void>;
   /** Dead letters recorded for a queue (the `deadLetters` documents). */
   countDeadLetters(queue: string): Promise<number>;
+  /** Paces tasks that carry a fairness key (pacing.ts). @default none: fairness keys are ignored */
+  pace?: Pacer;
+  /** Where a pacing failure is reported (the task is then enqueued unpaced). */
+  logger?: Logger;
 }
 
 const QUEUE = /^[a-z][a-zA-Z0-9]{0,40}-[a-z][a-zA-Z0-9]{0,40}$/;
@@ -90,9 +95,9 @@ export class CloudTasksQueue implements TaskQueue {
     const id = opts.id ?? randomUUID();
     encodeTask(id, payload);
     const options: TaskOptions = { id };
-    if (opts.scheduleTime !== undefined && opts.scheduleTime > Date.now()) {
-      options.scheduleTime = new Date(opts.scheduleTime);
-    }
+    const now = Date.now();
+    const at = Math.max(opts.scheduleTime ?? 0, await this.#paced(queue, opts.fairness, now));
+    if (at > now) options.scheduleTime = new Date(at);
     const target = await this.#opts.taskQueue(`locations/${this.#opts.region}/functions/${queue}`);
     try {
       await target.enqueue(payload ?? null, options);
@@ -100,6 +105,20 @@ export class CloudTasksQueue implements TaskQueue {
     } catch (error) {
       if (firebaseCode(error) === 'task-already-exists') return { id, deduped: true };
       throw toPlatformError(error, `enqueue on ${queue}`);
+    }
+  }
+
+  /** The earliest time fairness allows for the key's next task; 0 when unpaced. */
+  async #paced(queue: string, fairness: EnqueueOptions['fairness'], now: number): Promise<number> {
+    if (!fairness || !this.#opts.pace) return 0;
+    try {
+      return await this.#opts.pace({ queue, key: fairness.key, share: fairness.share ?? 1, now });
+    } catch (error) {
+      this.#opts.logger?.warn('Pacing failed; the task is enqueued unpaced', {
+        queue,
+        error: errorMessage(error),
+      });
+      return 0;
     }
   }
 

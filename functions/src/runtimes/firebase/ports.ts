@@ -11,7 +11,7 @@ import { type Env, envConfig } from '../../platform/config.js';
 import { PermanentError } from '../../platform/errors.js';
 import { createUlids } from '../../platform/ids.js';
 import { createLogger, type Logger } from '../../platform/logger.js';
-import { functionName } from '../../platform/orchestrator.js';
+import { DEFAULT_RATE_LIMITS, functionName, rateLimits } from '../../platform/orchestrator.js';
 import type { KeyValueStore, KvSetOptions, Ports } from '../../platform/ports.js';
 import {
   CloudTasksQueue,
@@ -22,6 +22,7 @@ import {
   lazyCloudTasksClient,
 } from './cloud-tasks.js';
 import { FirestoreDocumentStore } from './firestore.js';
+import { kvPacer } from './pacing.js';
 import { PubSubEventBus } from './pubsub.js';
 
 /** Where every function runs; Hosting's rewrites in firebase.json name the same region. */
@@ -44,6 +45,24 @@ let app: Promise<App> | undefined;
 export function adminApp(): Promise<App> {
   app ??= import('firebase-admin/app').then(({ getApps, initializeApp }) => getApps()[0] ?? initializeApp());
   return app;
+}
+
+let rates: Promise<ReadonlyMap<string, number>> | undefined;
+
+/** A queue's declared dispatch rate, from the registry: loaded on the first paced enqueue. */
+async function declaredRate(queue: string): Promise<number> {
+  rates ??= import('../../orchestrators/registry.js').then(
+    ({ orchestrators }) =>
+      new Map(
+        orchestrators.flatMap((o) =>
+          Object.entries(o.tasks).map(
+            ([key, task]) =>
+              [functionName(o.name, key), rateLimits(task.rateLimits).maxDispatchesPerSecond] as const,
+          ),
+        ),
+      ),
+  );
+  return (await rates).get(queue) ?? DEFAULT_RATE_LIMITS.maxDispatchesPerSecond;
 }
 
 /** Every task queue of the deployment, from the registry: loaded only when a caller asks for queue stats. */
@@ -83,6 +102,8 @@ export function createFirebasePorts(opts: FirebasePortsOptions = {}): Ports {
     },
     now: () => clock.now(),
   });
+  // @upstash/redis is loaded with the first kv call, like every other client here.
+  const kv = new LazyKv(async () => (await import('./upstash-kv.js')).createUpstashKv(config));
   const emulatorHost = env.CLOUD_TASKS_EMULATOR_HOST;
   const cloudTasks = lazyCloudTasksClient();
   const tasks = new CloudTasksQueue({
@@ -99,6 +120,8 @@ export function createFirebasePorts(opts: FirebasePortsOptions = {}): Ports {
       ? emulatorUpdateRateLimits({ logger })
       : cloudTasksUpdateRateLimits({ region, projectId, client: cloudTasks }),
     countDeadLetters: (queue) => documents.count(DEAD_LETTERS, [{ field: 'source', op: '==', value: queue }]),
+    pace: kvPacer({ kv, rate: declaredRate }),
+    logger,
   });
   return {
     runtime: 'firebase',
@@ -111,8 +134,7 @@ export function createFirebasePorts(opts: FirebasePortsOptions = {}): Ports {
       },
     }),
     tasks,
-    // @upstash/redis is loaded with the first kv call, like every other client here.
-    kv: new LazyKv(async () => (await import('./upstash-kv.js')).createUpstashKv(config)),
+    kv,
     clock,
     ids: createUlids(() => clock.now()),
     config,
@@ -179,6 +201,9 @@ class LazyKv implements KeyValueStore {
   }
   async del(key: string): Promise<boolean> {
     return (await this.#store()).del(key);
+  }
+  async delIfEquals(key: string, value: string): Promise<boolean> {
+    return (await this.#store()).delIfEquals(key, value);
   }
   async incr(key: string, by?: number, opts?: { ttlMs?: number }): Promise<number> {
     return (await this.#store()).incr(key, by, opts);

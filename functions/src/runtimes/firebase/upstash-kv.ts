@@ -41,6 +41,9 @@ const TRANSIENT_REPLY =
 const REPLY_ERROR = /^[A-Z][A-Z_]+ /;
 const AUTH_FAILURE = /^(Unauthorized|WRONGPASS|NOAUTH|NOPERM)\b/;
 const NOT_AN_INTEGER = /not an integer|out of range|overflow|WRONGTYPE/;
+/** GET and DEL in one script: Redis runs a script without interleaving any other command. */
+const DEL_IF_EQUALS =
+  "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 
 export class UpstashKv implements KeyValueStore {
   readonly #redis: Redis;
@@ -92,6 +95,12 @@ export class UpstashKv implements KeyValueStore {
 
   async del(key: string): Promise<boolean> {
     return asInteger(await this.#call('del', () => this.#redis.del(key))) > 0;
+  }
+
+  async delIfEquals(key: string, value: string): Promise<boolean> {
+    // EVAL rather than a cached EVALSHA: one request every time, no NOSCRIPT round trip.
+    const reply = await this.#call('delIfEquals', () => this.#redis.eval(DEL_IF_EQUALS, [key], [value]));
+    return asInteger(reply) === 1;
   }
 
   async incr(key: string, by = 1, opts: { ttlMs?: number } = {}): Promise<number> {
