@@ -13,17 +13,17 @@
  *   on 127.0.0.1 therefore set both: `SERAPHIM_HTTP_ALLOW=127.0.0.1:<port>` and
  *   `SERAPHIM_HTTP_ALLOW_PRIVATE=1`.
  * - redirects are not followed by fetch; up to three are followed here, each
- *   target checked again, and credentials are dropped when the origin changes.
- *
- * Known limit: the address is checked, then fetch resolves the name again, so a
- * DNS-rebinding host could answer differently the second time. Pinning needs a
- * custom dispatcher, which the plain `fetch` in the agent context cannot take.
+ *   target checked again, and credentials are dropped when the origin changes;
+ * - the connection goes only to the addresses the check approved: the name is
+ *   resolved once and the request is made through a dispatcher whose lookup
+ *   answers from that check, so DNS rebinding cannot swap in another address
+ *   (see http-guard.ts). TLS still verifies the certificate for the hostname.
  *
  * Secrets come by reference (`auth.bearerSecret`, `auth.secret`): names of
  * secrets resolved with `ctx.secret` at call time, never values in config.
  */
-import { lookup as dnsLookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import type { LookupAddress } from 'node:dns';
+import { Agent } from 'undici';
 import { z } from 'zod';
 import {
   errorMessage,
@@ -33,11 +33,10 @@ import {
   SeraphimError,
 } from '../../../platform/errors.js';
 import { redactValue } from '../../../platform/logger.js';
+import { checkTarget, type LookupAll, pinnedLookup, readHttpPolicy, systemLookup } from './http-guard.js';
 import { renderTemplate } from './template.js';
-import { type AgentContext, defineAgent } from './types.js';
+import { defineAgent } from './types.js';
 
-export const HTTP_ALLOW_SETTING = 'SERAPHIM_HTTP_ALLOW';
-export const HTTP_ALLOW_PRIVATE_SETTING = 'SERAPHIM_HTTP_ALLOW_PRIVATE';
 /** Responses above this are refused, for both outbound agents. */
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
 const MAX_REDIRECTS = 3;
@@ -194,155 +193,6 @@ export function scrubSecrets<T>(value: T, secrets: readonly string[]): T {
   return scrub(value) as T;
 }
 
-// ---------------------------------------------------------------- the SSRF guard
-
-interface AllowEntry {
-  host: string;
-  port: string | undefined;
-  wildcard: boolean;
-}
-
-export interface HttpPolicy {
-  allow: AllowEntry[];
-  allowPrivate: boolean;
-}
-
-/** Private, loopback, link-local (cloud metadata), CGNAT, multicast and reserved ranges. */
-const PRIVATE_RANGES = new BlockList();
-for (const [network, prefix] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
-] as const) {
-  PRIVATE_RANGES.addSubnet(network, prefix, 'ipv4');
-}
-// `::/96` holds `::`, `::1` and the old IPv4-compatible form; BlockList applies
-// the IPv4 ranges to IPv4-mapped addresses (`::ffff:127.0.0.1`) by itself.
-for (const [network, prefix] of [
-  ['::', 96],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
-] as const) {
-  PRIVATE_RANGES.addSubnet(network, prefix, 'ipv6');
-}
-
-export function isPrivateAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 0) return true;
-  return PRIVATE_RANGES.check(address, family === 4 ? 'ipv4' : 'ipv6');
-}
-
-/** Canonical hostname as the URL parser writes it (lower case, punycode, IPv4 normalised, no brackets). */
-function canonicalHost(host: string): string {
-  const hostname = new URL(`http://${isIP(host) === 6 ? `[${host}]` : host}/`).hostname;
-  return stripBrackets(hostname).replace(/\.$/, '');
-}
-
-function stripBrackets(hostname: string): string {
-  return hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
-}
-
-function parseAllowEntry(raw: string): AllowEntry {
-  let host = raw;
-  let port: string | undefined;
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(raw);
-  if (bracketed) {
-    host = bracketed[1] as string;
-    port = bracketed[2];
-  } else if (raw.split(':').length === 2) {
-    [host, port] = raw.split(':') as [string, string];
-  }
-  if (port !== undefined && !/^\d{1,5}$/.test(port)) throw new Error(`bad port in ${raw}`);
-  const wildcard = host.startsWith('*.');
-  const base = canonicalHost(wildcard ? host.slice(2) : host);
-  if (base === '' || base.includes('*')) throw new Error(`bad host in ${raw}`);
-  return { host: base, port: port === undefined ? undefined : String(Number(port)), wildcard };
-}
-
-export function readHttpPolicy(ctx: Pick<AgentContext, 'setting'>): HttpPolicy {
-  const raw = ctx.setting(HTTP_ALLOW_SETTING)?.trim();
-  if (!raw) {
-    throw new PermanentError(
-      `Outbound HTTP is refused: no hosts are allowed. List them in the ${HTTP_ALLOW_SETTING} setting`,
-      { details: { setting: HTTP_ALLOW_SETTING } },
-    );
-  }
-  const allow = raw
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter(Boolean)
-    .map((entry) => {
-      try {
-        return parseAllowEntry(entry);
-      } catch {
-        throw new PermanentError(`${HTTP_ALLOW_SETTING} has an invalid entry: ${entry}`, {
-          details: { setting: HTTP_ALLOW_SETTING, entry },
-        });
-      }
-    });
-  return { allow, allowPrivate: ctx.setting(HTTP_ALLOW_PRIVATE_SETTING)?.trim() === '1' };
-}
-
-export type LookupAll = (hostname: string) => Promise<Array<{ address: string; family: number }>>;
-
-const systemLookup: LookupAll = (hostname) => dnsLookup(hostname, { all: true, verbatim: true });
-
-function refuse(url: URL, reason: string, details: Record<string, unknown> = {}): PermanentError {
-  return new PermanentError(`Refused to call ${url.protocol}//${url.host}: ${reason}`, {
-    details: { host: url.host, ...details },
-  });
-}
-
-/** Throws PermanentError unless `url` may be called under `policy`. */
-export async function checkTarget(url: URL, policy: HttpPolicy, lookup: LookupAll): Promise<void> {
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    refuseWith(url, 'only http and https are allowed');
-  if (url.username !== '' || url.password !== '') refuseWith(url, 'credentials in the URL are not allowed');
-  const host = stripBrackets(url.hostname).replace(/\.$/, '');
-  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-  const literal = isIP(host) !== 0;
-  const portMatches = (entry: AllowEntry) => entry.port === undefined || entry.port === port;
-  const explicit = policy.allow.some((e) => !e.wildcard && e.host === host && portMatches(e));
-  const allowed =
-    explicit ||
-    (!literal && policy.allow.some((e) => e.wildcard && host.endsWith(`.${e.host}`) && portMatches(e)));
-  if (!allowed) refuseWith(url, `the host is not in ${HTTP_ALLOW_SETTING}`);
-
-  let addresses: string[];
-  if (literal) addresses = [host];
-  else {
-    try {
-      addresses = (await lookup(host)).map((a) => a.address);
-    } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      if (code === 'ENOTFOUND') throw refuse(url, 'the host does not resolve');
-      throw new RetryableError(`DNS lookup of ${host} failed: ${errorMessage(error)}`, { cause: error });
-    }
-  }
-  const blocked = addresses.filter(isPrivateAddress);
-  if (addresses.length === 0 || (blocked.length > 0 && !(explicit && policy.allowPrivate))) {
-    refuseWith(
-      url,
-      `it resolves to a private, loopback or link-local address (${blocked.join(', ') || 'none'}); ` +
-        `to allow that, list the host exactly in ${HTTP_ALLOW_SETTING} and set ${HTTP_ALLOW_PRIVATE_SETTING}=1`,
-      { addresses: blocked },
-    );
-  }
-}
-
-function refuseWith(url: URL, reason: string, details?: Record<string, unknown>): never {
-  throw refuse(url, reason, details);
-}
-
 // ---------------------------------------------------------------- the agent
 
 function parseUrl(raw: string, base?: URL): URL {
@@ -386,7 +236,14 @@ function safeHeaders(headers: Headers): Record<string, string> {
   return out;
 }
 
-export function createHttpAgent(deps: { lookup?: LookupAll } = {}) {
+export interface HttpAgentDeps {
+  /** How the guard resolves names; the connection reuses its answer. @default every address from the system resolver */
+  lookup?: LookupAll;
+  /** Certificates to trust instead of Node's bundled CAs: tests calling a local https server pass theirs. */
+  ca?: string;
+}
+
+export function createHttpAgent(deps: HttpAgentDeps = {}) {
   const lookup = deps.lookup ?? systemLookup;
   return defineAgent<HttpConfig>({
     kind: 'http',
@@ -423,75 +280,96 @@ export function createHttpAgent(deps: { lookup?: LookupAll } = {}) {
       const signal = AbortSignal.any([ctx.signal, timeout]);
       const started = ctx.clock.now();
 
-      for (let hop = 0; ; hop++) {
-        try {
-          await checkTarget(url, policy, lookup);
-        } catch (error) {
-          ctx.logger.warn('http call refused', { method, host: url.host, hop, reason: errorMessage(error) });
-          throw error;
-        }
-        let response: Response;
-        try {
-          response = await ctx.fetch(url, { method, headers, body, redirect: 'manual', signal });
-        } catch (error) {
-          throw transportError(error, `${method} ${url.host}`, signals);
-        }
-        const logFields = { method, host: url.host, status: response.status, hop };
-
-        if (REDIRECTS.has(response.status)) {
-          await response.body?.cancel().catch(() => {});
-          const location = response.headers.get('location');
-          ctx.logger.info('http redirect', logFields);
-          if (location === null) throw new PermanentError(`${response.status} redirect without a Location`);
-          if (hop >= MAX_REDIRECTS) {
-            throw new PermanentError(`More than ${MAX_REDIRECTS} redirects`, {
-              details: { status: response.status },
+      // One dispatcher per call: its connections were opened to addresses this
+      // call's checks approved under this call's policy, and no other call reuses them.
+      const pins = new Map<string, LookupAddress[]>();
+      const dispatcher = new Agent({ connect: { lookup: pinnedLookup(pins), ca: deps.ca } });
+      try {
+        for (let hop = 0; ; hop++) {
+          try {
+            const target = await checkTarget(url, policy, lookup);
+            pins.set(target.host, target.addresses);
+          } catch (error) {
+            ctx.logger.warn('http call refused', {
+              method,
+              host: url.host,
+              hop,
+              reason: errorMessage(error),
             });
+            throw error;
           }
-          const next = parseUrl(location, url);
-          if (next.origin !== url.origin && authHeader) headers.delete(authHeader);
-          if (
-            response.status === 303 ||
-            (method === 'POST' && response.status !== 307 && response.status !== 308)
-          ) {
-            method = 'GET';
-            body = undefined;
-            headers.delete('content-type');
+          let response: Response;
+          try {
+            response = await ctx.fetch(url, {
+              method,
+              headers,
+              body,
+              redirect: 'manual',
+              signal,
+              dispatcher,
+            });
+          } catch (error) {
+            throw transportError(error, `${method} ${url.host}`, signals);
           }
-          url = next;
-          continue;
-        }
+          const logFields = { method, host: url.host, status: response.status, hop };
 
-        let bytes: Buffer;
-        try {
-          bytes = await readCappedBody(response);
-        } catch (error) {
-          throw transportError(error, `${method} ${url.host}`, signals);
+          if (REDIRECTS.has(response.status)) {
+            await response.body?.cancel().catch(() => {});
+            const location = response.headers.get('location');
+            ctx.logger.info('http redirect', logFields);
+            if (location === null) throw new PermanentError(`${response.status} redirect without a Location`);
+            if (hop >= MAX_REDIRECTS) {
+              throw new PermanentError(`More than ${MAX_REDIRECTS} redirects`, {
+                details: { status: response.status },
+              });
+            }
+            const next = parseUrl(location, url);
+            if (next.origin !== url.origin && authHeader) headers.delete(authHeader);
+            if (
+              response.status === 303 ||
+              (method === 'POST' && response.status !== 307 && response.status !== 308)
+            ) {
+              method = 'GET';
+              body = undefined;
+              headers.delete('content-type');
+            }
+            url = next;
+            continue;
+          }
+
+          let bytes: Buffer;
+          try {
+            bytes = await readCappedBody(response);
+          } catch (error) {
+            throw transportError(error, `${method} ${url.host}`, signals);
+          }
+          ctx.logger.info('http call', {
+            ...logFields,
+            bytes: bytes.length,
+            durationMs: ctx.clock.now() - started,
+          });
+          if (response.status < 200 || response.status > 299) {
+            const snippet = scrubSecrets(bytes.toString('utf8', 0, 300), secrets);
+            throw statusError(
+              response.status,
+              response.headers,
+              ctx.clock.now(),
+              `${method} ${url.host}${url.pathname} answered ${response.status}${snippet ? `: ${snippet}` : ''}`,
+            );
+          }
+          const output: HttpOutput = {
+            status: response.status,
+            headers: safeHeaders(response.headers),
+            body: decodeBody(bytes, response, config.responseType),
+          };
+          const scrubbed = scrubSecrets(output, secrets);
+          if (JSON.stringify(scrubbed) !== JSON.stringify(output)) {
+            ctx.logger.warn('http response echoed a secret; blanked in the output', { host: url.host });
+          }
+          return { status: 'succeeded', output: scrubbed };
         }
-        ctx.logger.info('http call', {
-          ...logFields,
-          bytes: bytes.length,
-          durationMs: ctx.clock.now() - started,
-        });
-        if (response.status < 200 || response.status > 299) {
-          const snippet = scrubSecrets(bytes.toString('utf8', 0, 300), secrets);
-          throw statusError(
-            response.status,
-            response.headers,
-            ctx.clock.now(),
-            `${method} ${url.host}${url.pathname} answered ${response.status}${snippet ? `: ${snippet}` : ''}`,
-          );
-        }
-        const output: HttpOutput = {
-          status: response.status,
-          headers: safeHeaders(response.headers),
-          body: decodeBody(bytes, response, config.responseType),
-        };
-        const scrubbed = scrubSecrets(output, secrets);
-        if (JSON.stringify(scrubbed) !== JSON.stringify(output)) {
-          ctx.logger.warn('http response echoed a secret; blanked in the output', { host: url.host });
-        }
-        return { status: 'succeeded', output: scrubbed };
+      } finally {
+        await dispatcher.destroy().catch(() => {});
       }
     },
   });
