@@ -1,9 +1,16 @@
 /// <reference types="node" />
 /** The pure helpers behind the executions pages: tables of cases, no browser. */
 import { describe, expect, test } from 'vitest';
+import { formatDue, stepDue } from '../src/lib/executions/due.ts';
 import { parseJsonInput } from '../src/lib/executions/json-input.ts';
 import { statusTone } from '../src/lib/executions/status.ts';
-import { formatElapsed, fromDateTimeLocal, toDateTimeLocal } from '../src/lib/format.ts';
+import {
+  formatClockTime,
+  formatElapsed,
+  formatTimestamp,
+  fromDateTimeLocal,
+  toDateTimeLocal,
+} from '../src/lib/format.ts';
 
 describe('formatElapsed', () => {
   test.each([
@@ -62,5 +69,36 @@ describe('statusTone', () => {
     ['blocked', 'neutral'],
   ] as const)('%s is %s', (status, tone) => {
     expect(statusTone(status)).toBe(tone);
+  });
+});
+
+describe('stepDue', () => {
+  const T = 1_800_000_000_000;
+  test.each([
+    [
+      { status: 'waiting', resumeAt: T, deadline: T },
+      { label: 'decide by', at: T },
+    ],
+    [{ status: 'waiting', resumeAt: null, deadline: null }, undefined],
+    [
+      { status: 'waiting', resumeAt: T, deadline: null },
+      { label: 'resumes', at: T },
+    ],
+    [
+      { status: 'queued', resumeAt: T, deadline: null },
+      { label: 'retries', at: T },
+    ],
+    [{ status: 'queued', resumeAt: null, deadline: null }, undefined],
+    [{ status: 'succeeded', resumeAt: null, deadline: null }, undefined],
+  ] as const)('%j is due %j', (entry, due) => {
+    expect(stepDue(entry)).toEqual(due);
+  });
+
+  test('a due time reads as a clock time today, with its date on another day', () => {
+    const now = new Date(2026, 10, 24, 9, 0).getTime();
+    const later = new Date(2026, 10, 24, 17, 30).getTime();
+    const tomorrow = new Date(2026, 10, 25, 9, 0).getTime();
+    expect(formatDue(later, now)).toBe(formatClockTime(later));
+    expect(formatDue(tomorrow, now)).toBe(formatTimestamp(tomorrow));
   });
 });

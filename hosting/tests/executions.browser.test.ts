@@ -80,6 +80,13 @@ describe('Executions', () => {
     );
     expect((await rowStatuses(page)).sort()).toEqual(['succeeded', 'succeeded', 'waiting', 'waiting']);
     expect(await rows(page).first().textContent()).toContain('Claims triage');
+    // Each row says which run it is: the start of its input.
+    const previews = await rows(page).getByTestId('input-preview').allTextContents();
+    expect(previews.map((text) => text.trim()).sort()).toEqual(
+      ['C-1001', 'C-1002', 'C-1003', 'C-1004'].map((claim) =>
+        expect.stringContaining(`"claimId":"${claim}"`),
+      ),
+    );
     expect(
       await page
         .getByRole('navigation', { name: 'Sections' })
@@ -145,6 +152,13 @@ describe('Executions', () => {
     expect(await page.getByTestId('decision-review').textContent()).toMatch(
       /Claim C-100\d asks for \d+\. Approve it\?/,
     );
+    // The timeline names each step's agent kind, and what the waiting person is asked.
+    expect(await page.getByTestId('agent-review').textContent()).toBe('human');
+    await page.getByTestId('toggle-review').click();
+    expect(await page.getByTestId('prompt-review').textContent()).toMatch(
+      /Asks\s+Claim C-100\d asks for \d+\. Approve it\?/,
+    );
+    await page.getByTestId('toggle-review').click();
     // The rules step's recorded inputs and output, one click away.
     await page.getByTestId('toggle-score').click();
     expect(await page.getByTestId('output-score').textContent()).toContain('"decision": "review"');
@@ -335,6 +349,7 @@ describe('Executions', () => {
     await expect.poll(() => stepStatus(page, 'hold'), { timeout: 15_000 }).toBe('waiting');
     const field = page.getByTestId('resume-at-hold');
     expect(await field.inputValue()).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/);
+    expect(await page.getByTestId('due-hold').textContent()).toContain('resumes');
 
     // Two minutes ago, in the browser's zone: the timer is due at once.
     const past = await page.evaluate(() => {
@@ -346,6 +361,53 @@ describe('Executions', () => {
     await page.getByTestId('reschedule-hold').click();
     await expect.poll(() => executionStatus(page), { timeout: 10_000 }).toBe('succeeded');
     expect(await stepStatus(page, 'release')).toBe('succeeded');
+  });
+
+  test('a person’s decision deadline shows in the timeline, and moves when rescheduled', async () => {
+    await api('/use-cases', {
+      id: 'sign-off',
+      name: 'Sign-off',
+      vertical: 'banking',
+      workflow: {
+        steps: [
+          {
+            id: 'approve',
+            agent: 'human',
+            config: { prompt: 'Sign off?', timeoutSeconds: 7200 },
+            output: 'signed',
+          },
+        ],
+      },
+    });
+    const id = await startRun('sign-off', { payoutId: 'P-2' }, 'waiting');
+    const { timeline } = await api<{ timeline: Array<{ deadline: number | null }> }>(
+      `/executions/${id}/timeline`,
+    );
+    const deadline = timeline[0]?.deadline;
+    if (typeof deadline !== 'number') throw new Error('the timeline has no deadline');
+    const page = await openPage();
+    await page.goto(`${origin()}/executions/${id}`);
+    await expect.poll(() => stepStatus(page, 'approve'), { timeout: 15_000 }).toBe('waiting');
+    const due = page.getByTestId('due-approve');
+    expect(await due.textContent()).toContain('decide by');
+    expect(await due.getAttribute('title')).toBe(
+      await page.evaluate(
+        (at) => new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' }).format(at),
+        deadline,
+      ),
+    );
+
+    // A day later: the row now names the date.
+    await api(`/executions/${id}/steps/approve/reschedule`, { at: deadline + 86_400_000 });
+    await expect
+      .poll(() => due.getAttribute('title'), { timeout: 5_000 })
+      .toBe(
+        await page.evaluate(
+          (at) => new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' }).format(at),
+          deadline + 86_400_000,
+        ),
+      );
+    await api(`/executions/${id}/control`, { action: 'cancel' });
   });
 
   test('the list polls every 3 s while visible, not while hidden, and Load more appends the next page', async () => {

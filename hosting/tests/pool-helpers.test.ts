@@ -83,10 +83,16 @@ describe('throttleEventsBetween', () => {
 function stats(overrides: { running?: number; lastMinute?: number; lastHour?: number } = {}): PoolStats {
   return {
     limits: { global: 32, perUseCase: 16, perAgentKind: {}, defaultPerAgentKind: 32 },
+    limitsInForce: { global: 32, perUseCase: 16, perAgentKind: {} },
     utilisation: { running: overrides.running ?? 0, limit: 32, ratio: (overrides.running ?? 0) / 32 },
     queues: [{ queue: 'executions-stepNormal', depth: 4, inFlight: 2, oldestAgeMs: 10, deadLettered: 0 }],
     waits: {},
-    throttled: { lastMinute: overrides.lastMinute ?? 0, lastHour: overrides.lastHour ?? 0, byDimension: {} },
+    throttled: {
+      lastMinute: overrides.lastMinute ?? 0,
+      lastHour: overrides.lastHour ?? 0,
+      byDimension: {},
+      totals: {},
+    },
     workspaces: [],
   };
 }
@@ -126,9 +132,10 @@ describe('workspace settings drafts', () => {
   });
 
   test.each([
+    // The PUT keeps what it is not sent: an empty cap is sent as null, which removes it.
     [
       { weight: '2', queueBudget: '500', maxConcurrent: '' },
-      { weight: 2, queueBudget: 500 },
+      { weight: 2, queueBudget: 500, maxConcurrent: null },
     ],
     [
       { weight: ' 0.5 ', queueBudget: '0', maxConcurrent: '8' },
@@ -137,7 +144,7 @@ describe('workspace settings drafts', () => {
     // Not a number: sent as typed, for the server to refuse by name.
     [
       { weight: 'two', queueBudget: '', maxConcurrent: ' ' },
-      { weight: 'two', queueBudget: '' },
+      { weight: 'two', queueBudget: '', maxConcurrent: null },
     ],
   ])('%j is sent as %j', (draft, body) => {
     expect(settingsBody(draft)).toEqual(body);
@@ -186,6 +193,22 @@ describe('agentKindLimits', () => {
     ]);
     expect(rows[0]?.lastChange?.at).toBe(20);
     expect(rows[2]?.lastChange?.at).toBe(30);
+  });
+
+  test('the limits in force the stats report cover kinds not configured by name, ahead of any decision shown', () => {
+    const rows = agentKindLimits(
+      limits,
+      { effectiveLimits: { llm: 4, http: 16 }, decisions: [decision('transform', 32, 16, 30)] },
+      { llm: 4, http: 16, transform: 8, busy: 2 },
+    );
+    expect(rows.map(({ kind, effective, source }) => [kind, effective, source])).toEqual([
+      ['llm', 4, 'reported'],
+      ['http', 16, 'reported'],
+      // The server knows more than the decisions shown (a later one, or one past the page).
+      ['busy', 2, 'reported'],
+      ['transform', 8, 'reported'],
+    ]);
+    expect(rows[3]?.lastChange?.at).toBe(30);
   });
 
   test('before the decisions arrive, every configured kind is at its maximum', () => {

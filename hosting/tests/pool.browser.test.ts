@@ -73,7 +73,7 @@ async function openEditor(page: Page) {
   await demoRow(page).getByTestId('edit-settings').click();
   const form = page.locator('[data-testid="settings-form"][data-workspace="demo"]');
   await form.waitFor({ state: 'visible' });
-  // Saving waits for the current settings (the stats do not carry the cap).
+  // Saving waits for the current settings: it sends every field the form shows.
   await expect.poll(() => form.getByTestId('settings-save').isEnabled()).toBe(true);
   return form;
 }
@@ -99,6 +99,12 @@ describe('Pool dashboard', () => {
 
     expect(await demoWeight(page)).toBe('1');
     expect(await demoRow(page).getByTestId('workspace-budget').textContent()).toContain('1,000');
+    expect(await demoRow(page).getByTestId('workspace-cap').textContent()).toContain('none');
+    // The caps in force and the running throttle totals, from the stats.
+    expect(await text(page, 'limits-in-force')).toMatch(
+      new RegExp(`^Global cap ${stats.utilisation.limit} · per use case \\d+$`),
+    );
+    expect(await text(page, 'throttled-totals')).toMatch(/^[\d,]+ in all/);
     const kinds = await page
       .getByTestId('agent-kind-row')
       .evaluateAll((rows) => rows.map((row) => (row as HTMLElement).dataset.kind));
@@ -155,7 +161,7 @@ describe('Pool dashboard', () => {
 
     await form.waitFor({ state: 'detached' });
     await expect.poll(() => demoWeight(page)).toBe('2');
-    // Replaced whole: the budget the form showed was sent back unchanged, and no cap was invented.
+    // The budget the form showed was sent back unchanged, and no cap was invented.
     expect(await api('/api/pool/workspaces/demo/settings')).toEqual({ weight: 2, queueBudget: 1000 });
 
     await page.reload();
@@ -190,6 +196,7 @@ describe('Pool dashboard', () => {
     await form.getByTestId('settings-save').click();
     await form.waitFor({ state: 'detached' });
     await expect.poll(() => demoRow(page).getByTestId('workspace-budget').textContent()).toContain('500');
+    expect((await demoRow(page).getByTestId('workspace-cap').textContent())?.trim()).toBe('4');
     expect(await api('/api/pool/workspaces/demo/settings')).toEqual({
       weight: 2,
       queueBudget: 500,

@@ -1,12 +1,35 @@
 /**
- * Debugging tools, pure: the timeline of an execution and the diff between two
- * checkpoints. Routes and the CLI feed them stored documents.
+ * Debugging tools, pure: the timeline of an execution, the diff between two
+ * checkpoints, and the short preview of an input a list row shows. Routes and
+ * the CLI feed them stored documents.
  */
-import type { Execution } from './model.js';
+import type { Execution, Step } from './model.js';
 import type { Checkpoint } from './store.js';
+
+/** @default 80 */
+export const INPUT_PREVIEW_CHARS = 80;
+
+/**
+ * The start of an input's compact JSON, cut to `max` characters (an ellipsis
+ * included), so a list row says which run it is without carrying the input.
+ * @example inputPreview({ claimId: 'C-1', amount: 420 }) // '{"claimId":"C-1","amount":420}'
+ */
+export function inputPreview(input: unknown, max = INPUT_PREVIEW_CHARS): string {
+  let json: string;
+  try {
+    json = JSON.stringify(input) ?? '';
+  } catch {
+    return '';
+  }
+  // Code points, not UTF-16 units: the cut never splits an emoji or an accented letter's pair.
+  const chars = Array.from(json);
+  return chars.length <= max ? json : `${chars.slice(0, Math.max(0, max - 1)).join('')}…`;
+}
 
 export interface TimelineEntry {
   stepId: string;
+  /** The step's agent kind, from the use case version the execution runs. */
+  agent: string | null;
   status: string;
   attempts: number;
   queuedAt: number | null;
@@ -16,6 +39,12 @@ export interface TimelineEntry {
   cacheHit: boolean;
   error: string | null;
   waitingFor: string | null;
+  /** What a human step asks (set while it waits for a person). */
+  prompt: string | null;
+  /** When a waiting timer or a retry backoff resumes, or a human step's deadline (ms since epoch). */
+  resumeAt: number | null;
+  /** A human step's decision deadline: past it the step fails with `human-timeout`. */
+  deadline: number | null;
   tokens: { model: string; prompt: number; completion: number } | null;
   /** Checkpoints this step wrote (one per settled attempt). */
   checkpoints: number[];
@@ -23,16 +52,19 @@ export interface TimelineEntry {
   output: unknown;
 }
 
+/** `steps`: the workflow's steps, of the use case version the execution runs. */
 export function timeline(
   execution: Execution,
-  outputKeys: Record<string, string>,
+  steps: ReadonlyArray<Pick<Step, 'id' | 'agent' | 'output'>>,
   checkpoints: Checkpoint[],
 ): TimelineEntry[] {
-  const entries = Object.entries(execution.steps).map(([stepId, s]) => {
+  const declared = new Map(steps.map((step) => [step.id, step]));
+  const entries = Object.entries(execution.steps).map(([stepId, s]): TimelineEntry => {
     const mine = checkpoints.filter((c) => c.stepId === stepId);
-    const key = outputKeys[stepId];
+    const key = declared.get(stepId)?.output;
     return {
       stepId,
+      agent: declared.get(stepId)?.agent ?? null,
       status: s.status,
       attempts: s.attempts,
       queuedAt: s.queuedAt,
@@ -42,6 +74,9 @@ export function timeline(
       cacheHit: s.cacheHit,
       error: s.error?.message ?? null,
       waitingFor: s.waitingFor,
+      prompt: s.prompt,
+      resumeAt: s.resumeAt,
+      deadline: s.waitingFor === 'human' ? s.resumeAt : null,
       tokens: s.tokens,
       checkpoints: mine.map((c) => c.n),
       inputs: mine.at(-1)?.inputs ?? null,

@@ -140,6 +140,18 @@ describe('executions on the embedded runtime', () => {
       waitingFor: 'human',
       prompt: 'Approve this claim?',
     });
+    const { timeline } = await json<{ timeline: Array<Record<string, unknown>> }>(
+      api(`/executions/${e.id}/timeline`),
+    );
+    // No timeoutSeconds: nobody has to decide by a deadline.
+    expect(timeline.find((s) => s.stepId === 'review')).toMatchObject({
+      agent: 'human',
+      waitingFor: 'human',
+      prompt: 'Approve this claim?',
+      resumeAt: null,
+      deadline: null,
+    });
+    expect(timeline.find((s) => s.stepId === 'score')).toMatchObject({ agent: 'rules', prompt: null });
     const decided = await api(`/executions/${e.id}/steps/review/decision`, {
       body: { decision: 'approved', comment: 'ok' },
     });
@@ -166,6 +178,126 @@ describe('executions on the embedded runtime', () => {
       api(`/executions/${e.id}/diff?from=1&to=2`),
     );
     expect(diff.context).toEqual([expect.objectContaining({ key: 'routing', change: 'added' })]);
+  });
+
+  it('shows a waiting person’s deadline in the timeline, as the reschedule control moves it', async () => {
+    // A runtime of its own: the deadline's timer task stays queued for an hour, and `settle` would wait for it.
+    const own = await startTestRuntime([system, executions]);
+    try {
+      const call = (path: string, body?: unknown) =>
+        fetch(`${own.url}/api/executions/workspaces/demo${path}`, {
+          method: body === undefined ? 'GET' : 'POST',
+          headers: { 'content-type': 'application/json' },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+      const body = {
+        ...triage,
+        id: 'asks-by',
+        workflow: {
+          steps: [
+            {
+              id: 'ask',
+              agent: 'human',
+              output: 'answer',
+              config: { prompt: 'Ship it?', timeoutSeconds: 3600 },
+            },
+          ],
+        },
+      };
+      expect((await call('/use-cases', body)).status).toBe(201);
+      const { id } = await json<Execution>(call('/executions', { useCaseId: 'asks-by', input: {} }));
+      let e = await json<Execution>(call(`/executions/${id}`));
+      for (const until = Date.now() + 10_000; e.status !== 'waiting' && Date.now() < until; ) {
+        await new Promise((r) => setTimeout(r, 20));
+        e = await json<Execution>(call(`/executions/${id}`));
+      }
+      expect(e.status).toBe('waiting');
+      type Entry = {
+        stepId: string;
+        prompt: string | null;
+        deadline: number | null;
+        resumeAt: number | null;
+      };
+      const entry = async () =>
+        (await json<{ timeline: Entry[] }>(call(`/executions/${id}/timeline`))).timeline[0] as Entry;
+      const before = await entry();
+      expect(before).toMatchObject({ stepId: 'ask', prompt: 'Ship it?', resumeAt: e.steps.ask?.resumeAt });
+      expect(before.deadline).toBe(e.steps.ask?.resumeAt);
+      expect(before.deadline).toBeGreaterThan(e.createdAt + 3_590_000);
+      const later = (before.deadline as number) + 60_000;
+      expect((await call(`/executions/${id}/steps/ask/reschedule`, { at: later })).status).toBe(200);
+      expect(await entry()).toMatchObject({ deadline: later, resumeAt: later });
+    } finally {
+      await own.dispose();
+    }
+  });
+
+  it('labels list rows with a preview of the input, and lists only what changed since a time', async () => {
+    await settle();
+    const long = { claimId: 'C-LONG', note: 'n'.repeat(200) };
+    const e = await run(long);
+    type Row = { id: string; inputPreview: string; updatedAt: number };
+    const all = (await json<{ executions: Row[] }>(api('/executions?limit=200'))).executions;
+    const row = all.find((r) => r.id === e.id);
+    expect(row?.inputPreview).toHaveLength(80);
+    expect(row?.inputPreview.startsWith('{"claimId":"C-LONG","note":"nnn')).toBe(true);
+    expect(row?.inputPreview.endsWith('…')).toBe(true);
+
+    // Nothing changed since the latest update: an empty answer, however many executions there are.
+    const watermark = Math.max(...all.map((r) => r.updatedAt));
+    expect(
+      (await json<{ executions: Row[] }>(api(`/executions?updatedAfter=${watermark}`))).executions,
+    ).toEqual([]);
+    await new Promise((r) => setTimeout(r, 5));
+    const fresh = await run({ amount: 3 });
+    const waiting = await run({ amount: 4000 }); // waits for a person
+    const changed = await json<{ executions: Row[]; nextCursor?: string }>(
+      api(`/executions?updatedAfter=${watermark}&limit=1`),
+    );
+    // Most recently updated first, paged like the full list.
+    expect(changed.executions.map((r) => r.id)).toEqual([waiting.id]);
+    const rest = await json<{ executions: Row[]; nextCursor?: string }>(
+      api(
+        `/executions?updatedAfter=${watermark}&limit=1&cursor=${encodeURIComponent(changed.nextCursor ?? '')}`,
+      ),
+    );
+    expect(rest.executions.map((r) => r.id)).toEqual([fresh.id]);
+    expect(rest.nextCursor).toBeUndefined();
+    // Combined with a status filter; a cancel counts as an update.
+    await api(`/executions/${waiting.id}/control`, { body: { action: 'cancel' } });
+    const cancelled = await json<{ executions: Row[] }>(
+      api(`/executions?updatedAfter=${watermark}&status=cancelled`),
+    );
+    expect(cancelled.executions.map((r) => r.id)).toEqual([waiting.id]);
+    expect((await api('/executions?updatedAfter=-1')).status).toBe(400);
+  });
+
+  it('lists an execution’s checkpoints in order, paged, without their contexts', async () => {
+    const e = await run({ amount: 12, policy: 'P-4' });
+    expect(e.checkpoint).toBeGreaterThan(2);
+    type Page = { checkpoints: Array<Record<string, unknown>>; nextCursor?: string };
+    const seen: Array<Record<string, unknown>> = [];
+    let cursor: string | undefined;
+    do {
+      const page: Page = await json<Page>(
+        api(
+          `/executions/${e.id}/checkpoints?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        ),
+      );
+      expect(page.checkpoints.length).toBeLessThanOrEqual(2);
+      seen.push(...page.checkpoints);
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen.map((c) => c.n)).toEqual(Array.from({ length: e.checkpoint }, (_, i) => i + 1));
+    expect(seen[0]).toEqual({
+      n: 1,
+      at: expect.any(Number),
+      stepId: 'score',
+      attempt: 1,
+      status: 'succeeded',
+    });
+    expect((await api('/executions/01M8692K5FYKCH5Y3W1HJJ7DWX/checkpoints')).status).toBe(404);
+    expect((await api(`/executions/${e.id}/checkpoints?limit=201`)).status).toBe(400);
   });
 
   it('re-runs one step on its recorded inputs without changing the execution', async () => {

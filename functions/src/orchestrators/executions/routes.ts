@@ -16,6 +16,13 @@ import {
   UseCaseSchema,
 } from './model.js';
 import {
+  CheckpointRefSchema,
+  CheckpointSchema,
+  ExecutionSummarySchema,
+  summarize,
+  TimelineEntrySchema,
+} from './responses.js';
+import {
   getCheckpoint,
   getExecution,
   getUseCase,
@@ -34,73 +41,6 @@ const Page = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().optional(),
 });
-
-const ExecutionSummarySchema = ExecutionSchema.pick({
-  id: true,
-  useCaseId: true,
-  useCaseVersion: true,
-  status: true,
-  paused: true,
-  createdAt: true,
-  updatedAt: true,
-  endedAt: true,
-  parentId: true,
-}).extend({
-  steps: z.object({ total: z.number(), settled: z.number(), failed: z.number(), waiting: z.number() }),
-  error: z.string().nullable(),
-});
-
-function summary(e: Execution): z.infer<typeof ExecutionSummarySchema> {
-  const steps = Object.values(e.steps);
-  return {
-    id: e.id,
-    useCaseId: e.useCaseId,
-    useCaseVersion: e.useCaseVersion,
-    status: e.status,
-    paused: e.paused,
-    createdAt: e.createdAt,
-    updatedAt: e.updatedAt,
-    endedAt: e.endedAt,
-    parentId: e.parentId,
-    steps: {
-      total: steps.length,
-      settled: steps.filter((s) => ['succeeded', 'failed', 'skipped', 'cancelled'].includes(s.status)).length,
-      failed: steps.filter((s) => s.status === 'failed').length,
-      waiting: steps.filter((s) => s.status === 'waiting').length,
-    },
-    error: e.error?.message ?? null,
-  };
-}
-
-const TimelineEntrySchema = z.object({
-  stepId: z.string(),
-  status: z.string(),
-  attempts: z.number(),
-  queuedAt: z.number().nullable(),
-  startedAt: z.number().nullable(),
-  endedAt: z.number().nullable(),
-  durationMs: z.number().nullable(),
-  cacheHit: z.boolean(),
-  error: z.string().nullable(),
-  waitingFor: z.string().nullable(),
-  tokens: z.object({ model: z.string(), prompt: z.number(), completion: z.number() }).nullable(),
-  checkpoints: z.array(z.number()),
-  inputs: z.record(z.string(), z.unknown()).nullable(),
-  output: z.unknown(),
-});
-
-const CheckpointSchema = z
-  .object({
-    n: z.number(),
-    at: z.number(),
-    stepId: z.string(),
-    attempt: z.number(),
-    status: z.string(),
-    inputs: z.record(z.string(), z.unknown()),
-    context: z.record(z.string(), z.unknown()),
-    steps: z.record(z.string(), z.unknown()),
-  })
-  .meta({ id: 'Checkpoint' });
 
 /** Applies an operator input; 409 with the machine's reason when it does not apply now. */
 async function operate(
@@ -189,18 +129,31 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
       method: 'GET',
       path: `${base}/executions`,
       summary: 'Executions, newest first, filtered by use case and status',
+      description:
+        'With `updatedAfter`, only the executions changed since then, most recently updated first: ' +
+        'poll with the largest `updatedAt` seen, following `nextCursor` to the end.',
       params: Ws,
-      query: Page.extend({ useCase: z.string().optional(), status: z.enum(EXECUTION_STATUSES).optional() }),
+      query: Page.extend({
+        useCase: z.string().optional(),
+        status: z.enum(EXECUTION_STATUSES).optional(),
+        updatedAfter: z.coerce
+          .number()
+          .int()
+          .min(0)
+          .optional()
+          .describe('ms since epoch: only executions updated after it'),
+      }),
       response: z.object({ executions: z.array(ExecutionSummarySchema), nextCursor: z.string().optional() }),
       async handler(req, ctx) {
         const page = await listExecutions(ctx.documents, req.params.workspace, {
           useCaseId: req.query.useCase,
           status: req.query.status,
+          updatedAfter: req.query.updatedAfter,
           limit: req.query.limit,
           cursor: req.query.cursor,
         });
         return {
-          executions: page.docs.map((d) => summary(d.data)),
+          executions: page.docs.map((d) => summarize(d.data)),
           ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
         };
       },
@@ -228,15 +181,37 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
           data.useCaseId,
           data.useCaseVersion,
         );
-        const outputs = Object.fromEntries(useCase.workflow.steps.map((s) => [s.id, s.output]));
         const checkpoints = await listCheckpoints(ctx.documents, req.params.workspace, req.params.id, 1000);
         return {
-          execution: summary(data),
+          execution: summarize(data),
           timeline: timeline(
             data,
-            outputs,
+            useCase.workflow.steps,
             checkpoints.docs.map((d) => d.data),
           ),
+        };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: `${exec}/checkpoints`,
+      summary: 'Checkpoints in the order they were written: number, step, attempt, status and time',
+      params: WsExec,
+      query: Page,
+      response: z.object({ checkpoints: z.array(CheckpointRefSchema), nextCursor: z.string().optional() }),
+      async handler(req, ctx) {
+        const { workspace, id } = req.params;
+        await getExecution(ctx.documents, workspace, id); // 404 for an unknown execution, not an empty list
+        const page = await listCheckpoints(ctx.documents, workspace, id, req.query.limit, req.query.cursor);
+        return {
+          checkpoints: page.docs.map(({ data: { n, at, stepId, attempt, status } }) => ({
+            n,
+            at,
+            stepId,
+            attempt,
+            status,
+          })),
+          ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
         };
       },
     }),

@@ -99,22 +99,33 @@ export async function getExecution(
   return doc;
 }
 
+/**
+ * Newest first. With `updatedAfter` (polling), only the executions updated
+ * after it, ordered by `updatedAt` instead: Firestore wants a range filter's
+ * field ordered, and the cursor then names a position in that order. On
+ * Firestore, each equality filter combined with the order needs a composite
+ * index (useCaseId and/or status, then createdAt or updatedAt descending).
+ */
 export async function listExecutions(
   documents: DocumentStore,
   workspace: string,
   filter: {
     useCaseId?: string | undefined;
     status?: ExecutionStatus | undefined;
+    /** ms since epoch. */
+    updatedAfter?: number | undefined;
     limit: number;
     cursor?: string | undefined;
   },
 ): Promise<QueryPage<Execution>> {
+  const polling = filter.updatedAfter !== undefined;
   return documents.query<Execution>(paths.executions(workspace), {
     where: [
       ...(filter.useCaseId ? [{ field: 'useCaseId', op: '==' as const, value: filter.useCaseId }] : []),
       ...(filter.status ? [{ field: 'status', op: '==' as const, value: filter.status }] : []),
+      ...(polling ? [{ field: 'updatedAt', op: '>' as const, value: filter.updatedAfter }] : []),
     ],
-    orderBy: [{ field: 'createdAt', direction: 'desc' }],
+    orderBy: [{ field: polling ? 'updatedAt' : 'createdAt', direction: 'desc' }],
     limit: filter.limit,
     ...(filter.cursor ? { cursor: filter.cursor } : {}),
   });

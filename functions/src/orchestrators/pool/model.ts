@@ -1,17 +1,39 @@
 import { z } from 'zod';
 
+// The bounds of each setting, shared by the settings and a change to them.
+const Weight = z.number().min(0.01).max(100);
+const QueueBudget = z.number().int().min(1).max(1_000_000);
+const MaxConcurrent = z.number().int().min(1).max(10_000);
+
 /** Per-workspace pool settings, kept on the workspace document under `pool`. */
 export const WorkspacePoolSchema = z
   .object({
     /** Share of the global limit under contention, relative to other workspaces. @default 1 */
-    weight: z.number().min(0.01).max(100).default(1),
+    weight: Weight.default(1),
     /** Executions accepted and not finished before admission answers 429. @default 1000 */
-    queueBudget: z.number().int().min(1).max(1_000_000).default(1000),
+    queueBudget: QueueBudget.default(1000),
     /** A hard cap on this workspace's running steps, below its fair share. */
-    maxConcurrent: z.number().int().min(1).max(10_000).optional(),
+    maxConcurrent: MaxConcurrent.optional(),
   })
   .meta({ id: 'WorkspacePool' });
 export type WorkspacePool = z.infer<typeof WorkspacePoolSchema>;
+
+/** A change to a workspace's settings: the fields given replace the stored ones, the others stay. */
+export const WorkspacePoolPatchSchema = z
+  .object({
+    weight: Weight.optional(),
+    queueBudget: QueueBudget.optional(),
+    maxConcurrent: MaxConcurrent.nullable().optional().describe('null removes the cap'),
+  })
+  .meta({ id: 'WorkspacePoolPatch' });
+export type WorkspacePoolPatch = z.infer<typeof WorkspacePoolPatchSchema>;
+
+/** The stored settings with a patch applied; `maxConcurrent: null` removes the cap. */
+export function mergeWorkspacePool(stored: WorkspacePool, patch: WorkspacePoolPatch): WorkspacePool {
+  const given = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined));
+  const { maxConcurrent, ...rest } = { ...stored, ...given };
+  return WorkspacePoolSchema.parse(maxConcurrent === null ? rest : { ...rest, maxConcurrent });
+}
 
 /** Platform-wide limits; from configuration (SERAPHIM_POOL_*), with these defaults. */
 export interface PoolLimits {
@@ -51,10 +73,25 @@ export const PoolStatsSchema = z
       }),
     ),
     waits: z.record(z.string(), z.object({ p50Ms: z.number(), p95Ms: z.number(), samples: z.number() })),
+    limitsInForce: z
+      .object({
+        global: z.number(),
+        perUseCase: z.number(),
+        perAgentKind: z
+          .record(z.string(), z.number())
+          .describe(
+            'Every agent kind configured by name or named by a recent auto-scaling decision, at its ' +
+              'limit now: the controller’s state for configured kinds, the latest decision for the others',
+          ),
+      })
+      .describe('The limits acquisition enforces now, auto-scaling included'),
     throttled: z.object({
       lastMinute: z.number(),
       lastHour: z.number(),
       byDimension: z.record(z.string(), z.number()),
+      totals: z
+        .record(z.string(), z.number())
+        .describe('Refusals by dimension since the kv store began: a running total'),
     }),
     workspaces: z.array(
       z.object({
@@ -63,6 +100,8 @@ export const PoolStatsSchema = z
         weight: z.number(),
         share: z.number(),
         queueBudget: z.number(),
+        maxConcurrent: z.number().nullable().describe('Its cap; null for none'),
+        limit: z.number().describe('The most steps it may run now: its share, or its cap when lower'),
       }),
     ),
   })

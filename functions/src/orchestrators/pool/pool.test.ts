@@ -99,11 +99,23 @@ describe('resource pool', () => {
     });
     expect(peak).toBe(2);
     const stats = (await (await fetch(`${t.url}/api/pool/stats`)).json()) as {
-      throttled: { lastHour: number; byDimension: Record<string, number> };
+      throttled: { lastHour: number; byDimension: Record<string, number>; totals: Record<string, number> };
       utilisation: { running: number };
+      limitsInForce: { global: number; perUseCase: number; perAgentKind: Record<string, number> };
     };
     expect(stats.throttled.lastHour).toBeGreaterThan(0);
     expect(stats.throttled.byDimension.agentKind).toBeGreaterThan(0);
+    // The running totals, by every dimension, since the kv store began.
+    expect(Object.keys(stats.throttled.totals).sort()).toEqual([
+      'agentKind',
+      'global',
+      'useCase',
+      'workspace',
+    ]);
+    expect(stats.throttled.totals.agentKind).toBeGreaterThanOrEqual(
+      stats.throttled.byDimension.agentKind ?? 0,
+    );
+    expect(stats.limitsInForce).toMatchObject({ global: 16, perUseCase: 16, perAgentKind: { slow: 2 } });
     expect(stats.utilisation.running).toBe(0); // every slot was given back
   });
 
@@ -171,6 +183,97 @@ describe('resource pool', () => {
     await drain(t, async () => finishedAt.size > 0 && running === 0);
     await new Promise((r) => setTimeout(r, 50));
     expect((await post()).status).toBe(202);
+  });
+
+  it('changes only the settings a PUT names, refuses a bad one by name, and shows the cap in the stats', async () => {
+    const s = setup({ global: 8 });
+    t = await startTestRuntime(s.orchestrators);
+    await t.runtime.ports.documents.create('workspaces/ws', {});
+    const url = `${t.url}/api/pool/workspaces/ws/settings`;
+    const put = async (body: unknown) => {
+      const res = await fetch(url, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    expect(await put({ weight: 3, queueBudget: 50 })).toEqual({
+      status: 200,
+      body: { weight: 3, queueBudget: 50 },
+    });
+    // Each field alone: the others keep what was stored.
+    expect((await put({ maxConcurrent: 2 })).body).toEqual({ weight: 3, queueBudget: 50, maxConcurrent: 2 });
+    expect((await put({ weight: 0.5 })).body).toEqual({ weight: 0.5, queueBudget: 50, maxConcurrent: 2 });
+    expect((await put({})).body).toEqual({ weight: 0.5, queueBudget: 50, maxConcurrent: 2 });
+    const stats = (await (await fetch(`${t.url}/api/pool/stats`)).json()) as {
+      workspaces: Array<{ workspace: string; maxConcurrent: number | null; limit: number; share: number }>;
+    };
+    expect(stats.workspaces.find((w) => w.workspace === 'ws')).toMatchObject({
+      maxConcurrent: 2,
+      share: 7, // alone: the global limit less one slot kept for a newcomer
+      limit: 2,
+    });
+
+    const bad = await put({ queueBudget: 0 });
+    expect(bad.status).toBe(400);
+    expect((bad.body.errors as Array<{ path: string }>).map((e) => e.path)).toEqual(['body.queueBudget']);
+    expect((await put({ maxConcurrent: null })).body).toEqual({ weight: 0.5, queueBudget: 50 });
+    expect(await (await fetch(url)).json()).toEqual({ weight: 0.5, queueBudget: 50 });
+    const uncapped = (await (await fetch(`${t.url}/api/pool/stats`)).json()) as typeof stats;
+    expect(uncapped.workspaces.find((w) => w.workspace === 'ws')).toMatchObject({
+      maxConcurrent: null,
+      limit: 7,
+    });
+
+    const missing = await fetch(`${t.url}/api/pool/workspaces/nowhere/settings`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ weight: 2 }),
+    });
+    expect(missing.status).toBe(404);
+  });
+
+  it('reports the limit in force of an agent kind not configured by name, from its decisions', async () => {
+    const s = setup({ global: 16 });
+    t = await startTestRuntime(s.orchestrators);
+    const ctx = { ...t.runtime.ports, correlationId: 'test' };
+    await t.runtime.ports.documents.create('workspaces/a', {});
+    const { useCase: uc } = await saveUseCase(
+      ctx.documents,
+      'a',
+      UseCaseBodySchema.parse({
+        id: 'busy',
+        name: 'busy',
+        vertical: 'test',
+        workflow: {
+          steps: [
+            {
+              id: 'call',
+              agent: 'busy',
+              output: 'r',
+              retry: { maxAttempts: 2, minBackoffSeconds: 0.01, maxBackoffSeconds: 0.02 },
+            },
+          ],
+        },
+      }),
+      Date.now(),
+    );
+    const e = await s.engine.start(ctx, 'a', uc, {});
+    await drain(
+      t,
+      async () =>
+        (await ctx.documents.get<Execution>(`workspaces/a/executions/${e.id}`))?.data.status === 'failed',
+    );
+    const stats = (await (await fetch(`${t.url}/api/pool/stats`)).json()) as {
+      limits: { perAgentKind: Record<string, number>; defaultPerAgentKind: number };
+      limitsInForce: { perAgentKind: Record<string, number> };
+    };
+    expect(stats.limits.perAgentKind.busy).toBeUndefined();
+    // From the default 32, halved on each of its two 429s.
+    expect(stats.limitsInForce.perAgentKind.busy).toBe(8);
+    // The kinds configured by name are there too, at their controllers' limits.
+    expect(stats.limitsInForce.perAgentKind).toMatchObject({ llm: 8, http: 16 });
   });
 
   it('halves an agent kind’s limit when its upstream answers 429, and shows the decision', async () => {

@@ -11,7 +11,25 @@ import {
 } from '../../platform/orchestrator.js';
 import { fairShare, percentile } from './machine.js';
 import type { PoolManager } from './manager.js';
-import { type PoolStats, PoolStatsSchema, WorkspacePoolSchema } from './model.js';
+import {
+  mergeWorkspacePool,
+  type PoolStats,
+  PoolStatsSchema,
+  WorkspacePoolPatchSchema,
+  WorkspacePoolSchema,
+} from './model.js';
+
+type DecisionRecord = {
+  agentKind?: string;
+  queue?: string;
+  from: number;
+  to: number;
+  reason: string;
+  at: number;
+};
+
+/** How many of the latest decisions name the agent kinds not configured by name. */
+const DECISIONS_SCANNED = 100;
 
 interface StepTimes {
   queuedAt: number | null;
@@ -51,6 +69,30 @@ async function recentWaits(ctx: Context, workspaces: string[]): Promise<PoolStat
   );
 }
 
+/**
+ * The limit now of every agent kind configured by name (its controller's
+ * state) and of every other kind a recent decision names: a limit moves only
+ * by a decision, so the latest one for a kind holds its limit. (A kv store
+ * that lost the controllers' state starts them at their maximum again; the
+ * decisions, being documents, do not know that.)
+ */
+async function agentLimitsInForce(pool: PoolManager, ctx: Context): Promise<Record<string, number>> {
+  const [configured, recent] = await Promise.all([
+    pool.effectiveAgentLimits(ctx),
+    ctx.documents.query<DecisionRecord>('poolDecisions', {
+      orderBy: [{ field: 'at', direction: 'desc' }],
+      limit: DECISIONS_SCANNED,
+    }),
+  ]);
+  const limits = { ...configured };
+  // Newest first: the first decision seen for a kind is its latest.
+  for (const { data } of recent.docs) {
+    if (data.agentKind !== undefined && !Object.hasOwn(limits, data.agentKind))
+      limits[data.agentKind] = data.to;
+  }
+  return limits;
+}
+
 export function poolRoutes(pool: PoolManager): RouteDefinition[] {
   return [
     defineRoute({
@@ -69,19 +111,31 @@ export function poolRoutes(pool: PoolManager): RouteDefinition[] {
         });
         const running = await pool.held(ctx, 'pool:slot:global', pool.limits.global);
         const queues = (await ctx.tasks.list()).filter((q) => q.queue.startsWith('executions-'));
+        const [throttled, totals, perAgentKind] = await Promise.all([
+          pool.throttles(ctx),
+          pool.throttleTotals(ctx),
+          agentLimitsInForce(pool, ctx),
+        ]);
         return {
           limits: { ...pool.limits, perAgentKind: { ...pool.limits.perAgentKind } },
+          limitsInForce: { global: pool.limits.global, perUseCase: pool.limits.perUseCase, perAgentKind },
           utilisation: { running, limit: pool.limits.global, ratio: running / pool.limits.global },
           queues,
           waits: await recentWaits(ctx, ids),
-          throttled: await pool.throttles(ctx),
-          workspaces: ids.map((workspace, i) => ({
-            workspace,
-            inFlight: inFlight[i] ?? 0,
-            weight: settings[i]?.weight ?? 1,
-            share: fairShare({ globalLimit: pool.limits.global, workspace, activeWeights: active }),
-            queueBudget: settings[i]?.queueBudget ?? 1000,
-          })),
+          throttled: { ...throttled, totals },
+          workspaces: ids.map((workspace, i) => {
+            const share = fairShare({ globalLimit: pool.limits.global, workspace, activeWeights: active });
+            const cap = settings[i]?.maxConcurrent ?? null;
+            return {
+              workspace,
+              inFlight: inFlight[i] ?? 0,
+              weight: settings[i]?.weight ?? 1,
+              share,
+              queueBudget: settings[i]?.queueBudget ?? 1000,
+              maxConcurrent: cap,
+              limit: cap === null ? share : Math.min(share, cap),
+            };
+          }),
         };
       },
     }),
@@ -113,14 +167,10 @@ export function poolRoutes(pool: PoolManager): RouteDefinition[] {
         ),
       }),
       async handler(req, ctx) {
-        const page = await ctx.documents.query<{
-          agentKind?: string;
-          queue?: string;
-          from: number;
-          to: number;
-          reason: string;
-          at: number;
-        }>('poolDecisions', { orderBy: [{ field: 'at', direction: 'desc' }], limit: req.query.limit });
+        const page = await ctx.documents.query<DecisionRecord>('poolDecisions', {
+          orderBy: [{ field: 'at', direction: 'desc' }],
+          limit: req.query.limit,
+        });
         const [effectiveLimits, queueScale] = await Promise.all([
           pool.effectiveAgentLimits(ctx),
           pool.effectiveQueueScale(
@@ -153,16 +203,21 @@ export function poolRoutes(pool: PoolManager): RouteDefinition[] {
     defineRoute({
       method: 'PUT',
       path: '/workspaces/:workspace/settings',
-      summary: 'Set a workspace’s weight, queue budget and cap',
+      summary: 'Change a workspace’s weight, queue budget or cap; the fields left out keep their value',
+      description: '`maxConcurrent: null` removes the cap. Answers with the settings now in force.',
       params: z.object({ workspace: z.string() }),
-      body: WorkspacePoolSchema,
+      body: WorkspacePoolPatchSchema,
       response: WorkspacePoolSchema,
       async handler(req, ctx) {
         const path = `workspaces/${req.params.workspace}`;
-        if (!(await ctx.documents.get(path)))
-          throw new NotFoundError(`Workspace "${req.params.workspace}" not found`);
-        await ctx.documents.update(path, { pool: req.body });
-        return req.body;
+        // Read and write in one transaction: two edits of different fields both land.
+        return ctx.documents.transaction(async (tx) => {
+          const doc = await tx.get(path);
+          if (!doc) throw new NotFoundError(`Workspace "${req.params.workspace}" not found`);
+          const settings = mergeWorkspacePool(WorkspacePoolSchema.parse(doc.data.pool ?? {}), req.body);
+          tx.update(path, { pool: settings });
+          return settings;
+        });
       },
     }),
   ];

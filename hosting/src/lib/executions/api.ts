@@ -103,10 +103,14 @@ export interface ExecutionSummary {
   parentId: string | null;
   steps: { total: number; settled: number; failed: number; waiting: number };
   error: string | null;
+  /** The start of the input's compact JSON (at most 80 characters): which run a row is. */
+  inputPreview: string;
 }
 
 export interface TimelineEntry {
   stepId: string;
+  /** The step's agent kind, from the use case version the run uses. */
+  agent: string | null;
   status: StepStatus;
   attempts: number;
   queuedAt: number | null;
@@ -116,6 +120,12 @@ export interface TimelineEntry {
   cacheHit: boolean;
   error: string | null;
   waitingFor: 'human' | 'timer' | null;
+  /** What a human step asks; kept after the decision. */
+  prompt: string | null;
+  /** When a waiting timer or a retry backoff resumes, or a human step's deadline (ms since epoch). */
+  resumeAt: number | null;
+  /** A human step's decision deadline: past it the step fails with `human-timeout`. */
+  deadline: number | null;
   tokens: TokenUsage | null;
   /** The checkpoints this step wrote, one per settled attempt. */
   checkpoints: number[];

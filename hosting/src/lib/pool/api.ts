@@ -37,6 +37,19 @@ export interface Throttling {
   lastMinute: number;
   lastHour: number;
   byDimension: Record<string, number>;
+  /** Refusals per limit since the runtime's kv store began: running totals. */
+  totals: Record<string, number>;
+}
+
+/** The limits acquisition enforces now, auto-scaling included. */
+export interface LimitsInForce {
+  global: number;
+  perUseCase: number;
+  /**
+   * Every agent kind configured by name or named by a recent decision, at its limit now: the
+   * controller's state for configured kinds, the latest decision for the others.
+   */
+  perAgentKind: Record<string, number>;
 }
 
 export interface WorkspaceShare {
@@ -47,10 +60,15 @@ export interface WorkspaceShare {
   /** The most slots it may hold now, given the workspaces that have work. */
   share: number;
   queueBudget: number;
+  /** Its cap on running steps; null for none. */
+  maxConcurrent: number | null;
+  /** The most steps it may run now: its share, or its cap when lower. */
+  limit: number;
 }
 
 export interface PoolStats {
   limits: PoolLimits;
+  limitsInForce: LimitsInForce;
   utilisation: { running: number; limit: number; ratio: number };
   /** The executions step queues (one per priority class) and timer queues. */
   queues: QueueStats[];
@@ -81,8 +99,8 @@ export interface ScalingDecisions {
 }
 
 /**
- * A workspace's pool settings. PUT replaces them whole: a field left out goes back to its default
- * (weight 1, budget 1000, no cap), so an edit always sends all three.
+ * A workspace's pool settings. PUT changes only the fields it sends; `maxConcurrent: null` removes
+ * the cap.
  */
 export interface WorkspacePoolSettings {
   /** Share of the global limit under contention, relative to other workspaces (0.01–100). */
@@ -109,7 +127,7 @@ export function getWorkspaceSettings(workspace: string, options?: RequestOptions
 }
 
 /**
- * Replaces a workspace's settings. The body goes as given (it is typed loosely so that what the
+ * Changes the settings the body names and answers with all of them. The body goes as given (it is typed loosely so that what the
  * operator typed reaches the server, whose `invalid-input` problem names each bad field); rejects
  * with a 404 `not-found` for an unknown workspace.
  */

@@ -8,23 +8,32 @@ export interface AgentKindLimit {
   /** The AIMD limit now. */
   effective: number;
   /**
-   * Where `effective` comes from: the server's report (kinds configured by name), the latest
-   * decision shown (other kinds: the server reports none, and a limit only moves by a decision),
-   * or the configured maximum (no decision shown: AIMD starts at the maximum).
+   * Where `effective` comes from: the server's report (the stats' limits in force, or the
+   * decisions' effective limits), the latest decision shown (a kind the server reports none for:
+   * a limit only moves by a decision), or the configured maximum (no decision shown: AIMD starts
+   * at the maximum).
    */
   source: 'reported' | 'decision' | 'configured';
   /** The latest decision shown for this kind. */
   lastChange: ScalingDecision | undefined;
 }
 
-/** One row per agent kind that is configured by name or has a decision shown; configured ones first. */
-export function agentKindLimits(limits: PoolLimits, scaling: ScalingDecisions | undefined): AgentKindLimit[] {
+/**
+ * One row per agent kind that is configured by name, reported in force or has a decision shown;
+ * configured ones first. `inForce`: the stats' `limitsInForce.perAgentKind`, when the server sends it.
+ */
+export function agentKindLimits(
+  limits: PoolLimits,
+  scaling: ScalingDecisions | undefined,
+  inForce: Record<string, number> = {},
+): AgentKindLimit[] {
   const decisions = scaling?.decisions ?? [];
-  const reported = scaling?.effectiveLimits ?? {};
+  const reported = { ...scaling?.effectiveLimits, ...inForce };
   const kinds = [
     ...new Set([
       ...Object.keys(limits.perAgentKind),
-      ...Object.keys(reported),
+      ...Object.keys(scaling?.effectiveLimits ?? {}),
+      ...Object.keys(inForce).sort(),
       ...decisions.flatMap((d) => (d.agentKind === undefined ? [] : [d.agentKind])).sort(),
     ]),
   ];

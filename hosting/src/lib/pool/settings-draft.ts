@@ -28,17 +28,16 @@ function numberOrText(text: string): number | string {
 }
 
 /**
- * The PUT body for a draft. Settings are replaced whole, so weight and budget are always sent; the
- * cap only when one is typed (leaving it out removes it).
- * @example settingsBody({ weight: '2', queueBudget: '500', maxConcurrent: '' }) // { weight: 2, queueBudget: 500 }
+ * The PUT body for a draft: every field the form shows, an empty cap as `null` (the PUT keeps a
+ * field it is not sent, so a cap is removed by saying so).
+ * @example settingsBody({ weight: '2', queueBudget: '500', maxConcurrent: '' }) // { weight: 2, queueBudget: 500, maxConcurrent: null }
  */
 export function settingsBody(draft: SettingsDraft): Record<string, unknown> {
-  const body: Record<string, unknown> = {
+  return {
     weight: numberOrText(draft.weight),
     queueBudget: numberOrText(draft.queueBudget),
+    maxConcurrent: draft.maxConcurrent.trim() === '' ? null : numberOrText(draft.maxConcurrent),
   };
-  if (draft.maxConcurrent.trim() !== '') body.maxConcurrent = numberOrText(draft.maxConcurrent);
-  return body;
 }
 
 /** The fields an `invalid-input` problem names (its paths read `body.<field>`). */

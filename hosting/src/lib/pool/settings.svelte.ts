@@ -1,6 +1,6 @@
 /**
- * Editing one workspace's pool settings: the current ones loaded (the stats do not carry the cap),
- * a draft the form binds to, and a save that reports the server's problem field by field.
+ * Editing one workspace's pool settings: the current ones loaded, a draft the form binds to, and a
+ * save that reports the server's problem field by field.
  */
 import { type ApiError, isAbortError, toApiError } from '../api.ts';
 import { getWorkspaceSettings, putWorkspaceSettings, type WorkspacePoolSettings } from './api.ts';
@@ -43,7 +43,7 @@ export class WorkspaceSettingsEditor {
     return this.#saveError;
   }
 
-  /** True until the current settings arrive: saving before would drop a cap the form never saw. */
+  /** True until the current settings arrive: saving before would send fields the operator never saw. */
   get loading(): boolean {
     return this.#loading;
   }

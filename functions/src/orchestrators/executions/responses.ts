@@ -1,0 +1,99 @@
+/**
+ * What the executions API answers with besides the stored documents: a list
+ * row of an execution, a timeline entry, a checkpoint and a checkpoint's
+ * reference. The routes and the OpenAPI document share these schemas.
+ */
+import { z } from 'zod';
+import { INPUT_PREVIEW_CHARS, inputPreview } from './debug.js';
+import { type Execution, ExecutionSchema, SETTLED_STEP } from './model.js';
+
+export const ExecutionSummarySchema = ExecutionSchema.pick({
+  id: true,
+  useCaseId: true,
+  useCaseVersion: true,
+  status: true,
+  paused: true,
+  createdAt: true,
+  updatedAt: true,
+  endedAt: true,
+  parentId: true,
+}).extend({
+  steps: z.object({ total: z.number(), settled: z.number(), failed: z.number(), waiting: z.number() }),
+  error: z.string().nullable(),
+  inputPreview: z
+    .string()
+    .describe(`The start of the input's compact JSON, at most ${INPUT_PREVIEW_CHARS} characters`),
+});
+export type ExecutionSummary = z.infer<typeof ExecutionSummarySchema>;
+
+export function summarize(e: Execution): ExecutionSummary {
+  const steps = Object.values(e.steps);
+  return {
+    id: e.id,
+    useCaseId: e.useCaseId,
+    useCaseVersion: e.useCaseVersion,
+    status: e.status,
+    paused: e.paused,
+    createdAt: e.createdAt,
+    updatedAt: e.updatedAt,
+    endedAt: e.endedAt,
+    parentId: e.parentId,
+    steps: {
+      total: steps.length,
+      settled: steps.filter((s) => SETTLED_STEP.includes(s.status)).length,
+      failed: steps.filter((s) => s.status === 'failed').length,
+      waiting: steps.filter((s) => s.status === 'waiting').length,
+    },
+    error: e.error?.message ?? null,
+    inputPreview: inputPreview(e.input),
+  };
+}
+
+export const TimelineEntrySchema = z.object({
+  stepId: z.string(),
+  agent: z.string().nullable().describe('The agent kind'),
+  status: z.string(),
+  attempts: z.number(),
+  queuedAt: z.number().nullable(),
+  startedAt: z.number().nullable(),
+  endedAt: z.number().nullable(),
+  durationMs: z.number().nullable(),
+  cacheHit: z.boolean(),
+  error: z.string().nullable(),
+  waitingFor: z.string().nullable(),
+  prompt: z.string().nullable().describe('What a human step asks'),
+  resumeAt: z
+    .number()
+    .nullable()
+    .describe("When a waiting timer or a retry backoff resumes, or a human step's deadline"),
+  deadline: z
+    .number()
+    .nullable()
+    .describe('A human step’s decision deadline; past it the step fails with human-timeout'),
+  tokens: z.object({ model: z.string(), prompt: z.number(), completion: z.number() }).nullable(),
+  checkpoints: z.array(z.number()),
+  inputs: z.record(z.string(), z.unknown()).nullable(),
+  output: z.unknown(),
+});
+
+export const CheckpointSchema = z
+  .object({
+    n: z.number(),
+    at: z.number(),
+    stepId: z.string(),
+    attempt: z.number(),
+    status: z.string(),
+    inputs: z.record(z.string(), z.unknown()),
+    context: z.record(z.string(), z.unknown()),
+    steps: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'Checkpoint' });
+
+/** A checkpoint without its context and step states: what a list of them shows. */
+export const CheckpointRefSchema = CheckpointSchema.pick({
+  n: true,
+  at: true,
+  stepId: true,
+  attempt: true,
+  status: true,
+}).meta({ id: 'CheckpointRef' });
