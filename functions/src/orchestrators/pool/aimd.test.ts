@@ -36,6 +36,37 @@ describe('AIMD', () => {
     expect(run(observations)).toEqual({ limit, changes });
   });
 
+  it('without a fixed target, judges latency against the kind’s own moving average once it has a window of samples', () => {
+    const adaptive: AimdPolicy = { min: 1, max: 8, window: 3 };
+    let state = initialAimd(adaptive);
+    const seen = (latencyMs: number, rateLimited = false) => {
+      const d = observeAimd(adaptive, state, { latencyMs, rateLimited });
+      state = d.state;
+      return d.change?.reason ?? null;
+    };
+    // A slow kind: 20 s is its normal, and the first samples have no target to miss.
+    expect([seen(20_000), seen(20_000), seen(20_000)]).toEqual([null, null, null]);
+    expect(state.avgMs).toBe(20_000);
+    expect(seen(25_000)).toBeNull(); // within twice the average
+    expect(state.limit).toBe(8);
+    // Four times its normal: halved.
+    expect(seen(90_000)).toMatch(/latency 90000 ms over twice the \d+ ms target/);
+    expect(state.limit).toBe(4);
+    // A 429 halves, and does not move the average.
+    const before = state.avgMs;
+    expect(seen(5, true)).toBe('upstream answered 429');
+    expect(state.avgMs).toBe(before);
+  });
+
+  it('never judges latency with an infinite target (the queues’ controller): only 429s halve', () => {
+    const queue: AimdPolicy = { min: 1, max: 10, targetLatencyMs: Number.POSITIVE_INFINITY, window: 2 };
+    let state = initialAimd(queue);
+    for (const latencyMs of [10, 1e7, 1e9])
+      state = observeAimd(queue, state, { latencyMs, rateLimited: false }).state;
+    expect(state.limit).toBe(10);
+    expect(observeAimd(queue, state, { latencyMs: 1, rateLimited: true }).state.limit).toBe(5);
+  });
+
   it('keeps an out-of-bounds stored limit within bounds', () => {
     expect(run([ok], { limit: 50, healthy: 0 }).limit).toBe(8);
   });

@@ -16,6 +16,7 @@ import {
   type AimdPolicy,
   type AimdState,
   initialAimd,
+  latencyTarget,
   observeAimd,
 } from './aimd.js';
 import { type Admission, admit, fairShare } from './machine.js';
@@ -139,7 +140,7 @@ export class PoolManager {
   }
 
   aimdPolicy(kind: string): AimdPolicy {
-    return { min: 1, max: this.agentKindLimit(kind), targetLatencyMs: 2000, window: 10 };
+    return { min: 1, max: this.agentKindLimit(kind), window: 10 };
   }
 
   async #aimdState(ctx: Context, key: string, policy: AimdPolicy): Promise<AimdState> {
@@ -165,7 +166,14 @@ export class PoolManager {
     const decision = observeAimd(policy, await this.#aimdState(ctx, key, policy), seen);
     await ctx.kv.set(key, JSON.stringify(decision.state));
     if (decision.change) {
-      const record = { ...subject, ...decision.change, at: ctx.clock.now(), policy };
+      const target = latencyTarget(policy, decision.state);
+      const record = {
+        ...subject,
+        ...decision.change,
+        at: ctx.clock.now(),
+        policy: { min: policy.min, max: policy.max, window: policy.window },
+        targetLatencyMs: Number.isFinite(target) ? Math.round(target) : null,
+      };
       ctx.logger.info('Pool limit changed', record);
       await ctx.documents.create(`poolDecisions/${ctx.ids.next()}`, record);
     }
@@ -314,8 +322,12 @@ export class PoolManager {
 
 const DIMENSIONS: readonly PoolDimension[] = ['global', 'workspace', 'useCase', 'agentKind'];
 
-/** A queue's controller counts in tenths of its declared limits: halved on a 429, +10% per 20 healthy steps. */
-const QUEUE_AIMD: AimdPolicy = { min: 1, max: 10, targetLatencyMs: 2000, window: 20 };
+/**
+ * A queue's controller counts in tenths of its declared limits: halved on an upstream 429, +10% per 20
+ * answered steps. Latency is left to the agent kinds' controllers: a queue carries many kinds, and a
+ * slow one is not a reason to dispatch the others less.
+ */
+const QUEUE_AIMD: AimdPolicy = { min: 1, max: 10, targetLatencyMs: Number.POSITIVE_INFINITY, window: 20 };
 
 /** `tenths` of the declared limits, never under one dispatch at a time and one a second. */
 export function scaledLimits(declared: Required<RateLimits>, tenths: number): Required<RateLimits> {
