@@ -78,3 +78,13 @@ export function testAgentCall<C>(
   };
   return { call, logs, secretsRead, logText: () => JSON.stringify(logs.entries) };
 }
+
+/** The error a call fails with; the test fails if it succeeds. */
+export async function failure(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected the call to fail');
+}

@@ -73,6 +73,39 @@ async function drain(t: TestRuntime, until: () => Promise<boolean>): Promise<voi
   throw new Error('did not settle in 20 s');
 }
 
+/** Runs one `busy` step (its upstream always answers 429) until its execution fails: two 429s seen. */
+async function failBusyStep(t: TestRuntime, engine: ExecutionEngine) {
+  const ctx = { ...t.runtime.ports, correlationId: 'test' };
+  await t.runtime.ports.documents.create('workspaces/a', {});
+  const { useCase: uc } = await saveUseCase(
+    ctx.documents,
+    'a',
+    UseCaseBodySchema.parse({
+      id: 'busy',
+      name: 'busy',
+      vertical: 'test',
+      workflow: {
+        steps: [
+          {
+            id: 'call',
+            agent: 'busy',
+            output: 'r',
+            retry: { maxAttempts: 2, minBackoffSeconds: 0.01, maxBackoffSeconds: 0.02 },
+          },
+        ],
+      },
+    }),
+    Date.now(),
+  );
+  const e = await engine.start(ctx, 'a', uc, {});
+  await drain(
+    t,
+    async () =>
+      (await ctx.documents.get<Execution>(`workspaces/a/executions/${e.id}`))?.data.status === 'failed',
+  );
+  return ctx;
+}
+
 describe('resource pool', () => {
   let t: TestRuntime | undefined;
   afterEach(async () => {
@@ -237,34 +270,7 @@ describe('resource pool', () => {
   it('reports the limit in force of an agent kind not configured by name, from its decisions', async () => {
     const s = setup({ global: 16 });
     t = await startTestRuntime(s.orchestrators);
-    const ctx = { ...t.runtime.ports, correlationId: 'test' };
-    await t.runtime.ports.documents.create('workspaces/a', {});
-    const { useCase: uc } = await saveUseCase(
-      ctx.documents,
-      'a',
-      UseCaseBodySchema.parse({
-        id: 'busy',
-        name: 'busy',
-        vertical: 'test',
-        workflow: {
-          steps: [
-            {
-              id: 'call',
-              agent: 'busy',
-              output: 'r',
-              retry: { maxAttempts: 2, minBackoffSeconds: 0.01, maxBackoffSeconds: 0.02 },
-            },
-          ],
-        },
-      }),
-      Date.now(),
-    );
-    const e = await s.engine.start(ctx, 'a', uc, {});
-    await drain(
-      t,
-      async () =>
-        (await ctx.documents.get<Execution>(`workspaces/a/executions/${e.id}`))?.data.status === 'failed',
-    );
+    const ctx = await failBusyStep(t, s.engine);
     const stats = (await (await fetch(`${t.url}/api/pool/stats`)).json()) as {
       limits: { perAgentKind: Record<string, number>; defaultPerAgentKind: number };
       limitsInForce: { perAgentKind: Record<string, number> };
@@ -279,34 +285,7 @@ describe('resource pool', () => {
   it('halves an agent kind’s limit when its upstream answers 429, and shows the decision', async () => {
     const s = setup({ global: 16, perAgentKind: { busy: 8 } });
     t = await startTestRuntime(s.orchestrators);
-    const ctx = { ...t.runtime.ports, correlationId: 'test' };
-    await t.runtime.ports.documents.create('workspaces/a', {});
-    const { useCase: uc } = await saveUseCase(
-      ctx.documents,
-      'a',
-      UseCaseBodySchema.parse({
-        id: 'busy',
-        name: 'busy',
-        vertical: 'test',
-        workflow: {
-          steps: [
-            {
-              id: 'call',
-              agent: 'busy',
-              output: 'r',
-              retry: { maxAttempts: 2, minBackoffSeconds: 0.01, maxBackoffSeconds: 0.02 },
-            },
-          ],
-        },
-      }),
-      Date.now(),
-    );
-    const e = await s.engine.start(ctx, 'a', uc, {});
-    await drain(
-      t,
-      async () =>
-        (await ctx.documents.get<Execution>(`workspaces/a/executions/${e.id}`))?.data.status === 'failed',
-    );
+    const ctx = await failBusyStep(t, s.engine);
     const res = (await (await fetch(`${t.url}/api/pool/decisions`)).json()) as {
       effectiveLimits: Record<string, number>;
       queueScale: Record<string, number>;

@@ -5,7 +5,7 @@ import type { AddressInfo, Server } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentError, RetryableError } from '../../../platform/errors.js';
-import { testAgentCall } from '../../../test-support/agent-call.js';
+import { failure, testAgentCall } from '../../../test-support/agent-call.js';
 import { createHttpAgent } from './http.js';
 import {
   checkTarget,
@@ -96,15 +96,6 @@ function rebindingDns(...answers: string[]): LookupAll & { calls: string[] } {
     return [{ address, family: address.includes(':') ? 6 : 4 }];
   };
   return Object.assign(lookup, { calls });
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 // ---------------------------------------------------------------- connecting only where the check said

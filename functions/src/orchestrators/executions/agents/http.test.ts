@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../platform/clock.js';
 import { PermanentError, RetryAfterError, RetryableError } from '../../../platform/errors.js';
-import { testAgentCall } from '../../../test-support/agent-call.js';
+import { failure, testAgentCall } from '../../../test-support/agent-call.js';
 import { createHttpAgent, httpAgent, MAX_RESPONSE_BYTES } from './http.js';
 import { HTTP_ALLOW_PRIVATE_SETTING, HTTP_ALLOW_SETTING, type LookupAll } from './http-guard.js';
 
@@ -145,15 +145,6 @@ const localOnlyFetch: typeof fetch = (input, init) => {
   if (url.hostname !== '127.0.0.1') throw new Error(`test tried to reach ${url.host}`);
   return globalThis.fetch(input, init);
 };
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to fail');
-}
 
 // ---------------------------------------------------------------- the SSRF guard
 

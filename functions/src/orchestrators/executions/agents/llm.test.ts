@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PermanentError, RetryAfterError, RetryableError } from '../../../platform/errors.js';
-import { testAgentCall } from '../../../test-support/agent-call.js';
+import { failure, testAgentCall } from '../../../test-support/agent-call.js';
 import {
   type Behaviour,
   type OpenAiCompatibleServer,
@@ -32,15 +32,6 @@ async function runLlm(config: Record<string, unknown>, opts: Parameters<typeof t
   const t = testAgentCall(llmAgent, config, { ...provider(), ...opts });
   const result = await llmAgent.run(t.call);
   return { ...t, result };
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 function lastRequestBody() {
