@@ -230,6 +230,33 @@ describe('Executions', () => {
     ).toBe('page');
   });
 
+  test('a live execution is polled every 1.5 s while visible, not while hidden', async () => {
+    const id = await startRun(
+      'claims-triage',
+      { claimId: 'C-2101', amount: 9000, priorClaims: 0 },
+      'waiting',
+    );
+    const page = await openPage();
+    let timelineCalls = 0;
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname.endsWith(`/executions/${id}/timeline`)) timelineCalls += 1;
+    });
+    await page.clock.install();
+    await page.goto(`${origin()}/executions/${id}`);
+    await expect.poll(() => executionStatus(page), { timeout: 15_000 }).toBe('waiting');
+
+    await page.clock.fastForward(DETAIL_POLL_MS);
+    await expect.poll(() => timelineCalls).toBeGreaterThanOrEqual(2);
+    await setVisibility(page, 'hidden');
+    const whileHidden = timelineCalls;
+    await page.clock.fastForward(5 * DETAIL_POLL_MS);
+    await page.waitForTimeout(300);
+    expect(timelineCalls).toBe(whileHidden);
+    await setVisibility(page, 'visible');
+    await expect.poll(() => timelineCalls).toBe(whileHidden + 1);
+    await api(`/executions/${id}/control`, { action: 'cancel' });
+  });
+
   test('an execution that does not exist shows the API problem inline', async () => {
     const page = await openPage();
     await page.goto(`${origin()}/executions/01M8692K5FYKCH5Y3W1HJJ7DWX`);

@@ -6,6 +6,7 @@ import type { PoolLimits, PoolStats, ScalingDecision } from '../src/lib/pool/api
 import { appendSample, type PoolSample, throttleEventsBetween, toSample } from '../src/lib/pool/history.ts';
 import { agentKindLimits } from '../src/lib/pool/limits.ts';
 import { draftOf, invalidFields, settingsBody } from '../src/lib/pool/settings-draft.ts';
+import { queueTotals } from '../src/lib/queues.ts';
 
 describe('niceCeiling', () => {
   test.each([
@@ -24,6 +25,20 @@ describe('niceCeiling', () => {
     [9_001, 10_000],
   ])('%s rounds up to %s', (max, top) => {
     expect(niceCeiling(max)).toBe(top);
+  });
+});
+
+describe('queueTotals', () => {
+  test('sums every queue; no queues sum to zero', () => {
+    const queue = (depth: number, inFlight: number, deadLettered: number) => ({
+      queue: `q${depth}`,
+      depth,
+      inFlight,
+      deadLettered,
+      oldestAgeMs: 0,
+    });
+    expect(queueTotals([queue(3, 1, 0), queue(4, 2, 5)])).toEqual({ depth: 7, inFlight: 3, deadLettered: 5 });
+    expect(queueTotals([])).toEqual({ depth: 0, inFlight: 0, deadLettered: 0 });
   });
 });
 

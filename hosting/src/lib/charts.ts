@@ -18,6 +18,9 @@ export interface ChartSeries {
   points: readonly ChartPoint[];
 }
 
+/** How wide a chart is drawn until its container is measured, or while the container has no width. */
+export const FALLBACK_WIDTH = 480;
+
 /**
  * Distinct on white and for the common colour-vision deficiencies (Okabe–Ito, darkened where
  * needed for contrast against the chart background).

@@ -67,5 +67,6 @@ export { type AgentKindLimit, agentKindLimits } from './pool/limits.ts';
 export { DECISIONS_SHOWN, POOL_POLL_MS, PoolMonitor } from './pool/monitor.svelte.ts';
 export { WorkspaceSettingsEditor } from './pool/settings.svelte.ts';
 export { type SettingsDraft, type SettingsField, settingsBody } from './pool/settings-draft.ts';
+export { type QueueTotals, queueTotals } from './queues.ts';
 export { type Section, type SectionPath, sectionFor, sections } from './sections.ts';
 export { WORKSPACE } from './workspace.ts';

@@ -2,10 +2,11 @@
  * What every polled view shares: the error of the last poll, when data last
  * arrived, whether the first poll is still out, and polling that pauses while
  * the tab is hidden. A subclass says how to load once and how to apply what
- * it loaded; a newer poll supersedes (aborts) an older one still in flight.
+ * it loaded, and may stop polling when there is nothing more to see; a newer
+ * poll supersedes (aborts) an older one still in flight.
  */
 import { type ApiError, isAbortError, type RequestOptions, toApiError } from './api.ts';
-import { pollWhileVisible } from './polling.ts';
+import { type Poller, pollWhileVisible } from './polling.ts';
 
 export abstract class Polled {
   #error = $state.raw<ApiError | undefined>();
@@ -14,6 +15,7 @@ export abstract class Polled {
   readonly #intervalMs: number;
   readonly #fetch: typeof fetch | undefined;
   #inFlight: AbortController | undefined;
+  #poller: Poller | undefined;
 
   constructor(intervalMs: number, fetchFn: typeof fetch | undefined) {
     this.#intervalMs = intervalMs;
@@ -22,6 +24,28 @@ export abstract class Polled {
 
   /** Loads once and returns how to apply the result; applied only if no newer poll superseded it. */
   protected abstract load(options: RequestOptions): Promise<(at: number) => void>;
+
+  /**
+   * Whether to poll again after the latest poll settled. A subclass answers false when polling
+   * cannot change what it shows (a run that ended); `wake()` starts polling again.
+   * @default true
+   */
+  protected pollAgain(): boolean {
+    return true;
+  }
+
+  /** The injected fetch, for a request a subclass makes outside a poll (no signal: nothing supersedes it). */
+  protected get requestOptions(): RequestOptions {
+    return this.#fetch ? { fetch: this.#fetch } : {};
+  }
+
+  /**
+   * Polls now and goes on polling, even where `pollAgain()` had stopped it: for when the subclass
+   * itself changed what the server holds. Nothing while not started or while the tab is hidden.
+   */
+  protected wake(): void {
+    this.#poller?.wake();
+  }
 
   /** Why the last poll failed; cleared by the next successful one. */
   get error(): ApiError | undefined {
@@ -51,7 +75,7 @@ export abstract class Polled {
     this.#inFlight?.abort();
     const controller = new AbortController();
     this.#inFlight = controller;
-    const options: RequestOptions = { signal: controller.signal, ...(this.#fetch ? { fetch: this.#fetch } : {}) };
+    const options: RequestOptions = { signal: controller.signal, ...this.requestOptions };
     try {
       const apply = await this.load(options);
       if (controller.signal.aborted) return;
@@ -71,19 +95,26 @@ export abstract class Polled {
   }
 
   /**
-   * Polls now and then every `intervalMs` until the returned function is called. Polling pauses
-   * while the document is hidden (a background tab costs the server nothing) and resumes with an
-   * immediate poll when it is shown again. Meant to be returned from an `$effect`.
+   * Polls now and then every `intervalMs` until the returned function is called, or until
+   * `pollAgain()` answers false. Polling pauses while the document is hidden (a background tab
+   * costs the server nothing) and resumes with an immediate poll when it is shown again. Meant to
+   * be returned from an `$effect`.
    */
   start(): () => void {
+    // A poll superseded by a pause answers from the state before it; the poller ignores that
+    // answer, since the pause already ended that chain of polls.
     const poller = pollWhileVisible(
       async () => {
         await this.refresh();
-        return true;
+        return this.pollAgain();
       },
       this.#intervalMs,
       () => this.#inFlight?.abort(),
     );
-    return () => poller.stop();
+    this.#poller = poller;
+    return () => {
+      poller.stop();
+      if (this.#poller === poller) this.#poller = undefined;
+    };
   }
 }

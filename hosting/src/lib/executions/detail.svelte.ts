@@ -3,8 +3,8 @@
  * A control's answer replaces the state at once and wakes the polling, so a retry that reopens a
  * finished run is followed again. The page reads the fields through getters and never writes them.
  */
-import { type ApiError, isAbortError, type RequestOptions, toApiError } from '../api.ts';
-import { type Poller, pollWhileVisible } from '../polling.ts';
+import { type ApiError, type RequestOptions, toApiError } from '../api.ts';
+import { Polled } from '../polled.svelte.ts';
 import { WORKSPACE } from '../workspace.ts';
 import {
   type ControlAction,
@@ -42,12 +42,9 @@ export interface ExecutionDetailOptions {
   fetch?: typeof fetch;
 }
 
-export class ExecutionDetail {
+export class ExecutionDetail extends Polled {
   #execution = $state.raw<Execution | undefined>();
   #timeline = $state.raw<readonly TimelineEntry[]>([]);
-  #error = $state.raw<ApiError | undefined>();
-  #loading = $state(true);
-  #updatedAt = $state<number | undefined>();
   #pending = $state<ActionKey | undefined>();
   #actionError = $state.raw<{ action: ActionKey; error: ApiError } | undefined>();
 
@@ -59,16 +56,11 @@ export class ExecutionDetail {
 
   readonly id: string;
   readonly #workspace: string;
-  readonly #intervalMs: number;
-  readonly #fetch: typeof fetch | undefined;
-  #inFlight: AbortController | undefined;
-  #poller: Poller | undefined;
 
   constructor(id: string, options: ExecutionDetailOptions = {}) {
+    super(options.intervalMs ?? DETAIL_POLL_MS, options.fetch);
     this.id = id;
     this.#workspace = options.workspace ?? WORKSPACE;
-    this.#intervalMs = options.intervalMs ?? DETAIL_POLL_MS;
-    this.#fetch = options.fetch;
   }
 
   get execution(): Execution | undefined {
@@ -78,19 +70,6 @@ export class ExecutionDetail {
   /** One entry per step, in the order they were queued (steps never queued last). */
   get timeline(): readonly TimelineEntry[] {
     return this.#timeline;
-  }
-
-  /** Why the last load failed; cleared by the next successful one. */
-  get error(): ApiError | undefined {
-    return this.#error;
-  }
-
-  get loading(): boolean {
-    return this.#loading;
-  }
-
-  get updatedAt(): number | undefined {
-    return this.#updatedAt;
   }
 
   /** Every checkpoint written so far, in order; 0 (the start) is not one of them. */
@@ -113,54 +92,26 @@ export class ExecutionDetail {
     return this.#actionError;
   }
 
-  get intervalMs(): number {
-    return this.#intervalMs;
+  /** The execution and its timeline, fetched together. */
+  protected async load(options: RequestOptions): Promise<(at: number) => void> {
+    const [execution, timeline] = await Promise.all([
+      getExecution(this.#workspace, this.id, options),
+      getTimeline(this.#workspace, this.id, options),
+    ]);
+    return () => {
+      this.#execution = execution;
+      this.#timeline = timeline.timeline;
+    };
   }
 
   /**
-   * Loads the execution and its timeline. Resolves true while there is more to see: false once it
-   * has ended, or when it does not exist or its id is malformed (polling cannot change that).
+   * More to see while the run has not ended (or is not known yet). A run that does not exist, or
+   * an id the API rejects, stays so: polling cannot change that.
    */
-  async refresh(): Promise<boolean> {
-    this.#inFlight?.abort();
-    const controller = new AbortController();
-    this.#inFlight = controller;
-    const options: RequestOptions = { signal: controller.signal, ...(this.#fetch ? { fetch: this.#fetch } : {}) };
-    try {
-      const [execution, timeline] = await Promise.all([
-        getExecution(this.#workspace, this.id, options),
-        getTimeline(this.#workspace, this.id, options),
-      ]);
-      if (controller.signal.aborted) return true;
-      this.#execution = execution;
-      this.#timeline = timeline.timeline;
-      this.#error = undefined;
-      this.#updatedAt = Date.now();
-      return !isTerminal(execution.status);
-    } catch (error) {
-      if (controller.signal.aborted || isAbortError(error)) return true;
-      this.#error = toApiError(error);
-      return this.#error.status !== 404 && this.#error.status !== 400;
-    } finally {
-      if (this.#inFlight === controller) {
-        this.#inFlight = undefined;
-        this.#loading = false;
-      }
-    }
-  }
-
-  /** Polls every `intervalMs` while visible, until the execution ends. Meant for an `$effect`. */
-  start(): () => void {
-    const poller = pollWhileVisible(
-      () => this.refresh(),
-      this.#intervalMs,
-      () => this.#inFlight?.abort(),
-    );
-    this.#poller = poller;
-    return () => {
-      poller.stop();
-      if (this.#poller === poller) this.#poller = undefined;
-    };
+  protected override pollAgain(): boolean {
+    const status = this.error?.status;
+    if (status !== undefined) return status !== 404 && status !== 400;
+    return this.#execution === undefined || !isTerminal(this.#execution.status);
   }
 
   control(action: ControlAction, reason?: string): Promise<Execution | undefined> {
@@ -202,10 +153,10 @@ export class ExecutionDetail {
     this.#pending = action;
     this.#actionError = undefined;
     try {
-      const result = await call(this.#fetch ? { fetch: this.#fetch } : {});
+      const result = await call(this.requestOptions);
       if (updatesThis) {
         this.#execution = result;
-        this.#poller?.wake();
+        this.wake();
       }
       return result;
     } catch (error) {
