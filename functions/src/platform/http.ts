@@ -5,6 +5,7 @@
  * Validation, authentication, workspace access, error mapping and the 413/404
  * answers therefore behave the same everywhere.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import {
   errorMessage,
@@ -256,8 +257,30 @@ export function createApiHandler(orchestrators: readonly Orchestrator[], opts: A
       // The handler broke its own published contract: a bug, not the caller's fault.
       throw new Error(`Response does not match its schema: ${z.prettifyError(checked.error)}`);
     }
-    return json(route.status ?? 200, checked.data, { 'x-request-id': requestId });
+    const response = json(route.status ?? 200, checked.data, { 'x-request-id': requestId });
+    return route.method === 'GET' ? conditional(request, response) : response;
   }
+}
+
+/**
+ * Conditional GET: every GET answer carries a weak ETag of its body, and a
+ * request whose If-None-Match names it gets 304 with no body. Pollers (and
+ * the browser's own cache, as `no-cache` tells it to revalidate) then pay for
+ * a body only when something changed.
+ */
+function conditional(request: ApiRequest, response: ApiResponse): ApiResponse {
+  const etag = `W/"${createHash('sha256').update(response.body).digest('base64url').slice(0, 27)}"`;
+  const headers: Record<string, string> = { ...response.headers, etag, 'cache-control': 'no-cache' };
+  const asked = request.headers['if-none-match'];
+  const matches =
+    asked !== undefined &&
+    asked.split(',').some((tag) => {
+      const t = tag.trim();
+      return t === '*' || t === etag || t === etag.slice(2);
+    });
+  if (!matches) return { ...response, headers };
+  const { 'content-type': _, ...rest } = headers;
+  return { status: 304, headers: rest, body: '' };
 }
 
 const anonymous: Identity = Object.freeze({ uid: 'anonymous', kind: 'user', workspaces: [] });

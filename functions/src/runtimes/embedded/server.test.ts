@@ -123,6 +123,24 @@ describe('embedded runtime over HTTP', () => {
     );
   });
 
+  it('answers a GET whose If-None-Match names its ETag with 304 and no body, and a changed answer with 200', async () => {
+    const first = await get('/api/system/info');
+    const etag = first.headers.get('etag');
+    expect(etag).toMatch(/^W\/"[A-Za-z0-9_-]{27}"$/);
+    expect(first.headers.get('cache-control')).toBe('no-cache');
+    const again = await fetch(`${t.url}/api/system/info`, { headers: { 'if-none-match': `"x", ${etag}` } });
+    expect(again.status).toBe(304);
+    expect(again.headers.get('etag')).toBe(etag);
+    expect(await again.text()).toBe('');
+    // Health changes every call (uptime): the old tag no longer matches, so the body comes.
+    const health = await get('/api/system/health');
+    const later = await fetch(`${t.url}/api/system/health`, {
+      headers: { 'if-none-match': health.headers.get('etag') ?? '' },
+    });
+    expect(later.status).toBe(200);
+    expect(later.headers.get('etag')).not.toBe(health.headers.get('etag'));
+  });
+
   it('accepts a valid body', async () => {
     const res = await fetch(`${t.url}/api/crashy/workspaces/demo/things`, {
       method: 'POST',
