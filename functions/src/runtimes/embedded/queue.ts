@@ -341,10 +341,14 @@ export class EmbeddedTaskQueue implements TaskQueue {
     const leaseUntil = now + config.timeoutMs;
     let claimed: ClaimedTask[];
     let heldBack = false;
+    /** When the first key held back by a deferred task may go again (its gate usually wakes it sooner). */
+    let unblockAt = Number.POSITIVE_INFINITY;
     if (worker.keyed) {
-      const ready = this.#table
-        .readyByKey(config.name, want, now)
-        .filter((r) => !this.#isBlocked(worker, r.key, now));
+      const ready = this.#table.readyByKey(config.name, want, now).filter((r) => {
+        const until = this.#blockedUntil(worker, r.key, now);
+        unblockAt = Math.min(unblockAt, until ?? Number.POSITIVE_INFINITY);
+        return until === undefined;
+      });
       const capacity = Math.min(config.rateLimits.maxConcurrentDispatches, rate);
       const seqs = worker.fair.pick(
         ready,
@@ -368,15 +372,24 @@ export class EmbeddedTaskQueue implements TaskQueue {
       this.#sleep(worker, Math.max(1, Math.ceil(1000 / rate)));
       return;
     }
-    const next = this.#table.nextRunAt(config.name);
-    this.#sleep(worker, next === null ? IDLE_POLL_MS : Math.min(IDLE_POLL_MS, Math.max(1, next - now)));
+    // Ready tasks of blocked keys are not due for us: sleep until the next task that is, not a 1 ms spin.
+    const next = Number.isFinite(unblockAt)
+      ? Math.min(unblockAt, this.#table.nextRunAfter(config.name, now) ?? Number.POSITIVE_INFINITY)
+      : this.#table.nextRunAt(config.name);
+    this.#sleep(
+      worker,
+      next === null || !Number.isFinite(next)
+        ? IDLE_POLL_MS
+        : Math.min(IDLE_POLL_MS, Math.max(1, next - now)),
+    );
     if (claimed.length === 0) this.#checkIdle();
   }
 
-  #isBlocked(worker: Worker, key: string, now: number): boolean {
+  /** Until when a key is held back (its last task was deferred on a gate), or undefined when it is not. */
+  #blockedUntil(worker: Worker, key: string, now: number): number | undefined {
     const block = worker.blocked.get(key);
     if (block && block.until <= now) worker.blocked.delete(key);
-    return block !== undefined && block.until > now;
+    return block !== undefined && block.until > now ? block.until : undefined;
   }
 
   #run(worker: Worker, task: ClaimedTask): void {

@@ -9,9 +9,18 @@ import { MemorySink } from '../../platform/logger.js';
 import { defineOrchestrator, defineRoute } from '../../platform/orchestrator.js';
 import { startTestRuntime, type TestRuntime } from '../../test-support/embedded.js';
 
+let counted = 0;
+
 const crashing = defineOrchestrator({
   name: 'crashy',
   routes: [
+    defineRoute({
+      method: 'GET',
+      path: '/counter',
+      summary: 'a different answer on every call',
+      response: z.object({ n: z.number() }),
+      handler: async () => ({ n: ++counted }),
+    }),
     defineRoute({
       method: 'GET',
       path: '/boom',
@@ -132,13 +141,14 @@ describe('embedded runtime over HTTP', () => {
     expect(again.status).toBe(304);
     expect(again.headers.get('etag')).toBe(etag);
     expect(await again.text()).toBe('');
-    // Health changes every call (uptime): the old tag no longer matches, so the body comes.
-    const health = await get('/api/system/health');
-    const later = await fetch(`${t.url}/api/system/health`, {
-      headers: { 'if-none-match': health.headers.get('etag') ?? '' },
+    // An answer that changed no longer matches the old tag, so the body comes.
+    const before = await get('/api/crashy/counter');
+    const later = await fetch(`${t.url}/api/crashy/counter`, {
+      headers: { 'if-none-match': before.headers.get('etag') ?? '' },
     });
     expect(later.status).toBe(200);
-    expect(later.headers.get('etag')).not.toBe(health.headers.get('etag'));
+    expect(await later.json()).toEqual({ n: ((await before.json()) as { n: number }).n + 1 });
+    expect(later.headers.get('etag')).not.toBe(before.headers.get('etag'));
   });
 
   it('accepts a valid body', async () => {

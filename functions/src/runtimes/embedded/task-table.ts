@@ -75,6 +75,7 @@ export class TaskTable {
     | 'leasedProbe'
     | 'readyProbe'
     | 'nextRunAt'
+    | 'nextRunAfter'
     | 'stats',
     StatementSync
   >;
@@ -152,6 +153,9 @@ export class TaskTable {
         `SELECT 1 FROM tasks WHERE queue = ? AND state = 'pending' AND run_at <= ? LIMIT 1`,
       ),
       nextRunAt: db.prepare(`SELECT min(run_at) AS at FROM tasks WHERE queue = ? AND state = 'pending'`),
+      nextRunAfter: db.prepare(
+        `SELECT min(run_at) AS at FROM tasks WHERE queue = ? AND state = 'pending' AND run_at > ?`,
+      ),
       stats: db.prepare(
         `SELECT state, count(*) AS n, min(CASE WHEN run_at <= ? THEN run_at END) AS oldest
          FROM tasks WHERE queue = ? AND state IN ('pending', 'leased', 'dead') GROUP BY state`,
@@ -294,6 +298,11 @@ export class TaskTable {
 
   nextRunAt(queue: string): number | null {
     return (this.#sql.nextRunAt.get(queue) as { at: number | null }).at;
+  }
+
+  /** The earliest run time after `now` of a pending task (ready ones left out). */
+  nextRunAfter(queue: string, now: number): number | null {
+    return (this.#sql.nextRunAfter.get(queue, now) as { at: number | null }).at;
   }
 
   stats(queue: string, now: number): QueueStats {
