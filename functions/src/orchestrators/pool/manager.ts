@@ -100,14 +100,16 @@ export class PoolManager {
     const taken: Array<{ slot: string; gate: string }> = [];
     // Frees the slots taken (only while still ours: a lease that outlived its TTL may be another's now),
     // and wakes one task deferred on each: a slot is free for it now.
+    const free = () => Promise.all(taken.map(({ slot }) => ctx.kv.delIfEquals(slot, req.holder)));
     const release = async () => {
-      await Promise.all(taken.map(({ slot }) => ctx.kv.delIfEquals(slot, req.holder)));
+      await free();
       await Promise.all(taken.map(({ gate }) => ctx.tasks.wake(gate, 1)));
     };
     for (const dim of dimensions) {
       const slot = await takeSlot(ctx.kv, dim.key, dim.limit, req.holder, req.ttlMs);
       if (slot === null) {
-        await release();
+        // Held for an instant only: freed without waking anyone, or a refusal would wake a chain of them.
+        await free();
         await this.#countThrottle(ctx, dim.name);
         return { ok: false, dimension: dim.name, gate: dim.key };
       }

@@ -189,7 +189,8 @@ export class EmbeddedTaskQueue implements TaskQueue {
     const woken = this.#table.wake(gate, count, this.#clock.now());
     for (const { queue, fair_key } of woken) {
       const worker = this.#workers.get(queue);
-      if (fair_key !== null && worker?.blocked.get(fair_key)?.gate === gate) worker.blocked.delete(fair_key);
+      // The woken task is due now: its key may go again, whatever gate held it back.
+      if (fair_key !== null) worker?.blocked.delete(fair_key);
       this.nudge(queue);
     }
     return woken.length;
