@@ -31,9 +31,11 @@ export async function apiGet<T>(baseUrl: string, path: string, schema: z.ZodType
   return apiCall(baseUrl, 'GET', path, undefined, schema);
 }
 
+export type ApiMethod = 'GET' | 'POST' | 'PUT';
+
 export async function apiCall<T>(
   baseUrl: string,
-  method: 'GET' | 'POST',
+  method: ApiMethod,
   path: string,
   body: unknown,
   schema: z.ZodType<T>,

@@ -4,7 +4,9 @@
  */
 import { z } from 'zod';
 import { ExecutionSchema } from '../orchestrators/executions/model.js';
-import { apiCall, CliError, EXIT } from './client.js';
+import { instant, parseJson, wholeNumber } from './args.js';
+import { type ApiMethod, apiCall, CliError, EXIT } from './client.js';
+import { instantText, table } from './format.js';
 
 const Summary = z.object({
   id: z.string(),
@@ -39,6 +41,12 @@ const Diff = z.object({
     z.object({ stepId: z.string(), before: z.string().nullable(), after: z.string().nullable() }),
   ),
 });
+const Checkpoints = z.object({
+  checkpoints: z.array(
+    z.object({ n: z.number(), at: z.number(), stepId: z.string(), attempt: z.number(), status: z.string() }),
+  ),
+  nextCursor: z.string().optional(),
+});
 const Rerun = z.object({
   inputs: z.unknown(),
   result: z.unknown(),
@@ -56,36 +64,25 @@ export interface ExecutionsOptions {
   to?: string | undefined;
   input?: string | undefined;
   comment?: string | undefined;
+  limit?: string | undefined;
+  at?: string | undefined;
 }
 
+/** The most checkpoints one page of the API holds. */
+const CHECKPOINTS_MAX = 200;
+
 export const EXECUTIONS_USAGE = [
-  'seraphim executions list [--use-case ID] [--status S]',
+  'seraphim executions list [--use-case ID] [--status S] [--limit N]',
   'seraphim executions show|timeline ID',
+  'seraphim executions checkpoints ID [--limit N]',
   'seraphim executions diff ID --from N --to M',
+  'seraphim executions fork ID --from N [--input JSON]',
   'seraphim executions pause|resume|cancel ID',
   'seraphim executions retry|approve|reject|rerun ID STEP [--comment TEXT]',
+  'seraphim executions reschedule ID STEP --at ISO-8601|ms',
   'seraphim executions run USE_CASE [--input JSON]',
   '  common: [--workspace W (default demo)] [--url URL] [--json]',
 ].join('\n');
-
-function table(rows: string[][]): string[] {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((row) =>
-    row
-      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd(),
-  );
-}
-
-function parseJson(text: string | undefined, what: string): unknown {
-  if (text === undefined) return {};
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new CliError(`${what} must be JSON, got: ${text.slice(0, 80)}`, EXIT.usage);
-  }
-}
 
 export async function executions(
   args: string[],
@@ -94,7 +91,7 @@ export async function executions(
 ): Promise<number> {
   const [action, id, step] = args;
   const base = `/api/executions/workspaces/${encodeURIComponent(opts.workspace)}`;
-  const call = <T>(method: 'GET' | 'POST', path: string, body: unknown, schema: z.ZodType<T>) =>
+  const call = <T>(method: ApiMethod, path: string, body: unknown, schema: z.ZodType<T>) =>
     apiCall(opts.url, method, `${base}${path}`, body, schema);
   const need = (value: string | undefined, name: string): string => {
     if (!value) throw new CliError(`${action} needs ${name}.\nUsage:\n${EXECUTIONS_USAGE}`, EXIT.usage);
@@ -105,25 +102,26 @@ export async function executions(
   };
   const exec = (path: string, body?: unknown) =>
     call('POST', `/executions/${need(id, 'an execution id')}${path}`, body ?? {}, ExecutionSchema);
-  const showState = (e: z.infer<typeof ExecutionSchema>) =>
-    print(e, () => [
-      `${e.id}  ${e.useCaseId} v${e.useCaseVersion}  ${e.status.toUpperCase()}${e.paused ? ' (paused)' : ''}`,
-      ...(e.error ? [`error: ${e.error.message}`] : []),
-      ...table([
-        ['STEP', 'STATUS', 'ATTEMPTS', 'NOTE'],
-        ...Object.entries(e.steps).map(([stepId, s]) => [
-          stepId,
-          s.status,
-          String(s.attempts),
-          s.error?.message ??
-            (s.waitingFor === 'human' ? `waiting: ${s.prompt ?? ''}` : s.cacheHit ? 'cache hit' : ''),
-        ]),
+  const stateLines = (e: z.infer<typeof ExecutionSchema>) => [
+    `${e.id}  ${e.useCaseId} v${e.useCaseVersion}  ${e.status.toUpperCase()}${e.paused ? ' (paused)' : ''}`,
+    ...(e.error ? [`error: ${e.error.message}`] : []),
+    ...table([
+      ['STEP', 'STATUS', 'ATTEMPTS', 'NOTE'],
+      ...Object.entries(e.steps).map(([stepId, s]) => [
+        stepId,
+        s.status,
+        String(s.attempts),
+        s.error?.message ??
+          (s.waitingFor === 'human' ? `waiting: ${s.prompt ?? ''}` : s.cacheHit ? 'cache hit' : ''),
       ]),
-    ]);
+    ]),
+  ];
+  const showState = (e: z.infer<typeof ExecutionSchema>) => print(e, () => stateLines(e));
 
   switch (action) {
     case 'list': {
-      const query = new URLSearchParams({ limit: '50' });
+      const limit = opts.limit === undefined ? 50 : wholeNumber(opts.limit, '--limit', { min: 1, max: 200 });
+      const query = new URLSearchParams({ limit: String(limit) });
       if (opts.useCase) query.set('useCase', opts.useCase);
       if (opts.status) query.set('status', opts.status);
       const list = await call('GET', `/executions?${query}`, undefined, List);
@@ -163,6 +161,37 @@ export async function executions(
       );
       return EXIT.ok;
     }
+    case 'checkpoints': {
+      const executionId = need(id, 'an execution id');
+      const limit =
+        opts.limit === undefined ? 50 : wholeNumber(opts.limit, '--limit', { min: 1, max: CHECKPOINTS_MAX });
+      const page = await call(
+        'GET',
+        `/executions/${executionId}/checkpoints?limit=${limit}`,
+        undefined,
+        Checkpoints,
+      );
+      print(page, () => [
+        ...table([
+          ['N', 'STEP', 'ATTEMPT', 'STATUS', 'AT'],
+          ...page.checkpoints.map((c) => [
+            String(c.n),
+            c.stepId,
+            String(c.attempt),
+            c.status,
+            instantText(c.at),
+          ]),
+        ]),
+        ...(page.nextCursor === undefined
+          ? []
+          : [
+              limit < CHECKPOINTS_MAX
+                ? `more checkpoints follow: raise --limit (at most ${CHECKPOINTS_MAX})`
+                : `more checkpoints follow: these are the first ${CHECKPOINTS_MAX}`,
+            ]),
+      ]);
+      return EXIT.ok;
+    }
     case 'diff': {
       const from = Number(need(opts.from, '--from'));
       const to = Number(need(opts.to, '--to'));
@@ -185,6 +214,23 @@ export async function executions(
     case 'cancel':
       showState(await exec('/control', { action }));
       return EXIT.ok;
+    case 'reschedule': {
+      const executionId = need(id, 'an execution id');
+      const stepId = need(step, 'a step id');
+      const at = instant(need(opts.at, '--at'), '--at');
+      const e = await call(
+        'POST',
+        `/executions/${executionId}/steps/${stepId}/reschedule`,
+        { at },
+        ExecutionSchema,
+      );
+      const s = e.steps[stepId];
+      print(e, () => [
+        ...stateLines(e),
+        `${stepId}: ${s?.waitingFor === 'human' ? 'decision deadline' : 'resumes at'} ${instantText(s?.resumeAt ?? at)}`,
+      ]);
+      return EXIT.ok;
+    }
     case 'retry':
       showState(await exec(`/steps/${need(step, 'a step id')}/retry`));
       return EXIT.ok;
@@ -219,6 +265,18 @@ export async function executions(
         ExecutionSchema,
       );
       showState(started);
+      return EXIT.ok;
+    }
+    case 'fork': {
+      const executionId = need(id, 'an execution id');
+      const checkpoint = wholeNumber(need(opts.from, '--from'), '--from', { min: 0 });
+      const forked = await call(
+        'POST',
+        `/executions/${executionId}/fork`,
+        { checkpoint, ...(opts.input === undefined ? {} : { input: parseJson(opts.input, '--input') }) },
+        ExecutionSchema,
+      );
+      print(forked, () => [forked.id]);
       return EXIT.ok;
     }
     default:

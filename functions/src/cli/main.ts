@@ -13,6 +13,7 @@ import { SERAPHIM_VERSION } from '../platform/config.js';
 import { errorMessage, SeraphimError } from '../platform/errors.js';
 import { CliError, defaultBaseUrl, EXIT } from './client.js';
 import { EXECUTIONS_USAGE } from './executions.js';
+import { POOL_USAGE } from './pool.js';
 
 interface Command {
   summary: string;
@@ -59,6 +60,8 @@ const commands: Record<string, Command> = {
       to: { type: 'string' },
       input: { type: 'string' },
       comment: { type: 'string' },
+      limit: { type: 'string' },
+      at: { type: 'string' },
     },
     async run(values, out, positionals) {
       const { executions } = await import('./executions.js');
@@ -75,6 +78,36 @@ const commands: Record<string, Command> = {
           to: str('to'),
           input: str('input'),
           comment: str('comment'),
+          limit: str('limit'),
+          at: str('at'),
+        },
+        out,
+      );
+    },
+  },
+  pool: {
+    summary: 'Resource pool: utilisation, auto-scaling decisions, workspace shares and caps',
+    usage: `\n${POOL_USAGE}`,
+    positionals: true,
+    options: {
+      ...common,
+      limit: { type: 'string' },
+      weight: { type: 'string' },
+      budget: { type: 'string' },
+      cap: { type: 'string' },
+    },
+    async run(values, out, positionals) {
+      const { pool } = await import('./pool.js');
+      const str = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
+      return pool(
+        positionals,
+        {
+          url: str('url') ?? defaultBaseUrl(),
+          json: values.json === true,
+          limit: str('limit'),
+          weight: str('weight'),
+          budget: str('budget'),
+          cap: str('cap'),
         },
         out,
       );

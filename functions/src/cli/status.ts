@@ -1,13 +1,7 @@
 /** `seraphim status`: is the runtime healthy, and how are its queues? */
 import { HealthSchema, QueuesSchema } from '../orchestrators/system/model.js';
 import { apiGet, EXIT } from './client.js';
-
-function duration(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
-  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
-}
+import { duration, table } from './format.js';
 
 export async function status(
   opts: { url: string; json: boolean },
@@ -31,7 +25,7 @@ export async function status(
     );
   }
   out('');
-  const rows = [
+  const rows = table([
     ['QUEUE', 'DEPTH', 'IN FLIGHT', 'OLDEST', 'DEAD'],
     ...queues.queues.map((q) => [
       q.queue,
@@ -40,14 +34,7 @@ export async function status(
       q.oldestAgeMs > 0 ? duration(q.oldestAgeMs) : '-',
       String(q.deadLettered),
     ]),
-  ];
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  for (const row of rows)
-    out(
-      row
-        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    );
+  ]);
+  for (const row of rows) out(row);
   return code;
 }
