@@ -138,9 +138,14 @@ describe('FairScheduler: fair order', () => {
 });
 
 describe('FairScheduler: headroom', () => {
-  it('keeps the last token of the flood for a key seen recently, and gives it to that key once ready', () => {
+  /** A turn after which `key` still has work pending: from then on it is busy. */
+  const makeBusy = (fair: FairScheduler, key: string, now = 0) =>
+    fair.pick([{ key, weight: 1, seqs: [], more: true }], free(), 16, now);
+
+  it('keeps the last token of a busy flood for a key seen recently, and gives it to that key once ready', () => {
     const fair = new FairScheduler();
     fair.seen('quiet', 0);
+    makeBusy(fair, 'flood');
     const flood: ReadyKey = { key: 'flood', weight: 1, seqs: range(1, 10) };
     expect(fair.pick([flood], free({ tokens: 3 }), 16, 0)).toEqual([1, 2]);
 
@@ -163,14 +168,27 @@ describe('FairScheduler: headroom', () => {
   it('keeps a concurrency slot back for a key seen recently', () => {
     const fair = new FairScheduler();
     fair.seen('quiet', 0);
+    makeBusy(fair, 'flood');
     expect(fair.pick([{ key: 'flood', weight: 1, seqs: range(1, 10) }], free({ slots: 3 }), 16, 0)).toEqual([
       1, 2,
+    ]);
+  });
+
+  it('counts a key the queue holds back as busy: no headroom is kept for it, and it takes none', () => {
+    const fair = new FairScheduler();
+    fair.seen('parked', 0);
+    fair.pick([], free(), 16, 0, new Set(['parked']));
+    makeBusy(fair, 'flood');
+    // parked has work pending (held back), so it is not an idle key to keep a slot for: only the newcomer token.
+    expect(fair.pick([{ key: 'flood', weight: 1, seqs: range(1, 10) }], free({ slots: 3 }), 16, 1)).toEqual([
+      1, 2, 3,
     ]);
   });
 
   it('holds back at most a quarter of the capacity however many keys were seen', () => {
     const fair = new FairScheduler();
     for (const key of ['q1', 'q2', 'q3', 'q4', 'q5']) fair.seen(key, 0);
+    makeBusy(fair, 'flood');
     // capacity 8 → at most 2 kept back: 8 of 10 tokens and slots are used.
     const picked = fair.pick(
       [{ key: 'flood', weight: 1, seqs: range(1, 20) }],
@@ -181,12 +199,32 @@ describe('FairScheduler: headroom', () => {
     expect(picked).toEqual(range(1, 8));
   });
 
-  it('keeps one token for a key never seen before, but not a slot', () => {
+  it('keeps one token of a busy key for a key never seen before, but not a slot', () => {
     const backlog: ReadyKey = { key: 'only', weight: 1, seqs: range(1, 20) };
+    const busy = () => {
+      const fair = new FairScheduler();
+      makeBusy(fair, 'only');
+      return fair;
+    };
     // Token-bound: one of two tokens is left unused.
-    expect(new FairScheduler().pick([backlog], free({ slots: 10, tokens: 2 }), 4, 0)).toEqual([1]);
+    expect(busy().pick([backlog], free({ slots: 10, tokens: 2 }), 4, 0)).toEqual([1]);
     // Slot-bound with plenty of tokens: every slot is used.
-    expect(new FairScheduler().pick([backlog], free({ slots: 3, tokens: 100 }), 4, 0)).toEqual([1, 2, 3]);
+    expect(busy().pick([backlog], free({ slots: 3, tokens: 100 }), 4, 0)).toEqual([1, 2, 3]);
+  });
+
+  it('lets a key that was idle use the headroom on its turn, and holds it back once it is busy', () => {
+    const fair = new FairScheduler();
+    const burst: ReadyKey = { key: 'new', weight: 1, seqs: range(1, 10) };
+    // Never seen: idle, so its first turn may take every token.
+    expect(fair.pick([burst], free({ tokens: 3 }), 16, 0)).toEqual([1, 2, 3]);
+    // It still had work pending after that turn: busy now, so it leaves the newcomer token.
+    expect(fair.pick([{ ...burst, seqs: range(4, 10) }], free({ tokens: 3 }), 16, 1)).toEqual([4, 5]);
+    // While busy, its next task does not get the last token.
+    expect(fair.pick([{ ...burst, seqs: range(6, 10) }], free({ tokens: 1 }), 16, 2)).toEqual([]);
+    // Drained to nothing pending: idle again, and may use the headroom on its next arrival.
+    expect(fair.pick([{ ...burst, seqs: range(6, 10) }], free({ tokens: 100 }), 16, 3)).toEqual(range(6, 10));
+    expect(fair.pick([{ ...burst, seqs: [11] }], free({ tokens: 1 }), 16, 4)).toEqual([11]);
+    expect(fair.pick([{ ...burst, seqs: [12] }], free({ tokens: 1 }), 16, 5)).toEqual([12]);
   });
 
   it('keeps nothing back in a queue with capacity under 4', () => {

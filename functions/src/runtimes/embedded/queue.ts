@@ -345,10 +345,13 @@ export class EmbeddedTaskQueue implements TaskQueue {
     /** When the first key held back by a deferred task may go again (its gate usually wakes it sooner). */
     let unblockAt = Number.POSITIVE_INFINITY;
     if (worker.keyed) {
+      const held = new Set<string>();
       const ready = this.#table.readyByKey(config.name, want, now).filter((r) => {
         const until = this.#blockedUntil(worker, r.key, now);
-        unblockAt = Math.min(unblockAt, until ?? Number.POSITIVE_INFINITY);
-        return until === undefined;
+        if (until === undefined) return true;
+        held.add(r.key);
+        if (r.seqs.length > 0) unblockAt = Math.min(unblockAt, until);
+        return false;
       });
       const capacity = Math.min(config.rateLimits.maxConcurrentDispatches, rate);
       const seqs = worker.fair.pick(
@@ -356,6 +359,7 @@ export class EmbeddedTaskQueue implements TaskQueue {
         { slots, tokens: worker.tokens, limit: CLAIM_BATCH },
         capacity,
         now,
+        held,
       );
       heldBack = seqs.length < want && ready.reduce((n, r) => n + r.seqs.length, 0) > seqs.length;
       claimed = this.#table.claimSeqs(seqs, now, leaseUntil);
