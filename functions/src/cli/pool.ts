@@ -3,37 +3,20 @@
  * auto-scaling changed and why, and each workspace's weight, budget and cap.
  */
 import { z } from 'zod';
-import { WorkspacePoolPatchSchema } from '../orchestrators/pool/model.js';
+import { PoolStatsSchema, WorkspacePoolPatchSchema } from '../orchestrators/pool/model.js';
 import { PRIORITY_CLASSES } from '../platform/orchestrator.js';
 import { decimal, wholeNumber } from './args.js';
 import { type ApiMethod, apiCall, CliError, EXIT } from './client.js';
 import { instantText, latency, pairs, table } from './format.js';
 
-const Stats = z.object({
-  utilisation: z.object({ running: z.number(), limit: z.number(), ratio: z.number() }),
-  limitsInForce: z.object({
-    global: z.number(),
-    perUseCase: z.number(),
-    perAgentKind: z.record(z.string(), z.number()),
-  }),
-  queues: z.array(z.object({ queue: z.string(), depth: z.number(), inFlight: z.number() })),
-  waits: z.record(z.string(), z.object({ p50Ms: z.number(), p95Ms: z.number(), samples: z.number() })),
-  throttled: z.object({
-    lastMinute: z.number(),
-    lastHour: z.number(),
-    totals: z.record(z.string(), z.number()),
-  }),
-  workspaces: z.array(
-    z.object({
-      workspace: z.string(),
-      inFlight: z.number(),
-      weight: z.number(),
-      share: z.number(),
-      queueBudget: z.number(),
-      maxConcurrent: z.number().nullable(),
-      limit: z.number(),
-    }),
-  ),
+/** The parts of the stats this command prints, checked against the API's own schema. */
+const Stats = PoolStatsSchema.pick({
+  utilisation: true,
+  limitsInForce: true,
+  queues: true,
+  waits: true,
+  throttled: true,
+  workspaces: true,
 });
 const Decisions = z.object({
   effectiveLimits: z.record(z.string(), z.number()),
