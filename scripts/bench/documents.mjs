@@ -2,10 +2,7 @@
  * Benchmark 2: the embedded document store (SQLite file, WAL), as the
  * embedded runtime builds it. Every figure is a sequence of durable commits.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fmt, lib, line, note, Report, rate, section } from './harness.mjs';
+import { fmt, lib, line, note, Report, rate, section, withBenchRuntime } from './harness.mjs';
 
 const SETS = 20_000;
 const INCREMENTS = 20_000;
@@ -14,27 +11,11 @@ const INCREMENTS_PER_WRITER = 2_500;
 const WARMUP = 500;
 const NO_TARGET = 'none set (context)';
 
-const { EmbeddedRuntime } = await lib('runtimes/embedded/runtime.js');
-const { createLogger } = await lib('platform/logger.js');
 const { defineOrchestrator } = await lib('platform/orchestrator.js');
 
-/** A fresh runtime in its own temp folder, not started: only the document store is exercised. */
-async function withRuntime(orchestrators, fn) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'seraphim-bench-docs-'));
-  const runtime = new EmbeddedRuntime({
-    orchestrators,
-    dataDir,
-    version: 'bench',
-    env: {},
-    logger: createLogger({ level: 'ERROR' }),
-  });
-  try {
-    return await fn(runtime.documents);
-  } finally {
-    await runtime.stop({ graceMs: 0 });
-    rmSync(dataDir, { recursive: true, force: true });
-  }
-}
+/** A fresh runtime, not started: only the document store is exercised. */
+const withRuntime = (orchestrators, fn) =>
+  withBenchRuntime(orchestrators, ({ runtime }) => fn(runtime.documents));
 
 async function timeSets(store, collection) {
   for (let i = 0; i < WARMUP; i++) await store.set(`${collection}/warm-${i}`, { i, label: 'warm-up' });

@@ -271,13 +271,10 @@ export function createApiHandler(orchestrators: readonly Orchestrator[], opts: A
 function conditional(request: ApiRequest, response: ApiResponse): ApiResponse {
   const etag = `W/"${createHash('sha256').update(response.body).digest('base64url').slice(0, 27)}"`;
   const headers: Record<string, string> = { ...response.headers, etag, 'cache-control': 'no-cache' };
-  const asked = request.headers['if-none-match'];
-  const matches =
-    asked !== undefined &&
-    asked.split(',').some((tag) => {
-      const t = tag.trim();
-      return t === '*' || t === etag || t === etag.slice(2);
-    });
+  const matches = request.headers['if-none-match']?.split(',').some((tag) => {
+    const t = tag.trim();
+    return t === '*' || t === etag || t === etag.slice(2);
+  });
   if (!matches) return { ...response, headers };
   const { 'content-type': _, ...rest } = headers;
   return { status: 304, headers: rest, body: '' };

@@ -61,14 +61,15 @@ export function initialAimd(policy: AimdPolicy): AimdState {
 export function observeAimd(policy: AimdPolicy, state: AimdState, seen: AimdObservation): AimdDecision {
   const limit = Math.min(Math.max(state.limit, policy.min), policy.max);
   const target = latencyTarget(policy, state);
-  // A 429's latency says nothing about the upstream's speed: only answered steps move the average.
-  const average = seen.rateLimited
-    ? { avgMs: state.avgMs, samples: state.samples }
-    : {
-        avgMs:
-          state.avgMs === undefined ? seen.latencyMs : state.avgMs + ALPHA * (seen.latencyMs - state.avgMs),
-        samples: (state.samples ?? 0) + 1,
-      };
+  // Only an adaptive target needs the average; a 429's latency says nothing about the upstream's speed.
+  const average =
+    policy.targetLatencyMs !== undefined || seen.rateLimited
+      ? { avgMs: state.avgMs, samples: state.samples }
+      : {
+          avgMs:
+            state.avgMs === undefined ? seen.latencyMs : state.avgMs + ALPHA * (seen.latencyMs - state.avgMs),
+          samples: (state.samples ?? 0) + 1,
+        };
   const next = (fields: Pick<AimdState, 'limit' | 'healthy'>): AimdState => ({
     ...fields,
     ...(average.avgMs === undefined

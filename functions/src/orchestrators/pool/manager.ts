@@ -165,8 +165,11 @@ export class PoolManager {
     seen: AimdObservation,
     subject: { agentKind: string } | { queue: string },
   ): Promise<AimdDecision> {
-    const decision = observeAimd(policy, await this.#aimdState(ctx, key, policy), seen);
-    await ctx.kv.set(key, JSON.stringify(decision.state));
+    const before = await this.#aimdState(ctx, key, policy);
+    const decision = observeAimd(policy, before, seen);
+    // A healthy step at the limit's maximum usually changes nothing: no write then (a kv call per step saved).
+    const state = JSON.stringify(decision.state);
+    if (state !== JSON.stringify(before)) await ctx.kv.set(key, state);
     if (decision.change) {
       const target = latencyTarget(policy, decision.state);
       const record = {

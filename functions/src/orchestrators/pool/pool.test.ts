@@ -270,7 +270,7 @@ describe('resource pool', () => {
   it('reports the limit in force of an agent kind not configured by name, from its decisions', async () => {
     const s = setup({ global: 16 });
     t = await startTestRuntime(s.orchestrators);
-    const ctx = await failBusyStep(t, s.engine);
+    await failBusyStep(t, s.engine);
     const stats = (await (await fetch(`${t.url}/api/pool/stats`)).json()) as {
       limits: { perAgentKind: Record<string, number>; defaultPerAgentKind: number };
       limitsInForce: { perAgentKind: Record<string, number> };

@@ -73,12 +73,12 @@ interface Worker {
   keyed: boolean;
   fair: FairScheduler;
   /**
-   * Keys whose last task was deferred on a gate: their other tasks would be
-   * deferred too, so they are not dispatched until the gate wakes one of the
-   * key's tasks here, or the deferred task's own delay passes. This keeps a
-   * workspace over its share from churning the queue.
+   * Keys whose last task was deferred on a gate, with the time its own delay
+   * ends: their other tasks would be deferred too, so they are not dispatched
+   * until a wake makes one of the key's tasks due, or that time passes. This
+   * keeps a workspace over its share from churning the queue.
    */
-  blocked: Map<string, { gate: string; until: number }>;
+  blocked: Map<string, number>;
 }
 
 const CLAIM_BATCH = 64;
@@ -392,9 +392,11 @@ export class EmbeddedTaskQueue implements TaskQueue {
 
   /** Until when a key is held back (its last task was deferred on a gate), or undefined when it is not. */
   #blockedUntil(worker: Worker, key: string, now: number): number | undefined {
-    const block = worker.blocked.get(key);
-    if (block && block.until <= now) worker.blocked.delete(key);
-    return block !== undefined && block.until > now ? block.until : undefined;
+    const until = worker.blocked.get(key);
+    if (until === undefined) return undefined;
+    if (until > now) return until;
+    worker.blocked.delete(key);
+    return undefined;
   }
 
   #run(worker: Worker, task: ClaimedTask): void {
@@ -442,7 +444,7 @@ export class EmbeddedTaskQueue implements TaskQueue {
       batch.map(({ worker, task, error }) => {
         const outcome = this.#outcome(worker, task, error, now);
         if (outcome.kind === 'defer' && outcome.gate !== null && task.fair_key !== null) {
-          worker.blocked.set(task.fair_key, { gate: outcome.gate, until: outcome.runAt });
+          worker.blocked.set(task.fair_key, outcome.runAt);
         }
         return { task, outcome };
       }),
