@@ -7,14 +7,9 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import system from '../../orchestrators/system/index.js';
-import { systemClock } from '../../platform/clock.js';
-import { envConfig } from '../../platform/config.js';
 import { LOCAL_OPERATOR } from '../../platform/identity.js';
-import { createUlids } from '../../platform/ids.js';
-import { createLogger, MemorySink } from '../../platform/logger.js';
 import type { Ports } from '../../platform/ports.js';
-import { SqliteDocumentStore } from '../embedded/documents.js';
-import { MemoryKv } from '../embedded/kv.js';
+import { testPorts } from '../../test-support/ports.js';
 import { openDatabase } from '../embedded/sqlite.js';
 import { firebaseAuthenticator, type HttpRequestLike, toApiRequest } from './api.js';
 import { type CloudFunctionGroup, toCloudFunctions } from './functions.js';
@@ -23,23 +18,7 @@ let db: DatabaseSync;
 let ports: Ports;
 beforeEach(() => {
   db = openDatabase({ file: ':memory:' });
-  ports = {
-    runtime: 'firebase',
-    documents: new SqliteDocumentStore(db, { now: () => Date.now() }),
-    events: { publish: async () => 'event-1' },
-    tasks: {
-      enqueue: async (_queue, _payload, opts) => ({ id: opts?.id ?? 'task-1', deduped: false }),
-      stats: async (queue) => ({ queue, depth: 0, inFlight: 0, oldestAgeMs: 0, deadLettered: 0 }),
-      list: async () => [],
-      setRateLimits: async () => {},
-      wake: async () => 0,
-    },
-    kv: new MemoryKv(),
-    clock: systemClock,
-    ids: createUlids(),
-    config: envConfig({}),
-    logger: createLogger({ sink: new MemorySink() }),
-  };
+  ports = testPorts(db);
 });
 afterEach(() => db.close());
 

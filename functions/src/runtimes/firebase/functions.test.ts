@@ -11,11 +11,9 @@ import { z } from 'zod';
 import { orchestrators } from '../../orchestrators/registry.js';
 import system from '../../orchestrators/system/index.js';
 import { ManualClock } from '../../platform/clock.js';
-import { envConfig } from '../../platform/config.js';
 import { DeferError, PermanentError, RetryableError } from '../../platform/errors.js';
 import { LOCAL_OPERATOR } from '../../platform/identity.js';
-import { createUlids } from '../../platform/ids.js';
-import { createLogger, MemorySink } from '../../platform/logger.js';
+import { MemorySink } from '../../platform/logger.js';
 import {
   defineOrchestrator,
   defineSubscription,
@@ -24,8 +22,7 @@ import {
 } from '../../platform/orchestrator.js';
 import type { DocumentChange, EnqueueOptions, EnqueueResult, Ports } from '../../platform/ports.js';
 import { deferDelayMs } from '../../platform/task-rules.js';
-import { SqliteDocumentStore } from '../embedded/documents.js';
-import { MemoryKv } from '../embedded/kv.js';
+import { testPorts } from '../../test-support/ports.js';
 import { openDatabase } from '../embedded/sqlite.js';
 import type { DeadLetter } from './dead-letters.js';
 import {
@@ -59,26 +56,14 @@ beforeEach(() => {
     sink,
     enqueued: [],
     enqueueResult: async (id) => ({ id, deduped: false }),
-    ports: {
-      runtime: 'firebase',
-      documents: new SqliteDocumentStore(db, { now: () => clock.now() }),
-      events: { publish: async () => 'event-1' },
-      tasks: {
-        enqueue: async (queue, payload, opts) => {
-          h.enqueued.push({ queue, payload, opts });
-          return h.enqueueResult(opts?.id ?? 'task-1');
-        },
-        stats: async (queue) => ({ queue, depth: 0, inFlight: 0, oldestAgeMs: 0, deadLettered: 0 }),
-        list: async () => [],
-        setRateLimits: async () => {},
-        wake: async () => 0,
-      },
-      kv: new MemoryKv({ clock }),
+    ports: testPorts(db, {
       clock,
-      ids: createUlids(() => clock.now()),
-      config: envConfig({}),
-      logger: createLogger({ sink }),
-    },
+      sink,
+      enqueue: async (queue, payload, opts) => {
+        h.enqueued.push({ queue, payload, opts });
+        return h.enqueueResult(opts?.id ?? 'task-1');
+      },
+    }),
   };
 });
 afterEach(() => h.db.close());

@@ -16,15 +16,9 @@
 import { type Message, PubSub, type Subscription } from '@google-cloud/pubsub';
 import { Message as PublishedMessage } from 'firebase-functions/v2/pubsub';
 import { z } from 'zod';
-import { systemClock } from '../../platform/clock.js';
-import { envConfig } from '../../platform/config.js';
-import { createUlids } from '../../platform/ids.js';
-import { createLogger, MemorySink } from '../../platform/logger.js';
 import { defineOrchestrator, defineSubscription, functionName } from '../../platform/orchestrator.js';
-import type { Ports } from '../../platform/ports.js';
+import { testPorts } from '../../test-support/ports.js';
 import { describeEventBusContract } from '../contracts/events.contract.js';
-import { SqliteDocumentStore } from '../embedded/documents.js';
-import { MemoryKv } from '../embedded/kv.js';
 import { openDatabase } from '../embedded/sqlite.js';
 import type { DeadLetter } from './dead-letters.js';
 import { eventHandler } from './functions.js';
@@ -41,30 +35,13 @@ if (process.env.PUBSUB_EMULATOR_HOST) {
       const client = new PubSub({ projectId });
       const bus = new PubSubEventBus({ client: async () => client });
       const db = openDatabase({ file: ':memory:' });
-      const documents = new SqliteDocumentStore(db, { now: () => Date.now() });
-      const ports: Ports = {
-        runtime: 'firebase',
-        documents,
+      const ports = testPorts(db, {
         events: bus,
-        tasks: {
-          enqueue: async () => {
-            throw new Error('no tasks in the events contract');
-          },
-          stats: async () => {
-            throw new Error('no tasks in the events contract');
-          },
-          list: async () => [],
-          setRateLimits: async () => {
-            throw new Error('no tasks in the events contract');
-          },
-          wake: async () => 0,
+        enqueue: async () => {
+          throw new Error('no tasks in the events contract');
         },
-        kv: new MemoryKv(),
-        clock: systemClock,
-        ids: createUlids(),
-        config: envConfig({}),
-        logger: createLogger({ sink: new MemorySink() }),
-      };
+      });
+      const { documents } = ports;
       const definition = defineOrchestrator({
         name: 'contract',
         events: Object.fromEntries(

@@ -1,0 +1,42 @@
+/**
+ * Ports for tests of the firebase runtime's wrappers without any cloud: an
+ * in-memory SQLite document store, a memory kv, and a task queue that accepts
+ * everything and runs nothing (record what it is given with `enqueue`).
+ */
+import type { DatabaseSync } from 'node:sqlite';
+import { type Clock, systemClock } from '../platform/clock.js';
+import { envConfig } from '../platform/config.js';
+import { createUlids } from '../platform/ids.js';
+import { createLogger, MemorySink } from '../platform/logger.js';
+import type { EventBus, Ports, TaskQueue } from '../platform/ports.js';
+import { SqliteDocumentStore } from '../runtimes/embedded/documents.js';
+import { MemoryKv } from '../runtimes/embedded/kv.js';
+
+export function testPorts(
+  db: DatabaseSync,
+  opts: {
+    clock?: Clock;
+    sink?: MemorySink;
+    events?: EventBus;
+    enqueue?: TaskQueue['enqueue'];
+  } = {},
+): Ports {
+  const clock = opts.clock ?? systemClock;
+  return {
+    runtime: 'firebase',
+    documents: new SqliteDocumentStore(db, { now: () => clock.now() }),
+    events: opts.events ?? { publish: async () => 'event-1' },
+    tasks: {
+      enqueue: opts.enqueue ?? (async (_queue, _payload, o) => ({ id: o?.id ?? 'task-1', deduped: false })),
+      stats: async (queue) => ({ queue, depth: 0, inFlight: 0, oldestAgeMs: 0, deadLettered: 0 }),
+      list: async () => [],
+      setRateLimits: async () => {},
+      wake: async () => 0,
+    },
+    kv: new MemoryKv({ clock }),
+    clock,
+    ids: createUlids(() => clock.now()),
+    config: envConfig({}),
+    logger: createLogger({ sink: opts.sink ?? new MemorySink() }),
+  };
+}
