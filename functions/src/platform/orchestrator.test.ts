@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { backoffMs, retryPolicy } from './delivery.js';
 import {
-  backoffMs,
   defineOrchestrator,
   defineRoute,
   defineTask,
   matchDocumentPattern,
   priorityQueueKey,
-  retryPolicy,
   tasksPerPriority,
 } from './orchestrator.js';
 

@@ -4,8 +4,9 @@
  * into an in-process server, queue, bus and timer.
  */
 import type { z } from 'zod';
+import type { RateLimits, RetryPolicy } from './delivery.js';
 import type { Identity } from './identity.js';
-import type { DocumentChange, EventEnvelope, Ports, TaskInfo } from './ports.js';
+import type { DocumentChange, EventEnvelope, OrchestratorSummary, Ports, TaskInfo } from './ports.js';
 
 /** What every handler receives: the ports, plus a logger bound to the work at hand. */
 export interface Context extends Ports {
@@ -50,24 +51,6 @@ export function defineRoute<P = undefined, Q = undefined, B = undefined, R = unk
 }
 
 // ---------------------------------------------------------------- triggers
-
-export interface RetryPolicy {
-  /** Attempts in all, the first included, before the work is dead-lettered. @default 5 */
-  maxAttempts?: number;
-  /** @default 1 */
-  minBackoffSeconds?: number;
-  /** @default 300 */
-  maxBackoffSeconds?: number;
-  /** How many times the backoff doubles before it grows linearly. @default 5 */
-  maxDoublings?: number;
-}
-
-export interface RateLimits {
-  /** @default 10 */
-  maxConcurrentDispatches?: number;
-  /** @default 100 */
-  maxDispatchesPerSecond?: number;
-}
 
 export interface TaskDefinition<P = unknown> {
   payload: z.ZodType<P>;
@@ -207,47 +190,22 @@ export function defineOrchestrator(def: OrchestratorDefinition): Orchestrator {
   });
 }
 
+/** An orchestrator as plain data: what it serves and what it reacts to. */
+export function summarize(o: Orchestrator): OrchestratorSummary {
+  return {
+    name: o.name,
+    description: o.description,
+    routes: o.routes.map((r) => `${r.method} /api/${o.name}${r.path === '/' ? '' : r.path}`),
+    tasks: Object.keys(o.tasks),
+    events: Object.entries(o.events).map(([k, e]) => `${k} ← ${e.topic}`),
+    documents: Object.entries(o.documents).map(([k, d]) => `${k} ← ${d.document}`),
+    schedules: Object.entries(o.schedules).map(([k, sc]) => `${k} @ ${sc.cron}`),
+  };
+}
+
 /** Cloud Functions name of a trigger: `<orchestrator>-<key>`; also the embedded queue name. */
 export function functionName(orchestrator: string, key: string): string {
   return `${orchestrator}-${key}`;
-}
-
-export const DEFAULT_RETRY: Required<RetryPolicy> = {
-  maxAttempts: 5,
-  minBackoffSeconds: 1,
-  maxBackoffSeconds: 300,
-  maxDoublings: 5,
-};
-
-export const DEFAULT_RATE_LIMITS: Required<RateLimits> = {
-  maxConcurrentDispatches: 10,
-  maxDispatchesPerSecond: 100,
-};
-
-export function retryPolicy(policy: RetryPolicy | undefined): Required<RetryPolicy> {
-  return { ...DEFAULT_RETRY, ...policy };
-}
-
-export function rateLimits(limits: RateLimits | undefined): Required<RateLimits> {
-  return { ...DEFAULT_RATE_LIMITS, ...limits };
-}
-
-/**
- * Delay before attempt `attempt + 1`, after `attempt` failures: doubles from the
- * minimum up to `maxDoublings`, then grows linearly, capped, with full jitter on
- * the upper half so that a burst of failures does not retry in lockstep.
- */
-export function backoffMs(
-  policy: Required<RetryPolicy>,
-  attempt: number,
-  random: () => number = Math.random,
-): number {
-  const min = policy.minBackoffSeconds * 1000;
-  const doublings = Math.min(Math.max(attempt - 1, 0), policy.maxDoublings);
-  const linear = Math.max(attempt - 1 - policy.maxDoublings, 0);
-  const base = min * 2 ** doublings + linear * min * 2 ** policy.maxDoublings;
-  const capped = Math.min(base, policy.maxBackoffSeconds * 1000);
-  return Math.round(capped / 2 + (capped / 2) * random());
 }
 
 /** Matches a path against a `{wildcard}` pattern; returns the captured params or null. */

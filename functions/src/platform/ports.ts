@@ -4,9 +4,9 @@
  * runtimes can honour them exactly and one contract suite can check both.
  */
 import type { Clock } from './clock.js';
+import type { RateLimits } from './delivery.js';
 import type { Ids } from './ids.js';
 import type { Logger } from './logger.js';
-import type { RateLimits } from './orchestrator.js';
 
 // ---------------------------------------------------------------- documents
 
@@ -221,6 +221,21 @@ export interface ConfigSource {
 
 export type RuntimeName = 'embedded' | 'firebase';
 
+/** What one orchestrator of the deployment runs, as plain data (`GET /api/system/info`). */
+export interface OrchestratorSummary {
+  name: string;
+  description: string;
+  /** `METHOD /api/<orchestrator>/<path>` */
+  routes: string[];
+  tasks: string[];
+  /** `<key> ← <topic>` */
+  events: string[];
+  /** `<key> ← <document pattern>` */
+  documents: string[];
+  /** `<key> @ <cron>` */
+  schedules: string[];
+}
+
 export interface Ports {
   runtime: RuntimeName;
   documents: DocumentStore;
@@ -231,6 +246,11 @@ export interface Ports {
   ids: Ids;
   config: ConfigSource;
   logger: Logger;
+  /**
+   * The orchestrators this deployment runs. The runtime knows them; an
+   * orchestrator asking here need not import the registry (which imports it).
+   */
+  deployment(): Promise<readonly OrchestratorSummary[]>;
 }
 
 /** Firestore's limit: the stores refuse bigger documents so that both runtimes behave alike. */

@@ -38,5 +38,6 @@ export function testPorts(
     ids: createUlids(() => clock.now()),
     config: envConfig({}),
     logger: createLogger({ sink: opts.sink ?? new MemorySink() }),
+    deployment: async () => [],
   };
 }

@@ -9,9 +9,10 @@ import { startTestRuntime, type TestRuntime } from '../../test-support/embedded.
 import system from '../system/index.js';
 import { builtinAgents, createAgentRegistry } from './agents/registry.js';
 import { defineAgent } from './agents/types.js';
-import { ExecutionEngine, stepQueue } from './engine.js';
+import { ExecutionEngine } from './engine.js';
 import { createExecutionsOrchestrator } from './index.js';
 import { type Execution, type UseCaseBody, UseCaseBodySchema } from './model.js';
+import { stepQueue } from './queues.js';
 
 /** A test agent that counts its calls per (execution, step, attempt) and echoes its inputs. */
 const calls = new Map<string, number>();

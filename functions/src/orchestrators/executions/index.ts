@@ -8,8 +8,9 @@
 import { defineOrchestrator, defineTask, tasksPerPriority } from '../../platform/orchestrator.js';
 import { pool } from '../pool/instance.js';
 import { builtinAgents, createAgentRegistry } from './agents/registry.js';
-import { ExecutionEngine, STEP_QUEUE_LIMITS, StepTaskSchema, TimerTaskSchema } from './engine.js';
+import { ExecutionEngine } from './engine.js';
 import { cleanupExpired, recoverStalled } from './maintenance.js';
+import { STEP_QUEUE_LIMITS, StepTaskSchema, TimerTaskSchema } from './queues.js';
 import { executionRoutes } from './routes.js';
 
 /** The orchestrator over a given agent registry; tests pass their own agents. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { chain, compile } from '../../test-support/workflows.js';
 import { decide, type Effect, type MachineInput, newExecution } from './machine.js';
 import type { Execution, StepInput } from './model.js';
-import { chain, compile } from './test-fixtures.js';
 import type { CompiledWorkflow } from './workflow.js';
 
 const T0 = Date.UTC(2026, 10, 24);

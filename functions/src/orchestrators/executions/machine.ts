@@ -397,29 +397,9 @@ export function newExecution(params: {
   input: unknown;
   correlationId: string;
   at: number;
-  parent?: {
-    id: string;
-    checkpoint: number;
-    context: Record<string, unknown>;
-    steps: Record<string, StepState>;
-    inputChanged: boolean;
-  };
 }): Execution {
   const steps: Record<string, StepState> = {};
   for (const id of params.wf.order) steps[id] = initialStepState();
-  const context: Record<string, unknown> = { input: params.input, vars: params.useCase.workflow.vars };
-  if (params.parent) {
-    // A fork keeps what its parent's checkpoint had finished, except what edited input invalidates:
-    // every step that reads `input` (directly or through another step) runs again.
-    const stale = params.parent.inputChanged ? dependentsOfInput(params.wf) : new Set<string>();
-    for (const [id, s] of Object.entries(params.parent.steps)) {
-      const node = params.wf.steps.get(id);
-      if (!node || stale.has(id) || s.status !== 'succeeded') continue;
-      steps[id] = { ...s };
-      const key = node.step.output;
-      if (key in params.parent.context) context[key] = params.parent.context[key];
-    }
-  }
   return {
     id: params.id,
     workspace: params.workspace,
@@ -428,29 +408,16 @@ export function newExecution(params: {
     status: 'pending',
     paused: false,
     input: params.input,
-    context,
+    context: { input: params.input, vars: params.useCase.workflow.vars },
     steps,
     error: null,
     correlationId: params.correlationId,
-    parentId: params.parent?.id ?? null,
-    forkedFromCheckpoint: params.parent?.checkpoint ?? null,
+    parentId: null,
+    forkedFromCheckpoint: null,
     checkpoint: 0,
     createdAt: params.at,
     updatedAt: params.at,
     endedAt: null,
     expiresAt: params.at + params.useCase.contextTtlSeconds * 1000,
   };
-}
-
-/** Steps whose result depends on the execution input, directly or through other steps. */
-export function dependentsOfInput(wf: CompiledWorkflow): Set<string> {
-  const stale = new Set<string>();
-  for (const id of wf.order) {
-    const node = wf.steps.get(id) as CompiledStep;
-    const readsInput = Object.values(node.step.inputs).some(
-      (path) => path === 'input' || path.startsWith('input.'),
-    );
-    if (readsInput || node.deps.some((d) => stale.has(d))) stale.add(id);
-  }
-  return stale;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../platform/errors.js';
+import { chain, compile } from '../../test-support/workflows.js';
 import type { StepInput } from './model.js';
-import { chain, compile } from './test-fixtures.js';
 
 function problems(steps: StepInput[], extra = {}): Array<{ path: string; message: string }> {
   try {

@@ -8,7 +8,9 @@
  * dispatchers can never take the same slot (the limit is never exceeded), and
  * a holder that dies frees its slot when the TTL passes.
  */
-import type { Context, RateLimits } from '../../platform/orchestrator.js';
+
+import type { RateLimits } from '../../platform/delivery.js';
+import type { Context } from '../../platform/orchestrator.js';
 import type { KeyValueStore } from '../../platform/ports.js';
 import {
   type AimdDecision,

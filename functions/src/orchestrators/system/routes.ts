@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { SERAPHIM_VERSION } from '../../platform/config.js';
 import { errorMessage } from '../../platform/errors.js';
-import { type Context, defineRoute, functionName, type Orchestrator } from '../../platform/orchestrator.js';
+import { type Context, defineRoute, functionName } from '../../platform/orchestrator.js';
 import {
   type Health,
   HealthSchema,
@@ -23,11 +23,6 @@ async function check(fn: () => Promise<unknown>): Promise<Health['checks'][strin
   } catch (error) {
     return { status: 'failing', detail: errorMessage(error) };
   }
-}
-
-/** Every orchestrator, loaded only when asked for, so `system-api` cold-starts with itself alone. */
-async function allOrchestrators(): Promise<readonly Orchestrator[]> {
-  return (await import('../registry.js')).orchestrators;
 }
 
 export const healthRoute = defineRoute({
@@ -65,20 +60,11 @@ export const infoRoute = defineRoute({
   summary: 'Runtime, version and the orchestrators this deployment runs',
   response: InfoSchema,
   async handler(_req, ctx) {
-    const all = await allOrchestrators();
     return {
       runtime: ctx.runtime,
       version: SERAPHIM_VERSION,
       node: process.version,
-      orchestrators: all.map((o) => ({
-        name: o.name,
-        description: o.description,
-        routes: o.routes.map((r) => `${r.method} /api/${o.name}${r.path}`),
-        tasks: Object.keys(o.tasks),
-        events: Object.entries(o.events).map(([k, e]) => `${k} ← ${e.topic}`),
-        documents: Object.entries(o.documents).map(([k, d]) => `${k} ← ${d.document}`),
-        schedules: Object.entries(o.schedules).map(([k, s]) => `${k} @ ${s.cron}`),
-      })),
+      orchestrators: [...(await ctx.deployment())],
     };
   },
 });

@@ -2,8 +2,8 @@
  * The tasks port's contract: what a task handler and an enqueuer can rely on.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { RateLimits, RetryPolicy } from '../../platform/delivery.js';
 import { PayloadTooLargeError, PermanentError, RetryAfterError } from '../../platform/errors.js';
-import type { RateLimits, RetryPolicy } from '../../platform/orchestrator.js';
 import type { TaskInfo, TaskQueue } from '../../platform/ports.js';
 
 export interface QueueUnderTest {

@@ -21,6 +21,7 @@
  */
 import type { DatabaseSync } from 'node:sqlite';
 import type { Clock } from '../../platform/clock.js';
+import { backoffMs, type RateLimits, type RetryPolicy } from '../../platform/delivery.js';
 import {
   DeferError,
   errorMessage,
@@ -31,7 +32,6 @@ import {
 } from '../../platform/errors.js';
 import type { Ids } from '../../platform/ids.js';
 import type { Logger } from '../../platform/logger.js';
-import { backoffMs, type RateLimits, type RetryPolicy } from '../../platform/orchestrator.js';
 import type { EnqueueOptions, EnqueueResult, QueueStats, TaskInfo, TaskQueue } from '../../platform/ports.js';
 import { deferDelayMs, encodeTask } from '../../platform/task-rules.js';
 import { FairScheduler } from './fair.js';
@@ -187,10 +187,10 @@ export class EmbeddedTaskQueue implements TaskQueue {
    */
   async wake(gate: string, count: number): Promise<number> {
     const woken = this.#table.wake(gate, count, this.#clock.now());
-    for (const { queue, fair_key } of woken) {
+    for (const { queue, fairKey } of woken) {
       const worker = this.#workers.get(queue);
       // The woken task is due now: its key may go again, whatever gate held it back.
-      if (fair_key !== null) worker?.blocked.delete(fair_key);
+      if (fairKey !== null) worker?.blocked.delete(fairKey);
       this.nudge(queue);
     }
     return woken.length;
@@ -405,7 +405,7 @@ export class EmbeddedTaskQueue implements TaskQueue {
       queue: worker.config.name,
       id: task.id,
       attempt: task.attempts,
-      maxAttempts: task.max_attempts,
+      maxAttempts: task.maxAttempts,
     };
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -443,8 +443,8 @@ export class EmbeddedTaskQueue implements TaskQueue {
     this.#table.settle(
       batch.map(({ worker, task, error }) => {
         const outcome = this.#outcome(worker, task, error, now);
-        if (outcome.kind === 'defer' && outcome.gate !== null && task.fair_key !== null) {
-          worker.blocked.set(task.fair_key, outcome.runAt);
+        if (outcome.kind === 'defer' && outcome.gate !== null && task.fairKey !== null) {
+          worker.blocked.set(task.fairKey, outcome.runAt);
         }
         return { task, outcome };
       }),
@@ -465,7 +465,7 @@ export class EmbeddedTaskQueue implements TaskQueue {
     }
     const message = errorMessage(error).slice(0, 4000);
     const fields = { queue: worker.config.name, taskId: task.id, attempt: task.attempts, error: message };
-    if (!isRetryable(error) || task.attempts >= task.max_attempts) {
+    if (!isRetryable(error) || task.attempts >= task.maxAttempts) {
       this.#logger.error('Task dead-lettered', fields);
       return { kind: 'dead', error: message };
     }

@@ -10,6 +10,15 @@ import type { DatabaseSync } from 'node:sqlite';
 import { Cron } from 'croner';
 import { type Clock, systemClock } from '../../platform/clock.js';
 import { type Env, envConfig } from '../../platform/config.js';
+import {
+  DEFAULT_TASK_TIMEOUT_SECONDS,
+  DELIVERY_TIMEOUT_SECONDS,
+  deliveryRetry,
+  rateLimits,
+  retryPolicy,
+  SCHEDULE_ATTEMPTS,
+  SCHEDULE_TIMEOUT_SECONDS,
+} from '../../platform/delivery.js';
 import { errorMessage, PermanentError } from '../../platform/errors.js';
 import { type ApiHandler, createApiHandler } from '../../platform/http.js';
 import { LOCAL_OPERATOR } from '../../platform/identity.js';
@@ -22,8 +31,7 @@ import {
   matchDocumentPattern,
   type Orchestrator,
   PRIORITY_CLASSES,
-  rateLimits,
-  retryPolicy,
+  summarize,
 } from '../../platform/orchestrator.js';
 import type { DocumentChange, KeyValueStore, Ports, StoredDocument } from '../../platform/ports.js';
 import { type DeliveryPayload, DOCUMENTS_TOPIC, EmbeddedEventBus } from './bus.js';
@@ -87,6 +95,7 @@ export class EmbeddedRuntime {
       ids,
       config: envConfig(opts.env ?? process.env),
       logger,
+      deployment: async () => opts.orchestrators.map(summarize),
     };
     for (const o of opts.orchestrators) this.#mount(o);
     const version = opts.version;
@@ -113,7 +122,7 @@ export class EmbeddedRuntime {
         {
           retry: retryPolicy(task.retry),
           rateLimits: rateLimits(task.rateLimits),
-          timeoutMs: (task.timeoutSeconds ?? 60) * 1000,
+          timeoutMs: (task.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS) * 1000,
           priority: PRIORITY_CLASSES.indexOf(task.priority ?? 'normal'),
         },
         async (payload, info) => {
@@ -168,9 +177,9 @@ export class EmbeddedRuntime {
       this.#register(
         name,
         {
-          retry: retryPolicy({ maxAttempts: 3 }),
+          retry: retryPolicy({ maxAttempts: SCHEDULE_ATTEMPTS }),
           rateLimits: rateLimits({ maxConcurrentDispatches: 1 }),
-          timeoutMs: 540_000,
+          timeoutMs: SCHEDULE_TIMEOUT_SECONDS * 1000,
         },
         async (payload, info) => {
           const { scheduledTime } = payload as { scheduledTime: number };
@@ -202,9 +211,9 @@ export class EmbeddedRuntime {
 
   #deliveryConfig(retry: Orchestrator['events'][string]['retry']): Omit<QueueConfig, 'name'> {
     return {
-      retry: retryPolicy({ minBackoffSeconds: 1, maxBackoffSeconds: 60, ...retry }),
+      retry: deliveryRetry(retry),
       rateLimits: rateLimits({ maxConcurrentDispatches: 16, maxDispatchesPerSecond: 1000 }),
-      timeoutMs: 60_000,
+      timeoutMs: DELIVERY_TIMEOUT_SECONDS * 1000,
     };
   }
 

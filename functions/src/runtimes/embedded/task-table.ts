@@ -14,10 +14,10 @@ export interface ClaimedTask {
   payload: string;
   /** Counting this one. */
   attempts: number;
-  max_attempts: number;
+  maxAttempts: number;
   /** Times this task was deferred (DeferError) before this dispatch. */
   deferrals: number;
-  fair_key: string | null;
+  fairKey: string | null;
 }
 
 export type TaskOutcome =
@@ -50,7 +50,8 @@ export interface NewTask {
 }
 
 const LEASE_LOST = 'lease expired: the worker stopped or timed out';
-const RETURNED = 'seq, id, payload, attempts, max_attempts, deferrals, fair_key';
+/** A claimed row, with its columns named as the queue names them: SQL's names stay in this file. */
+const RETURNED = 'seq, id, payload, attempts, max_attempts AS maxAttempts, deferrals, fair_key AS fairKey';
 
 export class TaskTable {
   readonly #db: DatabaseSync;
@@ -135,7 +136,7 @@ export class TaskTable {
       wake: db.prepare(
         `UPDATE tasks SET run_at = ?1 WHERE seq IN (
            SELECT seq FROM tasks WHERE gate = ?2 AND state = 'pending' AND run_at > ?1 ORDER BY priority, seq LIMIT ?3)
-         RETURNING queue, fair_key`,
+         RETURNING queue, fair_key AS fairKey`,
       ),
       keyedProbe: db.prepare(
         `SELECT 1 FROM tasks WHERE queue = ? AND state = 'pending' AND fair_key IS NOT NULL LIMIT 1`,
@@ -227,9 +228,9 @@ export class TaskTable {
   }
 
   /** Makes up to `count` tasks deferred on `gate` ready now, highest priority then oldest first; returns which. */
-  wake(gate: string, count: number, now: number): Array<{ queue: string; fair_key: string | null }> {
+  wake(gate: string, count: number, now: number): Array<{ queue: string; fairKey: string | null }> {
     if (count <= 0) return [];
-    return this.#sql.wake.all(now, gate, count) as Array<{ queue: string; fair_key: string | null }>;
+    return this.#sql.wake.all(now, gate, count) as Array<{ queue: string; fairKey: string | null }>;
   }
 
   /** Records many finished attempts in one transaction: the group commit. */

@@ -4,9 +4,9 @@
  * how its failures map onto platform errors, can be checked.
  */
 import { describe, expect, it } from 'vitest';
+import type { RateLimits } from '../../platform/delivery.js';
 import { InvalidInputError, NotFoundError, PermanentError, RetryableError } from '../../platform/errors.js';
 import { createLogger, MemorySink } from '../../platform/logger.js';
-import type { RateLimits } from '../../platform/orchestrator.js';
 import {
   type CloudTasksApi,
   CloudTasksQueue,

@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { v2beta3 } from '@google-cloud/tasks';
 import type { TaskOptions } from 'firebase-admin/functions';
 import type { Clock } from '../../platform/clock.js';
+import type { RateLimits } from '../../platform/delivery.js';
 import {
   errorMessage,
   InvalidInputError,
@@ -21,7 +22,6 @@ import {
   RetryableError,
 } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
-import type { RateLimits } from '../../platform/orchestrator.js';
 import type { EnqueueOptions, EnqueueResult, QueueStats, TaskQueue } from '../../platform/ports.js';
 import { encodeTask } from '../../platform/task-rules.js';
 import type { Pacer } from './pacing.js';

@@ -27,6 +27,16 @@ import { type MessagePublishedData, onMessagePublished } from 'firebase-function
 import { onSchedule, type ScheduledEvent, type ScheduleOptions } from 'firebase-functions/v2/scheduler';
 import { onTaskDispatched, type Request as TaskRequest } from 'firebase-functions/v2/tasks';
 import { SERAPHIM_VERSION } from '../../platform/config.js';
+import {
+  DEFAULT_TASK_TIMEOUT_SECONDS,
+  DELIVERY_TIMEOUT_SECONDS,
+  deliveryRetry,
+  type RetryPolicy,
+  rateLimits,
+  retryPolicy,
+  SCHEDULE_ATTEMPTS,
+  SCHEDULE_TIMEOUT_SECONDS,
+} from '../../platform/delivery.js';
 import { DeferError, errorMessage, PermanentError, RetryableError } from '../../platform/errors.js';
 import { type ApiRequest, DEFAULT_MAX_BODY_BYTES } from '../../platform/http.js';
 import type { Identity } from '../../platform/identity.js';
@@ -37,9 +47,6 @@ import {
   functionName,
   matchDocumentPattern,
   type Orchestrator,
-  type RetryPolicy,
-  rateLimits,
-  retryPolicy,
   type ScheduleDefinition,
   type TaskDefinition,
 } from '../../platform/orchestrator.js';
@@ -115,20 +122,20 @@ export function toCloudFunctions(o: Orchestrator, deps: FirebaseDeps = {}): Clou
           maxConcurrentDispatches: limits.maxConcurrentDispatches,
           maxDispatchesPerSecond: limits.maxDispatchesPerSecond,
         },
-        timeoutSeconds: task.timeoutSeconds ?? 60,
+        timeoutSeconds: task.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS,
       },
       taskHandler(o, key, task, d.ports),
     );
   }
   for (const [key, sub] of Object.entries(o.events)) {
     group[key] = onMessagePublished(
-      { ...common, topic: sub.topic, retry: true },
+      { ...common, topic: sub.topic, retry: true, timeoutSeconds: DELIVERY_TIMEOUT_SECONDS },
       eventHandler(o, key, sub, d.ports),
     );
   }
   for (const [key, trigger] of Object.entries(o.documents)) {
     group[key] = onDocumentWritten(
-      { ...common, document: trigger.document, retry: true },
+      { ...common, document: trigger.document, retry: true, timeoutSeconds: DELIVERY_TIMEOUT_SECONDS },
       documentHandler(o, key, trigger, d.ports),
     );
   }
@@ -138,7 +145,8 @@ export function toCloudFunctions(o: Orchestrator, deps: FirebaseDeps = {}): Clou
         ...common,
         schedule: schedule.cron,
         timeZone: (schedule.timeZone ?? 'UTC') as ScheduleOptions['timeZone'],
-        retryCount: 2, // three attempts in all, as the embedded timer's queue gives a firing
+        retryCount: SCHEDULE_ATTEMPTS - 1, // Cloud Scheduler counts retries, not attempts
+        timeoutSeconds: SCHEDULE_TIMEOUT_SECONDS,
       },
       scheduleHandler(o, key, schedule, d.ports),
     );
@@ -260,11 +268,6 @@ async function deferTask(
 
 // ---------------------------------------------------------------- events and document changes
 
-/** Eventarc delivery settings: the embedded bus's defaults, so both runtimes give a subscriber the same budget. */
-function deliveryPolicy(retry: RetryPolicy | undefined): Required<RetryPolicy> {
-  return retryPolicy({ minBackoffSeconds: 1, maxBackoffSeconds: 60, ...retry });
-}
-
 /**
  * Eventarc redelivers a failed event with its own backoff and does not say how
  * many times it has, so the attempt budget becomes a time budget: once an
@@ -301,7 +304,7 @@ export function eventHandler(
   ports: () => Ports | Promise<Ports>,
 ): (event: CloudEvent<MessagePublishedData<unknown>>) => Promise<void> {
   const name = functionName(o.name, key);
-  const policy = deliveryPolicy(sub.retry);
+  const policy = deliveryRetry(sub.retry);
   return async (event) => {
     const p = await ports();
     const messageId = event.data.message.messageId;
@@ -353,7 +356,7 @@ export function documentHandler(
   ports: () => Ports | Promise<Ports>,
 ): (event: DocumentWrittenEvent) => Promise<void> {
   const name = functionName(o.name, key);
-  const policy = deliveryPolicy(trigger.retry);
+  const policy = deliveryRetry(trigger.retry);
   return async (event) => {
     const p = await ports();
     const change = toDocumentChange(trigger.document, event);

@@ -8,10 +8,11 @@ import type { App } from 'firebase-admin/app';
 import { defineSecret } from 'firebase-functions/params';
 import { type Clock, systemClock } from '../../platform/clock.js';
 import { type Env, envConfig } from '../../platform/config.js';
+import { DEFAULT_RATE_LIMITS, rateLimits } from '../../platform/delivery.js';
 import { PermanentError } from '../../platform/errors.js';
 import { createUlids } from '../../platform/ids.js';
 import { createLogger, type Logger } from '../../platform/logger.js';
-import { DEFAULT_RATE_LIMITS, functionName, rateLimits } from '../../platform/orchestrator.js';
+import { functionName, summarize } from '../../platform/orchestrator.js';
 import type { KeyValueStore, KvSetOptions, Ports } from '../../platform/ports.js';
 import {
   CloudTasksQueue,
@@ -139,6 +140,7 @@ export function createFirebasePorts(opts: FirebasePortsOptions = {}): Ports {
     ids: createUlids(() => clock.now()),
     config,
     logger,
+    deployment: async () => (await import('../../orchestrators/registry.js')).orchestrators.map(summarize),
   };
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PermanentError } from '../../../platform/errors.js';
+import { configIssues, runAgent } from '../../../test-support/agent-call.js';
 import { BranchConfigSchema, branchAgent } from './branch.js';
-import { configIssues, runAgent } from './test-support.js';
 
 /** One case; `then` is a plain array, never a thenable. */
 const when = (condition: string, ...targets: string[]) => ({

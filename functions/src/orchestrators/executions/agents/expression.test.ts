@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError, PermanentError } from '../../../platform/errors.js';
+import { T0 } from '../../../test-support/agent-call.js';
 import {
   checkExpression,
   compileExpression,
@@ -9,7 +10,6 @@ import {
   hasNestedQuantifier,
   MAX_EXPRESSION_LENGTH,
 } from './expression.js';
-import { T0 } from './test-support.js';
 
 const run = (source: string, data: unknown = {}, opts = {}) =>
   evaluate(compileExpression(source), data, { now: T0, ...opts });

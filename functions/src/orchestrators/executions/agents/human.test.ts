@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PermanentError } from '../../../platform/errors.js';
+import { configIssues, runAgent, T0 } from '../../../test-support/agent-call.js';
 import {
   decisionOutput,
   HumanConfigSchema,
@@ -8,7 +9,6 @@ import {
   mayDecide,
   renderPrompt,
 } from './human.js';
-import { configIssues, runAgent, T0 } from './test-support.js';
 
 const claim = { id: 'C-17', amount: 1250.5, holder: { name: 'Ada' }, tags: ['water', 'urgent'], note: null };
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PermanentError } from '../../../platform/errors.js';
+import { configIssues, runAgent, T0 } from '../../../test-support/agent-call.js';
 import { applyRules, RulesConfigSchema, rulesAgent } from './rules.js';
-import { configIssues, runAgent, T0 } from './test-support.js';
 
 /** Fraud screening: hard rules decide outright, soft rules add up to a band. */
 const screening = {

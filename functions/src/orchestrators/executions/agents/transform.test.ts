@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PermanentError } from '../../../platform/errors.js';
-import { configIssues, runAgent } from './test-support.js';
+import { configIssues, runAgent } from '../../../test-support/agent-call.js';
 import { transformAgent } from './transform.js';
 
 const claim = { id: 'c1', items: [{ price: 120 }, { price: 80 }], currency: 'EUR' };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PermanentError } from '../../../platform/errors.js';
-import { configIssues, runAgent } from './test-support.js';
+import { configIssues, runAgent } from '../../../test-support/agent-call.js';
 import { validateAgent } from './validate.js';
 
 const claimSchema = {

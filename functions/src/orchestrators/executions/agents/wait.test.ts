@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PermanentError } from '../../../platform/errors.js';
-import { configIssues, runAgent, T0 } from './test-support.js';
+import { configIssues, runAgent, T0 } from '../../../test-support/agent-call.js';
 import { waitAgent } from './wait.js';
 
 const HOUR = 3600_000;

@@ -1,8 +1,12 @@
 /** Small agent catalogs and workflows for the pure tests: no I/O, no real agents. */
 import { z } from 'zod';
-import type { AgentDefinition } from './agents/types.js';
-import { type StepInput, type Workflow, WorkflowSchema } from './model.js';
-import { type AgentCatalog, type CompiledWorkflow, compileWorkflow } from './workflow.js';
+import type { AgentDefinition } from '../orchestrators/executions/agents/types.js';
+import { type StepInput, type Workflow, WorkflowSchema } from '../orchestrators/executions/model.js';
+import {
+  type AgentCatalog,
+  type CompiledWorkflow,
+  compileWorkflow,
+} from '../orchestrators/executions/workflow.js';
 
 const noop: AgentDefinition<Record<string, unknown>> = {
   kind: 'noop',

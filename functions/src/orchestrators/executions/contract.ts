@@ -1,0 +1,56 @@
+/**
+ * A step's output contract and its cache key: what a result must be before
+ * the execution takes it, and what makes two calls the same call.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { PermanentError } from '../../platform/errors.js';
+
+/** Inputs and outputs above this go by reference: the execution document must stay far below Firestore's 1 MiB. */
+export const MAX_VALUE_BYTES = 256 * 1024;
+
+export function byteSize(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value ?? null));
+}
+
+/** The contract: output within the size limit and matching the step's declared JSON Schema. */
+export function checkOutput(
+  stepId: string,
+  schema: Record<string, unknown> | undefined,
+  output: unknown,
+): void {
+  const size = byteSize(output);
+  if (size > MAX_VALUE_BYTES) {
+    throw new PermanentError(
+      `Output of step ${stepId} is ${size} bytes; the limit is ${MAX_VALUE_BYTES}. Store it by reference.`,
+      {
+        details: { contract: 'size' },
+      },
+    );
+  }
+  if (!schema) return;
+  const parsed = z.fromJSONSchema(schema as Parameters<typeof z.fromJSONSchema>[0]).safeParse(output);
+  if (!parsed.success) {
+    const problems = parsed.error.issues
+      .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+      .join('; ');
+    throw new PermanentError(
+      `Contract violated: output of step ${stepId} does not match its schema: ${problems}`,
+      {
+        details: { contract: 'schema' },
+      },
+    );
+  }
+}
+
+/** Cache keys: per workspace, agent kind and config, and the values of the inputs the policy names. */
+export function cacheKeyOf(
+  workspace: string,
+  agent: string,
+  config: unknown,
+  keyInputs: string[],
+  inputs: Record<string, unknown>,
+): string {
+  const material = JSON.stringify([agent, config, keyInputs.map((name) => inputs[name] ?? null)]);
+  return `cache:${workspace}:${createHash('sha256').update(material).digest('base64url')}`;
+}

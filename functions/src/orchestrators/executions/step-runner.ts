@@ -1,0 +1,284 @@
+/**
+ * The step runner: one step attempt, from its task to the machine input that
+ * reports it. It reads only the step's declared inputs, takes a pool slot
+ * (or defers), runs the agent (or takes a cached result), checks the output
+ * against its contract, and says what happened. It decides nothing about the
+ * execution: the engine commits what it reports.
+ */
+import {
+  DeferError,
+  errorMessage,
+  isRetryable,
+  NotFoundError,
+  PermanentError,
+  RetryAfterError,
+  RetryableError,
+  SeraphimError,
+} from '../../platform/errors.js';
+import type { Context } from '../../platform/orchestrator.js';
+import type { PoolManager } from '../pool/manager.js';
+import type { AgentContext, AgentDefinition, AgentResult } from './agents/types.js';
+import { cacheKeyOf, checkOutput } from './contract.js';
+import type { MachineInput } from './machine.js';
+import { type Execution, type StepError, TERMINAL_EXECUTION, type UseCase } from './model.js';
+import { STEP_QUEUE_LIMITS, type StepTask, stepQueue } from './queues.js';
+import { getExecution } from './store.js';
+import type { AgentCatalog, CompiledStep, CompiledWorkflow } from './workflow.js';
+
+export interface AgentRegistry extends AgentCatalog {
+  get(kind: string): AgentDefinition | undefined;
+}
+
+/** Where the runner finds the use case version an execution runs, compiled (the engine caches both). */
+export interface WorkflowSource {
+  useCase(ctx: Context, workspace: string, id: string, version: number): Promise<UseCase>;
+  compile(useCase: UseCase): CompiledWorkflow;
+}
+
+/** What one attempt reported: the machine input to commit, with the inputs it read (for its checkpoint). */
+export interface StepReport {
+  input: MachineInput;
+  inputs: Record<string, unknown>;
+}
+
+/** Reads a dotted context path (`claim.amount`) with no access beyond plain data. */
+export function readContextPath(context: Record<string, unknown>, path: string): unknown {
+  let value: unknown = context;
+  for (const key of path.split('.')) {
+    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return null;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value ?? null;
+}
+
+/** The values a step reads: its declared inputs, and nothing else of the context. */
+export function stepInputs(node: CompiledStep, context: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(node.step.inputs).map(([name, path]) => [name, readContextPath(context, path)]),
+  );
+}
+
+export function toStepError(error: unknown): StepError {
+  return {
+    message: errorMessage(error).slice(0, 2000),
+    code: error instanceof SeraphimError ? error.code : 'internal',
+    retryable: isRetryable(error),
+    ...(error instanceof SeraphimError && 'retryAfterMs' in error
+      ? { retryAfterMs: Number(error.retryAfterMs) }
+      : {}),
+  };
+}
+
+type RunResult = AgentResult & { cacheHit?: boolean };
+
+export class StepRunner {
+  readonly #agents: AgentRegistry;
+  readonly #source: WorkflowSource;
+  readonly #pool: PoolManager | undefined;
+
+  constructor(agents: AgentRegistry, source: WorkflowSource, pool?: PoolManager) {
+    this.#agents = agents;
+    this.#source = source;
+    this.#pool = pool;
+  }
+
+  /**
+   * Runs one step attempt. Null when this delivery has nothing to do (a
+   * redelivery, or an attempt the execution has moved past). Throws
+   * DeferError, having done nothing, when the pool has no slot for it.
+   */
+  async run(ctx: Context, task: StepTask): Promise<StepReport | null> {
+    const { data: execution } = await getExecution(ctx.documents, task.workspace, task.executionId);
+    const state = execution.steps[task.stepId];
+    if (
+      !state ||
+      state.attempts !== task.attempt ||
+      !['queued', 'running'].includes(state.status) ||
+      TERMINAL_EXECUTION.includes(execution.status)
+    ) {
+      return null;
+    }
+    const useCase = await this.#source.useCase(
+      ctx,
+      task.workspace,
+      execution.useCaseId,
+      execution.useCaseVersion,
+    );
+    const node = this.#source.compile(useCase).steps.get(task.stepId);
+    if (!node)
+      throw new PermanentError(`Step ${task.stepId} is not in use case ${useCase.id} v${useCase.version}`);
+    const inputs = stepInputs(node, execution.context);
+    const lease = this.#pool
+      ? await this.#pool.acquire(ctx, {
+          workspace: task.workspace,
+          useCaseId: execution.useCaseId,
+          agentKind: node.step.agent,
+          holder: `${task.executionId}/${task.stepId}/${task.attempt}`,
+          ttlMs: node.step.timeoutSeconds * 1000 + 60_000,
+        })
+      : undefined;
+    if (lease && !lease.ok) {
+      // The pool is full in one dimension: the task waits its turn on that dimension, without spending an attempt.
+      throw new DeferError(`The pool is full (${lease.dimension}); step ${task.stepId} waits for a slot`, {
+        gate: lease.gate,
+        delayMs: 0,
+      });
+    }
+    const startedAt = ctx.clock.now();
+    const result = await this.#runAgent(ctx, useCase, execution, task, inputs)
+      .catch((error: unknown) => error)
+      .finally(() => (lease?.ok ? lease.release() : undefined));
+    if (this.#pool && !(isResult(result) && (result.cacheHit || result.status === 'waiting'))) {
+      // Auto-scaling: the agent kind's limit and the queue's dispatch rate follow latency and the upstream's 429s.
+      const seen = { latencyMs: ctx.clock.now() - startedAt, rateLimited: result instanceof RetryAfterError };
+      await this.#pool.observe(ctx, node.step.agent, seen);
+      const priority = node.step.priority;
+      await this.#pool.observeQueue(ctx, stepQueue(priority), STEP_QUEUE_LIMITS[priority], seen);
+    }
+    return { input: report(task, result, startedAt, ctx.clock.now(), ctx), inputs };
+  }
+
+  /**
+   * Debugging: runs one step's agent again on the inputs its last checkpoint
+   * recorded (or on the current context), without changing the execution.
+   * Cache is bypassed; the contract is checked.
+   */
+  async rerun(
+    ctx: Context,
+    execution: Execution,
+    stepId: string,
+    recordedInputs: Record<string, unknown> | null,
+  ): Promise<{
+    inputs: Record<string, unknown>;
+    result: AgentResult | null;
+    error: StepError | null;
+    durationMs: number;
+  }> {
+    const useCase = await this.#source.useCase(
+      ctx,
+      execution.workspace,
+      execution.useCaseId,
+      execution.useCaseVersion,
+    );
+    const node = this.#source.compile(useCase).steps.get(stepId);
+    if (!node) throw new NotFoundError(`Step ${stepId} not found in execution ${execution.id}`);
+    const inputs = recordedInputs ?? stepInputs(node, execution.context);
+    const started = performance.now();
+    const task = { workspace: execution.workspace, executionId: execution.id, stepId, attempt: 0 };
+    try {
+      const result = await this.#runAgent(ctx, useCase, execution, task, inputs, { useCache: false });
+      return { inputs, result, error: null, durationMs: performance.now() - started };
+    } catch (error) {
+      return { inputs, result: null, error: toStepError(error), durationMs: performance.now() - started };
+    }
+  }
+
+  async #runAgent(
+    ctx: Context,
+    useCase: UseCase,
+    execution: Execution,
+    task: StepTask,
+    inputs: Record<string, unknown>,
+    opts: { useCache: boolean } = { useCache: true },
+  ): Promise<RunResult> {
+    const node = this.#source.compile(useCase).steps.get(task.stepId);
+    const step = node?.step;
+    const agent = step ? this.#agents.get(step.agent) : undefined;
+    if (!step || !agent) throw new PermanentError(`No agent for step ${task.stepId}`);
+    const config = agent.config.parse(step.config);
+    const cacheKey =
+      step.cache && opts.useCache
+        ? cacheKeyOf(execution.workspace, step.agent, step.config, step.cache.key, inputs)
+        : null;
+    if (cacheKey) {
+      const hit = await ctx.kv.get(cacheKey);
+      if (hit !== null) return { status: 'succeeded', output: JSON.parse(hit) as unknown, cacheHit: true };
+    }
+    const signal = AbortSignal.timeout(step.timeoutSeconds * 1000);
+    const agentCtx: AgentContext = {
+      clock: ctx.clock,
+      logger: ctx.logger.child({ executionId: execution.id, stepId: task.stepId, agent: step.agent }),
+      secret: (name) => {
+        if (!useCase.secrets.includes(name)) {
+          throw new PermanentError(`Secret ${name} is not declared by use case ${useCase.id}`);
+        }
+        return ctx.config.secret(name);
+      },
+      setting: (name) => ctx.config.get(name),
+      fetch: globalThis.fetch,
+      signal,
+    };
+    const result = await Promise.race([
+      agent.run({
+        config,
+        inputs,
+        step: { id: task.stepId, attempt: task.attempt },
+        execution: {
+          id: execution.id,
+          workspace: execution.workspace,
+          correlationId: execution.correlationId,
+        },
+        ctx: agentCtx,
+      }),
+      new Promise<never>((_, reject) =>
+        signal.addEventListener(
+          'abort',
+          () => reject(new RetryableError(`Step timed out after ${step.timeoutSeconds} s`)),
+          { once: true },
+        ),
+      ),
+    ]);
+    if (result.status === 'succeeded') {
+      checkOutput(step.id, step.outputSchema, result.output);
+      if (cacheKey && step.cache) {
+        await ctx.kv.set(cacheKey, JSON.stringify(result.output ?? null), {
+          ttlMs: step.cache.ttlSeconds * 1000,
+        });
+      }
+    }
+    return result;
+  }
+}
+
+function isResult(value: unknown): value is RunResult {
+  return typeof value === 'object' && value !== null && 'status' in value;
+}
+
+/** What an attempt's result (or the error it threw) tells the machine. */
+function report(task: StepTask, result: unknown, startedAt: number, at: number, ctx: Context): MachineInput {
+  const { stepId, attempt } = task;
+  if (result instanceof Error || !isResult(result)) {
+    const error = toStepError(result);
+    ctx.logger.warn('step attempt failed', {
+      executionId: task.executionId,
+      stepId,
+      attempt,
+      error: error.message,
+      retryable: error.retryable,
+    });
+    return { type: 'stepFailed', stepId, attempt, error, startedAt, at };
+  }
+  if (result.status === 'waiting') {
+    return {
+      type: 'stepWaiting',
+      stepId,
+      attempt,
+      reason: result.reason,
+      until: result.until,
+      prompt: result.prompt,
+      startedAt,
+      at,
+    };
+  }
+  return {
+    type: 'stepSucceeded',
+    stepId,
+    attempt,
+    output: result.output,
+    startedAt,
+    route: result.route,
+    usage: result.usage,
+    cacheHit: result.cacheHit,
+    at,
+  };
+}
