@@ -48,6 +48,56 @@ export function splitPath(path: string, kind: 'document' | 'collection'): { pare
   return { parent: segments.slice(0, -1).join('/'), id: segments[segments.length - 1] as string };
 }
 
+/** Firestore's deepest nesting of maps and arrays in a document. */
+export const MAX_NESTING_DEPTH = 20;
+/** Firestore's longest field name, in bytes. */
+const MAX_FIELD_NAME_BYTES = 1500;
+/** Field names Firestore keeps for itself (`__name__`, `__key__`, …). */
+const RESERVED_FIELD_NAME = /^__.*__$/;
+
+/**
+ * What Firestore would refuse in a document's values, wherever it sits:
+ * an array directly inside an array, an empty field name, a `__…__` field
+ * name, a field name over 1,500 bytes, nesting deeper than 20. Both stores
+ * refuse these (normalise), so a value that works on one machine works on
+ * Firebase; the engine checks step outputs and inputs with it first, so the
+ * problem is reported where it starts. Returns each problem with its JSON
+ * pointer, at most `max` of them.
+ */
+export function firestoreProblems(value: unknown, max = 5): Array<{ pointer: string; message: string }> {
+  const problems: Array<{ pointer: string; message: string }> = [];
+  const walk = (v: unknown, pointer: string, depth: number, inArray: boolean): void => {
+    if (problems.length >= max || v === null || typeof v !== 'object') return;
+    if (depth > MAX_NESTING_DEPTH) {
+      problems.push({ pointer, message: `nested deeper than ${MAX_NESTING_DEPTH} levels` });
+      return;
+    }
+    if (Array.isArray(v)) {
+      if (inArray) {
+        problems.push({
+          pointer,
+          message: 'an array directly inside an array (Firestore stores no nested arrays)',
+        });
+        return;
+      }
+      v.forEach((item, i) => walk(item, `${pointer}/${i}`, depth + 1, true));
+      return;
+    }
+    for (const [key, item] of Object.entries(v)) {
+      const here = `${pointer}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+      if (key === '') problems.push({ pointer: here, message: 'an empty field name' });
+      else if (RESERVED_FIELD_NAME.test(key))
+        problems.push({ pointer: here, message: `field name "${key}" is reserved (__…__)` });
+      else if (Buffer.byteLength(key) > MAX_FIELD_NAME_BYTES)
+        problems.push({ pointer: here, message: `a field name over ${MAX_FIELD_NAME_BYTES} bytes` });
+      else walk(item, here, depth + 1, false);
+      if (problems.length >= max) return;
+    }
+  };
+  walk(value, '', 0, false);
+  return problems;
+}
+
 /** JSON round trip: so both runtimes keep the same values (no `undefined`, dates as strings) and the same size rule. */
 export function normalise(path: string, data: DocumentData): DocumentData {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
@@ -56,6 +106,13 @@ export function normalise(path: string, data: DocumentData): DocumentData {
   for (const key of Object.keys(data)) {
     if (RESERVED.has(key))
       throw new InvalidInputError(`Field "${key}" of ${path} is reserved for the document version`);
+  }
+  const problems = firestoreProblems(data);
+  if (problems.length > 0) {
+    throw new InvalidInputError(
+      `Document ${path} cannot be stored: ${problems.map((p) => `${p.pointer}: ${p.message}`).join('; ')}`,
+      problems.map((p) => ({ path: `data${p.pointer.replaceAll('/', '.')}`, message: p.message })),
+    );
   }
   const json = JSON.stringify(data);
   const bytes = Buffer.byteLength(json);

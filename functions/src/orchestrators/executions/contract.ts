@@ -4,7 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { PermanentError } from '../../platform/errors.js';
+import { firestoreProblems } from '../../platform/document-rules.js';
+import { InvalidInputError, PayloadTooLargeError, PermanentError } from '../../platform/errors.js';
 
 /** Inputs and outputs above this go by reference: the execution document must stay far below Firestore's 1 MiB. */
 export const MAX_VALUE_BYTES = 256 * 1024;
@@ -26,6 +27,13 @@ export function checkOutput(
       {
         details: { contract: 'size' },
       },
+    );
+  }
+  const unstorable = firestoreProblems(output);
+  if (unstorable.length > 0) {
+    throw new PermanentError(
+      `Output of step ${stepId} cannot be stored: ${unstorable.map((p) => `${p.pointer || '(root)'}: ${p.message}`).join('; ')}`,
+      { details: { contract: 'storable' } },
     );
   }
   if (!schema) return;
@@ -53,4 +61,21 @@ export function cacheKeyOf(
 ): string {
   const material = JSON.stringify([agent, config, keyInputs.map((name) => inputs[name] ?? null)]);
   return `cache:${workspace}:${createHash('sha256').update(material).digest('base64url')}`;
+}
+
+/** An execution's input, checked at the door: within the size limit and storable on both runtimes. */
+export function checkInput(input: unknown): void {
+  const size = byteSize(input);
+  if (size > MAX_VALUE_BYTES) {
+    throw new PayloadTooLargeError(
+      `Execution input is ${size} bytes; the limit is ${MAX_VALUE_BYTES}. Pass a reference.`,
+    );
+  }
+  const unstorable = firestoreProblems(input);
+  if (unstorable.length > 0) {
+    throw new InvalidInputError(
+      `Execution input cannot be stored: ${unstorable.map((p) => `${p.pointer || '(root)'}: ${p.message}`).join('; ')}`,
+      unstorable.map((p) => ({ path: `body.input${p.pointer.replaceAll('/', '.')}`, message: p.message })),
+    );
+  }
 }

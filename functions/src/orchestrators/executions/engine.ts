@@ -6,11 +6,11 @@
  * read-mostly caches they share: use case versions and compiled workflows.
  */
 import { createHash } from 'node:crypto';
-import { PayloadTooLargeError, PermanentError, RetryAfterError } from '../../platform/errors.js';
+import { PermanentError, RetryAfterError } from '../../platform/errors.js';
 import type { Context } from '../../platform/orchestrator.js';
 import type { PoolManager } from '../pool/manager.js';
 import type { AgentResult } from './agents/types.js';
-import { byteSize, MAX_VALUE_BYTES } from './contract.js';
+import { checkInput } from './contract.js';
 import { carryOut } from './effects.js';
 import { type ForkParent, forkFrom } from './fork.js';
 import { type Decision, decide, type Effect, type MachineInput, newExecution } from './machine.js';
@@ -89,12 +89,7 @@ export class ExecutionEngine implements WorkflowSource {
     input: unknown,
     parent?: ForkParent,
   ): Promise<Execution & { queuePosition?: number }> {
-    const size = byteSize(input);
-    if (size > MAX_VALUE_BYTES) {
-      throw new PayloadTooLargeError(
-        `Execution input is ${size} bytes; the limit is ${MAX_VALUE_BYTES}. Pass a reference.`,
-      );
-    }
+    checkInput(input);
     const wf = this.compile(useCase);
     const now = ctx.clock.now();
     const fresh = newExecution({

@@ -326,6 +326,44 @@ describe('executions on the embedded runtime', () => {
     );
   });
 
+  it('refuses an input Firestore could not store with 400 naming the field, and stores nothing', async () => {
+    const before = await json<{ executions: unknown[] }>(api('/executions?limit=200'));
+    const res = await api('/executions', {
+      body: {
+        useCaseId: 'claims-triage',
+        input: {
+          amount: 5,
+          grid: [
+            [1, 2],
+            [3, 4],
+          ],
+        },
+      },
+    });
+    expect(res.status).toBe(400);
+    const problem = await json<{ code: string; errors: Array<{ path: string; message: string }> }>(res);
+    expect(problem.code).toBe('invalid-input');
+    expect(problem.errors.map((e) => e.path)).toEqual(['body.input.grid.0', 'body.input.grid.1']);
+    expect((await json<{ executions: unknown[] }>(api('/executions?limit=200'))).executions).toHaveLength(
+      before.executions.length,
+    );
+  });
+
+  it('fails a step whose output Firestore could not store, with the reason, instead of leaving it stuck', async () => {
+    const body = {
+      ...triage,
+      id: 'unstorable',
+      workflow: {
+        steps: [{ id: 'grid', agent: 'transform', output: 'grid', config: { expression: '[[1, 2], [3]]' } }],
+      },
+    };
+    expect((await api('/use-cases', { body })).status).toBe(201);
+    const e = await run({}, 'unstorable');
+    expect(e.status).toBe('failed');
+    expect(e.steps.grid?.error).toMatchObject({ code: 'permanent', retryable: false });
+    expect(e.steps.grid?.error?.message).toMatch(/cannot be stored: \/0: an array directly inside an array/);
+  });
+
   it('answers 404 for an execution asked for in another workspace', async () => {
     const e = await run({ amount: 1 });
     const other = await fetch(`${t.url}/api/executions/workspaces/other-ws/executions/${e.id}`);

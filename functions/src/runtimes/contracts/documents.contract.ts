@@ -3,7 +3,13 @@
  * (SQLite always; Firestore where its emulator exists).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConflictError, NotFoundError, PayloadTooLargeError, SeraphimError } from '../../platform/errors.js';
+import {
+  ConflictError,
+  InvalidInputError,
+  NotFoundError,
+  PayloadTooLargeError,
+  SeraphimError,
+} from '../../platform/errors.js';
 import type { DocumentStore } from '../../platform/ports.js';
 
 export interface DocumentStoreHarness {
@@ -203,9 +209,44 @@ export function describeDocumentStoreContract(
       expect((await h.store.get(path))?.data).toEqual({ small: true });
     });
 
+    it.each([
+      ['an array directly inside an array', { rows: [[1, 2], [3]] }, 'data.rows.0'],
+      ['a __name__-style field name', { meta: { __name__: 'x' } }, 'data.meta.__name__'],
+      ['an empty field name', { labels: { '': 'blank' } }, 'data.labels.'],
+      ['nesting deeper than 20 levels', nest(22), `data${'.a'.repeat(21)}`],
+    ])('refuses what Firestore refuses, permanently and naming the field: %s', async (_, data, field) => {
+      const path = `${col()}/refused`;
+      await h.store.create(path, { fine: true });
+      const error = await h.store.set(path, data).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidInputError);
+      expect((error as InvalidInputError).retryable).toBe(false);
+      expect((error as InvalidInputError).fields.map((f) => f.path)).toContain(field);
+      await expect(h.store.update(path, data)).rejects.toBeInstanceOf(InvalidInputError);
+      await expect(
+        h.store.transaction(async (tx) => {
+          tx.set(path, data);
+        }),
+      ).rejects.toBeInstanceOf(InvalidInputError);
+      expect((await h.store.get(path))?.data).toEqual({ fine: true });
+    });
+
+    it('stores arrays of maps that hold arrays, which Firestore allows', async () => {
+      const path = `${col()}/allowed`;
+      const data = { rows: [{ cells: [1, 2] }, { cells: [] }], deep: nest(19) };
+      await h.store.set(path, data);
+      expect((await h.store.get(path))?.data).toEqual(data);
+    });
+
     it('refuses malformed paths', async () => {
       await expect(h.store.get('only-a-collection')).rejects.toBeInstanceOf(SeraphimError);
       await expect(h.store.create(`${col()}//x`, {})).rejects.toBeInstanceOf(SeraphimError);
     });
   });
+}
+
+/** `{ a: { a: … { a: 1 } } }`, `levels` maps deep. */
+function nest(levels: number): Record<string, unknown> {
+  let value: Record<string, unknown> = { a: 1 };
+  for (let i = 1; i < levels; i++) value = { a: value };
+  return value;
 }
