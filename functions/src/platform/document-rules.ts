@@ -80,7 +80,7 @@ export function firestoreProblems(value: unknown, max = 5): Array<{ pointer: str
         });
         return;
       }
-      v.forEach((item, i) => walk(item, `${pointer}/${i}`, depth + 1, true));
+      for (const [i, item] of v.entries()) walk(item, `${pointer}/${i}`, depth + 1, true);
       return;
     }
     for (const [key, item] of Object.entries(v)) {
