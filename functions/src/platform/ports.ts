@@ -53,7 +53,8 @@ export interface WriteOptions {
 
 /** Reads and writes inside one transaction. Do all reads before the first write, as Firestore requires. */
 export interface DocumentTransaction {
-  get<T extends DocumentData = DocumentData>(path: string): Promise<StoredDocument<T> | null>;
+  /** Untyped on purpose: parse what you read with its document kind (platform/stored.ts). */
+  get(path: string): Promise<StoredDocument | null>;
   create(path: string, data: DocumentData): void;
   set(path: string, data: DocumentData): void;
   update(path: string, patch: DocumentData, opts?: WriteOptions): void;
@@ -61,7 +62,8 @@ export interface DocumentTransaction {
 }
 
 export interface DocumentStore {
-  get<T extends DocumentData = DocumentData>(path: string): Promise<StoredDocument<T> | null>;
+  /** Untyped on purpose: parse what you read with its document kind (platform/stored.ts). */
+  get(path: string): Promise<StoredDocument | null>;
   /** Fails with ConflictError (`already-exists`) if the document exists. */
   create<T extends DocumentData>(path: string, data: T): Promise<StoredDocument<T>>;
   /** Creates or replaces. */
@@ -71,7 +73,7 @@ export interface DocumentStore {
   /** Returns whether a document was deleted. */
   delete(path: string, opts?: WriteOptions): Promise<boolean>;
   /** Bounded query over the direct children of a collection path. */
-  query<T extends DocumentData = DocumentData>(collection: string, query: Query): Promise<QueryPage<T>>;
+  query(collection: string, query: Query): Promise<QueryPage>;
   /** Runs `fn` atomically; retried on contention, so `fn` must not have side effects outside `tx`. */
   transaction<R>(fn: (tx: DocumentTransaction) => Promise<R>): Promise<R>;
 }

@@ -11,8 +11,10 @@ import { builtinAgents, createAgentRegistry } from './agents/registry.js';
 import { defineAgent } from './agents/types.js';
 import { ExecutionEngine } from './engine.js';
 import { createExecutionsOrchestrator } from './index.js';
+import { cleanupExpired, recoverStalled } from './maintenance.js';
 import { type Execution, type UseCaseBody, UseCaseBodySchema } from './model.js';
 import { stepQueue } from './queues.js';
+import { getExecution, listCheckpoints, saveUseCase } from './store.js';
 
 /** A test agent that counts its calls per (execution, step, attempt) and echoes its inputs. */
 const calls = new Map<string, number>();
@@ -524,13 +526,11 @@ describe('executions on the embedded runtime', () => {
     });
     try {
       const ctx = { ...rt.ports, correlationId: 'dup' };
-      const { saveUseCase } = await import('./store.js');
+
       const { useCase } = await saveUseCase(rt.ports.documents, 'demo', triage, Date.now());
       const e = await engine.start(ctx, 'demo', useCase, { amount: 50 });
       for (let round = 0; round < 10; round++) {
-        const { data } = await rt.ports.documents
-          .get<Execution>(`workspaces/demo/executions/${e.id}`)
-          .then((d) => ({ data: d?.data as Execution }));
+        const { data } = await getExecution(rt.ports.documents, 'demo', e.id);
         if (data.status !== 'running') break;
         const queued = Object.entries(data.steps).filter(([, s]) => s.status === 'queued');
         await Promise.all(
@@ -543,15 +543,9 @@ describe('executions on the embedded runtime', () => {
           ),
         );
       }
-      const final = (await rt.ports.documents.get<Execution>(`workspaces/demo/executions/${e.id}`))
-        ?.data as Execution;
+      const { data: final } = await getExecution(rt.ports.documents, 'demo', e.id);
       expect(final.status).toBe('succeeded');
-      const checkpoints = await rt.ports.documents.query<{ stepId: string }>(
-        `workspaces/demo/executions/${e.id}/checkpoints`,
-        {
-          limit: 100,
-        },
-      );
+      const checkpoints = await listCheckpoints(rt.ports.documents, 'demo', e.id, 100);
       const perStep = new Map<string, number>();
       for (const c of checkpoints.docs) perStep.set(c.data.stepId, (perStep.get(c.data.stepId) ?? 0) + 1);
       expect(Object.fromEntries(perStep)).toEqual({ score: 1, route: 1, autoApprove: 1, notify: 1 });
@@ -562,6 +556,37 @@ describe('executions on the embedded runtime', () => {
     } finally {
       await rt.stop();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('passes over an execution it cannot read in the sweeps, reporting it, and goes on with the rest', async () => {
+    const ctx = { ...t.runtime.ports, correlationId: 'sweep' };
+    // The sweeps walk the workspaces that have a document.
+    if (!(await t.runtime.ports.documents.get('workspaces/demo')))
+      await t.runtime.ports.documents.create('workspaces/demo', {});
+    await t.runtime.ports.documents.create('workspaces/demo/executions/01ZZZZZZZZZZZZZZZZZZZZZZZZ', {
+      status: 'running',
+      expiresAt: 0,
+      steps: 'not a map',
+    });
+    try {
+      const recovered = await recoverStalled(ctx, engine);
+      const cleaned = await cleanupExpired(ctx);
+      expect(recovered.executions).toBeGreaterThanOrEqual(0);
+      expect(cleaned.more).toBe(false);
+      const reports = t.logs.entries.filter(
+        (e) => e.message === 'Sweep passed over an execution it cannot read',
+      );
+      expect(reports.map((r) => r.path)).toEqual([
+        'workspaces/demo/executions/01ZZZZZZZZZZZZZZZZZZZZZZZZ',
+        'workspaces/demo/executions/01ZZZZZZZZZZZZZZZZZZZZZZZZ',
+      ]);
+      expect(String(reports[0]?.error)).toMatch(/does not match its schema/);
+      const read = await api('/executions/01ZZZZZZZZZZZZZZZZZZZZZZZZ');
+      expect(read.status).toBe(422);
+      expect(await json<{ code: string }>(read)).toMatchObject({ code: 'permanent' });
+    } finally {
+      await t.runtime.ports.documents.delete('workspaces/demo/executions/01ZZZZZZZZZZZZZZZZZZZZZZZZ');
     }
   });
 

@@ -3,9 +3,12 @@
  * deleting expired execution contexts with their checkpoints. Both walk the
  * workspaces in bounded pages, so one run has bounded cost.
  */
+
+import { errorMessage } from '../../platform/errors.js';
 import type { Context } from '../../platform/orchestrator.js';
+import type { StoredDocument } from '../../platform/ports.js';
 import type { ExecutionEngine } from './engine.js';
-import type { Execution } from './model.js';
+import { type Execution, ExecutionDocument } from './model.js';
 import { deleteExecution, paths } from './store.js';
 
 /** A step queued this long without settling may have lost its task (a crash between commit and enqueue). */
@@ -38,12 +41,14 @@ export async function recoverStalled(
     for (const status of ['pending', 'running', 'waiting'] as const) {
       let cursor: string | undefined;
       do {
-        const page = await ctx.documents.query<Execution>(paths.executions(ws), {
+        const page = await ctx.documents.query(paths.executions(ws), {
           where: [{ field: 'status', op: '==', value: status }],
           limit: PAGE,
           ...(cursor ? { cursor } : {}),
         });
-        for (const { data: execution } of page.docs) {
+        for (const doc of page.docs) {
+          const execution = parseOrReport(ctx, doc);
+          if (!execution) continue;
           executions++;
           inFlight++;
           redispatched += await engine.recover(ctx, execution, now - STALL_AFTER_MS);
@@ -66,12 +71,14 @@ export async function cleanupExpired(
   let executions = 0;
   let documents = 0;
   for await (const ws of workspaces(ctx)) {
-    const page = await ctx.documents.query<Execution>(paths.executions(ws), {
+    const page = await ctx.documents.query(paths.executions(ws), {
       where: [{ field: 'expiresAt', op: '<', value: now }],
       orderBy: [{ field: 'expiresAt' }],
       limit: Math.max(1, maxExecutions - executions),
     });
-    for (const { data } of page.docs) {
+    for (const doc of page.docs) {
+      const data = parseOrReport(ctx, doc);
+      if (!data) continue;
       if (!['succeeded', 'failed', 'cancelled'].includes(data.status)) continue; // never pull a live context away
       documents += await deleteExecution(ctx.documents, ws, data.id);
       executions++;
@@ -79,4 +86,17 @@ export async function cleanupExpired(
     if (executions >= maxExecutions) return { executions, documents, more: true };
   }
   return { executions, documents, more: false };
+}
+
+/** One execution that cannot be read is logged and passed over: it must never stop a sweep. */
+function parseOrReport(ctx: Context, doc: StoredDocument): Execution | null {
+  try {
+    return ExecutionDocument.parse(doc.path, doc.data);
+  } catch (error) {
+    ctx.logger.error('Sweep passed over an execution it cannot read', {
+      path: doc.path,
+      error: errorMessage(error),
+    });
+    return null;
+  }
 }

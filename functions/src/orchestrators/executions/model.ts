@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { PRIORITY_CLASSES } from '../../platform/orchestrator.js';
+import { defineDocumentKind } from '../../platform/stored.js';
 
 /** Step ids and context keys: short identifiers, so they are safe in paths, task ids and expressions. */
 export const IdentifierSchema = z
@@ -183,3 +184,24 @@ export const ExecutionSchema = z
   })
   .meta({ id: 'Execution' });
 export type Execution = z.infer<typeof ExecutionSchema>;
+
+/** A checkpoint: written when a step settles, with what it read and the state after it. */
+export const CheckpointSchema = z.object({
+  n: z.number().int().min(1),
+  at: z.number(),
+  /** The step whose settling wrote it. */
+  stepId: z.string(),
+  attempt: z.number().int().min(0),
+  status: z.enum(STEP_STATUSES),
+  /** What the step read (its declared inputs only), for re-runs and debugging. */
+  inputs: z.record(z.string(), z.unknown()),
+  context: z.record(z.string(), z.unknown()),
+  steps: z.record(z.string(), StepStateSchema),
+});
+export type Checkpoint = z.infer<typeof CheckpointSchema>;
+
+// ---------------------------------------------------------------- stored kinds
+
+export const UseCaseDocument = defineDocumentKind({ name: 'use case', schema: UseCaseSchema });
+export const ExecutionDocument = defineDocumentKind({ name: 'execution', schema: ExecutionSchema });
+export const CheckpointDocument = defineDocumentKind({ name: 'checkpoint', schema: CheckpointSchema });

@@ -5,9 +5,22 @@
  * a step settled, its checkpoint: at most two document writes per step.
  */
 import { NotFoundError } from '../../platform/errors.js';
-import type { DocumentStore, DocumentTransaction, QueryPage, StoredDocument } from '../../platform/ports.js';
+import type { DocumentStore, DocumentTransaction } from '../../platform/ports.js';
+import { type Parsed, readDocument, readPage } from '../../platform/stored.js';
 import type { Decision } from './machine.js';
-import type { Execution, ExecutionStatus, StepState, UseCase, UseCaseBody } from './model.js';
+import {
+  type Checkpoint,
+  CheckpointDocument,
+  type Execution,
+  ExecutionDocument,
+  type ExecutionStatus,
+  type StepState,
+  type UseCase,
+  type UseCaseBody,
+  UseCaseDocument,
+} from './model.js';
+
+export type { Checkpoint } from './model.js';
 
 export const paths = {
   useCases: (ws: string) => `workspaces/${ws}/useCases`,
@@ -21,20 +34,6 @@ export const paths = {
     `workspaces/${ws}/executions/${id}/checkpoints/${String(n).padStart(6, '0')}`,
 };
 
-export interface Checkpoint {
-  n: number;
-  at: number;
-  /** The step whose settling wrote it. */
-  stepId: string;
-  attempt: number;
-  status: StepState['status'];
-  /** What the step read (its declared inputs only), for re-runs and debugging. */
-  inputs: Record<string, unknown>;
-  context: Record<string, unknown>;
-  steps: Record<string, StepState>;
-  [key: string]: unknown;
-}
-
 /** Creates or replaces a use case; each save is a new immutable version that executions pin. */
 export async function saveUseCase(
   documents: DocumentStore,
@@ -43,7 +42,7 @@ export async function saveUseCase(
   now: number,
 ): Promise<{ useCase: UseCase; created: boolean }> {
   return documents.transaction(async (tx) => {
-    const existing = await tx.get<UseCase>(paths.useCase(workspace, body.id));
+    const existing = await readDocument(tx, UseCaseDocument, paths.useCase(workspace, body.id));
     const version = (existing?.data.version ?? 0) + 1;
     const useCase: UseCase = {
       ...body,
@@ -52,8 +51,8 @@ export async function saveUseCase(
       createdAt: existing?.data.createdAt ?? now,
       updatedAt: now,
     };
-    tx.set(paths.useCase(workspace, body.id), useCase);
-    tx.create(paths.useCaseVersion(workspace, body.id, version), useCase);
+    tx.set(paths.useCase(workspace, body.id), UseCaseDocument.stamp(useCase));
+    tx.create(paths.useCaseVersion(workspace, body.id, version), UseCaseDocument.stamp(useCase));
     return { useCase, created: !existing };
   });
 }
@@ -64,7 +63,9 @@ export async function getUseCase(
   id: string,
   version?: number,
 ): Promise<UseCase> {
-  const doc = await documents.get<UseCase>(
+  const doc = await readDocument(
+    documents,
+    UseCaseDocument,
     version === undefined ? paths.useCase(workspace, id) : paths.useCaseVersion(workspace, id, version),
   );
   if (!doc)
@@ -78,23 +79,29 @@ export async function listUseCases(
   limit: number,
   cursor?: string,
 ) {
-  return documents.query<UseCase>(paths.useCases(workspace), {
-    orderBy: [{ field: 'id' }],
-    limit,
-    ...(cursor ? { cursor } : {}),
-  });
+  return readPage(
+    UseCaseDocument,
+    await documents.query(paths.useCases(workspace), {
+      orderBy: [{ field: 'id' }],
+      limit,
+      ...(cursor ? { cursor } : {}),
+    }),
+  );
 }
 
 export async function createExecution(documents: DocumentStore, execution: Execution): Promise<void> {
-  await documents.create(paths.execution(execution.workspace, execution.id), execution);
+  await documents.create(
+    paths.execution(execution.workspace, execution.id),
+    ExecutionDocument.stamp(execution),
+  );
 }
 
 export async function getExecution(
   documents: DocumentStore,
   workspace: string,
   id: string,
-): Promise<StoredDocument<Execution>> {
-  const doc = await documents.get<Execution>(paths.execution(workspace, id));
+): Promise<Parsed<Execution>> {
+  const doc = await readDocument(documents, ExecutionDocument, paths.execution(workspace, id));
   if (!doc) throw new NotFoundError(`Execution ${id} not found`);
   return doc;
 }
@@ -117,9 +124,9 @@ export async function listExecutions(
     limit: number;
     cursor?: string | undefined;
   },
-): Promise<QueryPage<Execution>> {
+): Promise<{ docs: Parsed<Execution>[]; nextCursor: string | undefined }> {
   const polling = filter.updatedAfter !== undefined;
-  return documents.query<Execution>(paths.executions(workspace), {
+  const page = await documents.query(paths.executions(workspace), {
     where: [
       ...(filter.useCaseId ? [{ field: 'useCaseId', op: '==' as const, value: filter.useCaseId }] : []),
       ...(filter.status ? [{ field: 'status', op: '==' as const, value: filter.status }] : []),
@@ -129,6 +136,7 @@ export async function listExecutions(
     limit: filter.limit,
     ...(filter.cursor ? { cursor: filter.cursor } : {}),
   });
+  return readPage(ExecutionDocument, page);
 }
 
 /**
@@ -146,7 +154,7 @@ export async function commitDecision(
   ) => Promise<(Decision & { inputs?: Record<string, unknown>; attempt?: number }) | null>,
 ): Promise<Decision | null> {
   return documents.transaction(async (tx) => {
-    const doc = await tx.get<Execution>(paths.execution(workspace, id));
+    const doc = await readDocument(tx, ExecutionDocument, paths.execution(workspace, id));
     if (!doc) throw new NotFoundError(`Execution ${id} not found`);
     const decision = await decideFn(doc.data, tx);
     if (!decision?.accepted) return decision;
@@ -165,10 +173,10 @@ export async function commitDecision(
         context: next.context,
         steps: next.steps,
       };
-      tx.create(paths.checkpoint(workspace, id, next.checkpoint), checkpoint);
+      tx.create(paths.checkpoint(workspace, id, next.checkpoint), CheckpointDocument.stamp(checkpoint));
     }
     // The transaction re-checks the version it read before committing.
-    tx.set(paths.execution(workspace, id), next);
+    tx.set(paths.execution(workspace, id), ExecutionDocument.stamp(next));
     return decision;
   });
 }
@@ -179,7 +187,7 @@ export async function getCheckpoint(
   id: string,
   n: number,
 ): Promise<Checkpoint> {
-  const doc = await documents.get<Checkpoint>(paths.checkpoint(workspace, id, n));
+  const doc = await readDocument(documents, CheckpointDocument, paths.checkpoint(workspace, id, n));
   if (!doc) throw new NotFoundError(`Checkpoint ${n} of execution ${id} not found`);
   return doc.data;
 }
@@ -191,11 +199,14 @@ export async function listCheckpoints(
   limit: number,
   cursor?: string,
 ) {
-  return documents.query<Checkpoint>(paths.checkpoints(workspace, id), {
-    orderBy: [{ field: 'n' }],
-    limit,
-    ...(cursor ? { cursor } : {}),
-  });
+  return readPage(
+    CheckpointDocument,
+    await documents.query(paths.checkpoints(workspace, id), {
+      orderBy: [{ field: 'n' }],
+      limit,
+      ...(cursor ? { cursor } : {}),
+    }),
+  );
 }
 
 /** Deletes an execution and its checkpoints in bounded batches; returns how many documents went. */
@@ -221,10 +232,10 @@ export async function lastCheckpointOf(
   id: string,
   stepId: string,
 ): Promise<Checkpoint | null> {
-  const page = await documents.query<Checkpoint>(paths.checkpoints(workspace, id), {
+  const page = await documents.query(paths.checkpoints(workspace, id), {
     where: [{ field: 'stepId', op: '==', value: stepId }],
     orderBy: [{ field: 'n', direction: 'desc' }],
     limit: 1,
   });
-  return page.docs[0]?.data ?? null;
+  return readPage(CheckpointDocument, page).docs[0]?.data ?? null;
 }

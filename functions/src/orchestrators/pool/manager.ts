@@ -22,7 +22,13 @@ import {
   observeAimd,
 } from './aimd.js';
 import { type Admission, admit, fairShare } from './machine.js';
-import { DEFAULT_POOL_LIMITS, type PoolLimits, type WorkspacePool, WorkspacePoolSchema } from './model.js';
+import {
+  DEFAULT_POOL_LIMITS,
+  PoolDecisionDocument,
+  type PoolLimits,
+  type WorkspacePool,
+  WorkspacePoolSchema,
+} from './model.js';
 
 export interface SlotRequest {
   workspace: string;
@@ -182,7 +188,7 @@ export class PoolManager {
         targetLatencyMs: Number.isFinite(target) ? Math.round(target) : null,
       };
       ctx.logger.info('Pool limit changed', record);
-      await ctx.documents.create(`poolDecisions/${ctx.ids.next()}`, record);
+      await ctx.documents.create(`poolDecisions/${ctx.ids.next()}`, PoolDecisionDocument.stamp(record));
     }
     return decision;
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { defineDocumentKind } from '../../platform/stored.js';
 
 // The bounds of each setting, shared by the settings and a change to them.
 const Weight = z.number().min(0.01).max(100);
@@ -107,3 +108,19 @@ export const PoolStatsSchema = z
   })
   .meta({ id: 'PoolStats' });
 export type PoolStats = z.infer<typeof PoolStatsSchema>;
+
+/** One auto-scaling change, as recorded at `poolDecisions/{id}`. */
+export const PoolDecisionSchema = z.object({
+  /** Set on an agent kind's concurrency decision. */
+  agentKind: z.string().optional(),
+  /** Set on a step queue's decision; from/to are tenths of its declared limits. */
+  queue: z.string().optional(),
+  from: z.number(),
+  to: z.number(),
+  reason: z.string(),
+  at: z.number(),
+  policy: z.object({ min: z.number(), max: z.number(), window: z.number() }),
+  targetLatencyMs: z.number().nullable(),
+});
+export type PoolDecision = z.infer<typeof PoolDecisionSchema>;
+export const PoolDecisionDocument = defineDocumentKind({ name: 'pool decision', schema: PoolDecisionSchema });

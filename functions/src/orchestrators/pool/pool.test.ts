@@ -12,9 +12,9 @@ import { builtinAgents, createAgentRegistry } from '../executions/agents/registr
 import { defineAgent } from '../executions/agents/types.js';
 import { ExecutionEngine } from '../executions/engine.js';
 import { createExecutionsOrchestrator } from '../executions/index.js';
-import { type Execution, UseCaseBodySchema } from '../executions/model.js';
+import { UseCaseBodySchema } from '../executions/model.js';
 import { stepQueue } from '../executions/queues.js';
-import { saveUseCase } from '../executions/store.js';
+import { getExecution, saveUseCase } from '../executions/store.js';
 import { PoolManager } from './manager.js';
 import { poolRoutes } from './routes.js';
 
@@ -99,11 +99,7 @@ async function failBusyStep(t: TestRuntime, engine: ExecutionEngine) {
     Date.now(),
   );
   const e = await engine.start(ctx, 'a', uc, {});
-  await drain(
-    t,
-    async () =>
-      (await ctx.documents.get<Execution>(`workspaces/a/executions/${e.id}`))?.data.status === 'failed',
-  );
+  await drain(t, async () => (await getExecution(ctx.documents, 'a', e.id)).data.status === 'failed');
   return ctx;
 }
 
@@ -126,9 +122,7 @@ describe('resource pool', () => {
       Array.from({ length: 12 }, async () => (await s.engine.start(ctx, 'a', uc, {})).id),
     );
     await drain(t, async () => {
-      const docs = await Promise.all(
-        ids.map((id) => ctx.documents.get<Execution>(`workspaces/a/executions/${id}`)),
-      );
+      const docs = await Promise.all(ids.map((id) => getExecution(ctx.documents, 'a', id)));
       return docs.every((d) => d?.data.status === 'succeeded');
     });
     expect(peak).toBe(2);

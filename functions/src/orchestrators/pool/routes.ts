@@ -9,48 +9,40 @@ import {
   priorityQueueKey,
   type RouteDefinition,
 } from '../../platform/orchestrator.js';
+import { readDocument, readPage } from '../../platform/stored.js';
+import { ExecutionDocument, UseCaseDocument } from '../executions/model.js';
 import { fairShare, percentile } from './machine.js';
 import type { PoolManager } from './manager.js';
 import {
   mergeWorkspacePool,
+  PoolDecisionDocument,
   type PoolStats,
   PoolStatsSchema,
   WorkspacePoolPatchSchema,
   WorkspacePoolSchema,
 } from './model.js';
 
-type DecisionRecord = {
-  agentKind?: string;
-  queue?: string;
-  from: number;
-  to: number;
-  reason: string;
-  at: number;
-};
-
 /** How many of the latest decisions name the agent kinds not configured by name. */
 const DECISIONS_SCANNED = 100;
-
-interface StepTimes {
-  queuedAt: number | null;
-  resumeAt: number | null;
-  startedAt: number | null;
-}
 
 /** Wait times (queued or due → started) of recent steps, per priority class. */
 async function recentWaits(ctx: Context, workspaces: string[]): Promise<PoolStats['waits']> {
   const samples = new Map<string, number[]>();
   for (const ws of workspaces) {
-    const page = await ctx.documents.query<{
-      useCaseId: string;
-      useCaseVersion: number;
-      steps: Record<string, StepTimes>;
-    }>(`workspaces/${ws}/executions`, { orderBy: [{ field: 'updatedAt', direction: 'desc' }], limit: 50 });
+    const page = readPage(
+      ExecutionDocument,
+      await ctx.documents.query(`workspaces/${ws}/executions`, {
+        orderBy: [{ field: 'updatedAt', direction: 'desc' }],
+        limit: 50,
+      }),
+    );
     for (const { data } of page.docs) {
-      const useCase = await ctx.documents.get<{
-        workflow: { steps: Array<{ id: string; priority?: string }> };
-      }>(`workspaces/${ws}/useCases/${data.useCaseId}`);
-      const priorities = new Map(useCase?.data.workflow.steps.map((s) => [s.id, s.priority ?? 'normal']));
+      const useCase = await readDocument(
+        ctx.documents,
+        UseCaseDocument,
+        `workspaces/${ws}/useCases/${data.useCaseId}`,
+      );
+      const priorities = new Map(useCase?.data.workflow.steps.map((s) => [s.id, s.priority]));
       for (const [stepId, s] of Object.entries(data.steps)) {
         const due = s.resumeAt ?? s.queuedAt;
         if (s.startedAt === null || due === null) continue;
@@ -79,10 +71,9 @@ async function recentWaits(ctx: Context, workspaces: string[]): Promise<PoolStat
 async function agentLimitsInForce(pool: PoolManager, ctx: Context): Promise<Record<string, number>> {
   const [configured, recent] = await Promise.all([
     pool.effectiveAgentLimits(ctx),
-    ctx.documents.query<DecisionRecord>('poolDecisions', {
-      orderBy: [{ field: 'at', direction: 'desc' }],
-      limit: DECISIONS_SCANNED,
-    }),
+    ctx.documents
+      .query('poolDecisions', { orderBy: [{ field: 'at', direction: 'desc' }], limit: DECISIONS_SCANNED })
+      .then((page) => readPage(PoolDecisionDocument, page)),
   ]);
   const limits = { ...configured };
   // Newest first: the first decision seen for a kind is its latest.
@@ -167,10 +158,13 @@ export function poolRoutes(pool: PoolManager): RouteDefinition[] {
         ),
       }),
       async handler(req, ctx) {
-        const page = await ctx.documents.query<DecisionRecord>('poolDecisions', {
-          orderBy: [{ field: 'at', direction: 'desc' }],
-          limit: req.query.limit,
-        });
+        const page = readPage(
+          PoolDecisionDocument,
+          await ctx.documents.query('poolDecisions', {
+            orderBy: [{ field: 'at', direction: 'desc' }],
+            limit: req.query.limit,
+          }),
+        );
         const [effectiveLimits, queueScale] = await Promise.all([
           pool.effectiveAgentLimits(ctx),
           pool.effectiveQueueScale(

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { defineDocumentKind } from '../../platform/stored.js';
 
 export const CheckSchema = z.object({
   status: z.enum(['ok', 'failing']),
@@ -63,6 +64,7 @@ export const PingSchema = z
   })
   .meta({ id: 'Ping' });
 export type Ping = z.infer<typeof PingSchema>;
+export const PingDocument = defineDocumentKind({ name: 'ping', schema: PingSchema });
 
 export const PingParamsSchema = z.object({
   id: z.string().regex(/^[0-9A-Z]{26}$/, 'must be a ping id (ULID)'),

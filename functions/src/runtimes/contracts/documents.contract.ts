@@ -95,12 +95,12 @@ export function describeDocumentStoreContract(
       await Promise.all(
         Array.from({ length: 50 }, () =>
           h.store.transaction(async (tx) => {
-            const doc = await tx.get<{ count: number }>(path);
-            tx.update(path, { count: (doc?.data.count ?? 0) + 1 });
+            const doc = await tx.get(path);
+            tx.update(path, { count: Number(doc?.data.count ?? 0) + 1 });
           }),
         ),
       );
-      const doc = await h.store.get<{ count: number }>(path);
+      const doc = await h.store.get(path);
       expect(doc?.data.count).toBe(50);
       expect(doc?.version).toBe(51);
     });
@@ -156,7 +156,7 @@ export function describeDocumentStoreContract(
       const seen: number[] = [];
       let cursor: string | undefined;
       do {
-        const page = await h.store.query<{ n: number }>(c, {
+        const page = await h.store.query(c, {
           orderBy: [
             { field: 'score', direction: 'desc' },
             { field: 'n', direction: 'asc' },
@@ -165,7 +165,7 @@ export function describeDocumentStoreContract(
           ...(cursor ? { cursor } : {}),
         });
         expect(page.docs.length).toBeLessThanOrEqual(4);
-        seen.push(...page.docs.map((d) => d.data.n));
+        seen.push(...page.docs.map((d) => Number(d.data.n)));
         cursor = page.nextCursor;
       } while (cursor);
       expect(seen).toHaveLength(25);

@@ -84,11 +84,11 @@ export function describeEventBusContract(
             deliveries++;
             await documents.transaction(async (tx) => {
               const effect = await tx.get(`effects/${event.id}`);
-              const total = await tx.get<{ sum: number }>('totals/once');
+              const total = await tx.get('totals/once');
               if (effect) return; // already applied: the redelivery changes nothing
               tx.create(`effects/${event.id}`, { at: Date.now() });
               tx.set('totals/once', {
-                sum: (total?.data.sum ?? 0) + (event.data as { amount: number }).amount,
+                sum: Number(total?.data.sum ?? 0) + (event.data as { amount: number }).amount,
               });
             });
           },
@@ -99,7 +99,7 @@ export function describeEventBusContract(
       await h.redeliverAll('effect');
       await h.settle();
       expect(deliveries).toBe(2);
-      expect((await h.documents.get<{ sum: number }>('totals/once'))?.data.sum).toBe(5);
+      expect((await h.documents.get('totals/once'))?.data.sum).toBe(5);
     });
 
     it('retries a failing handler with a growing attempt number until it succeeds', async () => {

@@ -104,8 +104,8 @@ export class SqliteDocumentStore implements DocumentStore {
     return row ? toDoc(row) : null;
   }
 
-  async get<T extends DocumentData = DocumentData>(path: string): Promise<StoredDocument<T> | null> {
-    return this.#read(path) as StoredDocument<T> | null;
+  async get(path: string): Promise<StoredDocument | null> {
+    return this.#read(path);
   }
 
   async create<T extends DocumentData>(path: string, data: T): Promise<StoredDocument<T>> {
@@ -134,10 +134,7 @@ export class SqliteDocumentStore implements DocumentStore {
     return this.#commit([{ kind: 'delete', path, ifVersion: opts.ifVersion }], new Map())[0] !== null;
   }
 
-  async query<T extends DocumentData = DocumentData>(
-    collection: string,
-    query: Query,
-  ): Promise<QueryPage<T>> {
+  async query(collection: string, query: Query): Promise<QueryPage> {
     splitPath(collection, 'collection');
     if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > MAX_QUERY_LIMIT) {
       throw new InvalidInputError(`limit must be an integer from 1 to ${MAX_QUERY_LIMIT}`, [
@@ -177,7 +174,7 @@ export class SqliteDocumentStore implements DocumentStore {
     ];
     const sql = `SELECT path, id, data, version, create_time, update_time FROM documents WHERE ${where.join(' AND ')} ORDER BY ${orderSql.join(', ')} LIMIT ?`;
     const rows = this.#db.prepare(sql).all(...args, query.limit + 1) as unknown as Row[];
-    const docs = rows.slice(0, query.limit).map((row) => toDoc<T>(row));
+    const docs = rows.slice(0, query.limit).map((row) => toDoc(row));
     const last = docs.at(-1);
     const nextCursor =
       rows.length > query.limit && last
@@ -229,12 +226,12 @@ export class SqliteDocumentStore implements DocumentStore {
       const seen = new Map<string, number>();
       const writes: Write[] = [];
       const tx: DocumentTransaction = {
-        get: async <T extends DocumentData = DocumentData>(path: string) => {
+        get: async (path: string) => {
           if (writes.length > 0)
             throw new InvalidInputError('Transactions must do all reads before any write');
           const doc = this.#read(path);
           seen.set(path, doc?.version ?? 0);
-          return doc as StoredDocument<T> | null;
+          return doc;
         },
         create: (path, data) => void writes.push({ kind: 'create', path, data }),
         set: (path, data) => void writes.push({ kind: 'set', path, data }),

@@ -4,31 +4,36 @@
  * wrapper writes it down first: `deadLetters/{id}`, with the last error and
  * what is needed to replay it, visible in Mission Control.
  */
+import { z } from 'zod';
 import { errorMessage, isRetryable, SeraphimError } from '../../platform/errors.js';
 import type { Context } from '../../platform/orchestrator.js';
 import type { Ports } from '../../platform/ports.js';
+import { defineDocumentKind } from '../../platform/stored.js';
 import { DEAD_LETTERS } from './ports.js';
 
-export type DeadLetterKind = 'task' | 'event' | 'document' | 'schedule';
+export const DEAD_LETTER_KINDS = ['task', 'event', 'document', 'schedule'] as const;
+export type DeadLetterKind = (typeof DEAD_LETTER_KINDS)[number];
 
-/** The document stored at `deadLetters/{id}` (a type, not an interface, so it is a DocumentData). */
-export type DeadLetter = {
-  kind: DeadLetterKind;
+/** The document stored at `deadLetters/{id}`. */
+export const DeadLetterSchema = z.object({
+  kind: z.enum(DEAD_LETTER_KINDS),
   /** The function that gave up: queue, subscription, trigger or schedule, `<orchestrator>-<key>`. */
-  source: string;
+  source: z.string(),
   /** Task id, event id, or firing: with `source`, names the work to replay. */
-  workId: string;
+  workId: z.string(),
   /** Attempts known to have been made (Eventarc does not always say: then 1). */
-  attempts: number;
-  error: { name: string; code: string; message: string; retryable: boolean };
+  attempts: z.number().int(),
+  error: z.object({ name: z.string(), code: z.string(), message: z.string(), retryable: z.boolean() }),
   /** The task payload or event data, when under {@link MAX_STORED_PAYLOAD_BYTES}; else null. */
-  payload: unknown;
-  payloadBytes: number;
+  payload: z.unknown(),
+  payloadBytes: z.number().int(),
   /** The topic of an event, or the path of a changed document. */
-  ref: string | null;
-  correlationId: string;
-  deadAt: number;
-};
+  ref: z.string().nullable(),
+  correlationId: z.string(),
+  deadAt: z.number(),
+});
+export type DeadLetter = z.infer<typeof DeadLetterSchema>;
+export const DeadLetterDocument = defineDocumentKind({ name: 'dead letter', schema: DeadLetterSchema });
 
 /** Dead letters stay small documents; a bigger payload is left to the logs and the source. */
 export const MAX_STORED_PAYLOAD_BYTES = 64 * 1024;
@@ -80,7 +85,7 @@ export async function runGuarded(
     }
     const path = deadLetterPath(work.source, work.workId);
     try {
-      await ports.documents.set(path, deadLetter(work, error, ports.clock.now()));
+      await ports.documents.set(path, DeadLetterDocument.stamp(deadLetter(work, error, ports.clock.now())));
     } catch (writeError) {
       logger.error(
         `${work.kind} failed and its dead letter could not be written; handing it back to the platform`,

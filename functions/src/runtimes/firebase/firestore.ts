@@ -66,10 +66,10 @@ export class FirestoreDocumentStore implements DocumentStore {
     return (await this.#firestore()).doc(path);
   }
 
-  async get<T extends DocumentData = DocumentData>(path: string): Promise<StoredDocument<T> | null> {
+  async get(path: string): Promise<StoredDocument | null> {
     const ref = await this.#ref(path);
     try {
-      return fromSnapshot<T>(await ref.get());
+      return fromSnapshot(await ref.get());
     } catch (error) {
       throw toPlatformError(error, `get ${path}`);
     }
@@ -129,10 +129,7 @@ export class FirestoreDocumentStore implements DocumentStore {
     }
   }
 
-  async query<T extends DocumentData = DocumentData>(
-    collection: string,
-    query: Query,
-  ): Promise<QueryPage<T>> {
+  async query(collection: string, query: Query): Promise<QueryPage> {
     splitPath(collection, 'collection');
     if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > MAX_QUERY_LIMIT) {
       throw new InvalidInputError(`limit must be an integer from 1 to ${MAX_QUERY_LIMIT}`, [
@@ -151,7 +148,7 @@ export class FirestoreDocumentStore implements DocumentStore {
     }
     try {
       const snapshot = await q.limit(query.limit + 1).get();
-      const docs = snapshot.docs.slice(0, query.limit).map((s) => fromSnapshot<T>(s) as StoredDocument<T>);
+      const docs = snapshot.docs.slice(0, query.limit).map((s) => fromSnapshot(s) as StoredDocument);
       const last = docs.at(-1);
       const nextCursor =
         snapshot.docs.length > query.limit && last
@@ -188,11 +185,11 @@ export class FirestoreDocumentStore implements DocumentStore {
           const seen = new Map<string, StoredDocument | null>();
           const writes: Write[] = [];
           const tx: DocumentTransaction = {
-            get: async <T extends DocumentData = DocumentData>(path: string) => {
+            get: async (path: string) => {
               if (writes.length > 0)
                 throw new InvalidInputError('Transactions must do all reads before any write');
               splitPath(path, 'document');
-              const doc = fromSnapshot<T>(await t.get(db.doc(path)));
+              const doc = fromSnapshot(await t.get(db.doc(path)));
               seen.set(path, doc);
               return doc;
             },

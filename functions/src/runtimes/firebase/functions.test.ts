@@ -21,10 +21,11 @@ import {
   type Orchestrator,
 } from '../../platform/orchestrator.js';
 import type { DocumentChange, EnqueueOptions, EnqueueResult, Ports } from '../../platform/ports.js';
+import { readPage } from '../../platform/stored.js';
 import { deferDelayMs } from '../../platform/task-rules.js';
 import { testPorts } from '../../test-support/ports.js';
 import { openDatabase } from '../embedded/sqlite.js';
-import type { DeadLetter } from './dead-letters.js';
+import { DeadLetterDocument } from './dead-letters.js';
 import {
   type CloudFunctionGroup,
   cloudGroup,
@@ -69,7 +70,9 @@ beforeEach(() => {
 afterEach(() => h.db.close());
 
 const deadLetters = async () =>
-  (await h.ports.documents.query<DeadLetter>('deadLetters', { limit: 100 })).docs.map((d) => d.data);
+  readPage(DeadLetterDocument, await h.ports.documents.query('deadLetters', { limit: 100 })).docs.map(
+    (d) => d.data,
+  );
 
 // ---------------------------------------------------------------- a test orchestrator
 

@@ -17,10 +17,11 @@ import { type Message, PubSub, type Subscription } from '@google-cloud/pubsub';
 import { Message as PublishedMessage } from 'firebase-functions/v2/pubsub';
 import { z } from 'zod';
 import { defineOrchestrator, defineSubscription, functionName } from '../../platform/orchestrator.js';
+import { readPage } from '../../platform/stored.js';
 import { testPorts } from '../../test-support/ports.js';
 import { describeEventBusContract } from '../contracts/events.contract.js';
 import { openDatabase } from '../embedded/sqlite.js';
-import type { DeadLetter } from './dead-letters.js';
+import { DeadLetterDocument } from './dead-letters.js';
 import { eventHandler } from './functions.js';
 import { PubSubEventBus } from './pubsub.js';
 
@@ -125,10 +126,13 @@ if (process.env.PUBSUB_EMULATOR_HOST) {
         },
         redeliverAll: deliverAgain,
         async deadLetters(key) {
-          const page = await documents.query<DeadLetter>('deadLetters', {
-            where: [{ field: 'source', op: '==', value: functionName('contract', key) }],
-            limit: 100,
-          });
+          const page = readPage(
+            DeadLetterDocument,
+            await documents.query('deadLetters', {
+              where: [{ field: 'source', op: '==', value: functionName('contract', key) }],
+              limit: 100,
+            }),
+          );
           return page.docs.map((d) => ({
             id: d.data.workId,
             attempts: d.data.attempts,
