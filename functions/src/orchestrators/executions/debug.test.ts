@@ -23,6 +23,7 @@ function executionWith(steps: Record<string, Partial<StepState>>, context: Recor
     parentId: null,
     forkedFromCheckpoint: null,
     checkpoint: 0,
+    origin: null,
     createdAt: T0,
     updatedAt: T0,
     endedAt: null,

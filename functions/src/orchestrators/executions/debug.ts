@@ -3,8 +3,7 @@
  * checkpoints, and the short preview of an input a list row shows. Routes and
  * the CLI feed them stored documents.
  */
-import type { Execution, Step } from './model.js';
-import type { Checkpoint } from './store.js';
+import type { Checkpoint, CheckpointRecord, Execution, Step } from './model.js';
 
 /** @default 80 */
 export const INPUT_PREVIEW_CHARS = 80;
@@ -56,7 +55,7 @@ export interface TimelineEntry {
 export function timeline(
   execution: Execution,
   steps: ReadonlyArray<Pick<Step, 'id' | 'agent' | 'output'>>,
-  checkpoints: Checkpoint[],
+  checkpoints: ReadonlyArray<Pick<CheckpointRecord, 'n' | 'stepId' | 'inputs'>>,
 ): TimelineEntry[] {
   const declared = new Map(steps.map((step) => [step.id, step]));
   const entries = Object.entries(execution.steps).map(([stepId, s]): TimelineEntry => {

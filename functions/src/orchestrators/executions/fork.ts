@@ -17,17 +17,24 @@ export interface ForkParent {
 
 /** `fresh`, a new execution of the same workflow (machine.newExecution), carrying over what the parent finished. */
 export function forkFrom(fresh: Execution, wf: CompiledWorkflow, parent: ForkParent): Execution {
-  const steps = { ...fresh.steps };
-  const context = { ...fresh.context };
+  const carried: NonNullable<Execution['origin']> = { context: {}, steps: {} };
   const stale = parent.inputChanged ? dependentsOfInput(wf) : new Set<string>();
   for (const [id, s] of Object.entries(parent.steps)) {
     const node = wf.steps.get(id);
     if (!node || stale.has(id) || s.status !== 'succeeded') continue;
-    steps[id] = { ...s };
+    carried.steps[id] = { ...s };
     const key = node.step.output;
-    if (key in parent.context) context[key] = parent.context[key];
+    if (key in parent.context) carried.context[key] = parent.context[key];
   }
-  return { ...fresh, steps, context, parentId: parent.id, forkedFromCheckpoint: parent.checkpoint };
+  return {
+    ...fresh,
+    steps: { ...fresh.steps, ...carried.steps },
+    context: { ...fresh.context, ...carried.context },
+    parentId: parent.id,
+    forkedFromCheckpoint: parent.checkpoint,
+    // Kept, so the fork's own checkpoints can be replayed from where it started.
+    origin: carried,
+  };
 }
 
 /** Steps whose result depends on the execution input, directly or through other steps. */

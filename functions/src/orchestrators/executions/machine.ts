@@ -415,6 +415,7 @@ export function newExecution(params: {
     parentId: null,
     forkedFromCheckpoint: null,
     checkpoint: 0,
+    origin: null,
     createdAt: params.at,
     updatedAt: params.at,
     endedAt: null,

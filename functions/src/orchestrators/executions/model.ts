@@ -174,8 +174,18 @@ export const ExecutionSchema = z
     correlationId: z.string(),
     parentId: z.string().nullable(),
     forkedFromCheckpoint: z.number().int().nullable(),
-    /** Monotonic count of checkpoints written. */
+    /**
+     * The last checkpoint folded into this state. The stored execution is a
+     * snapshot: the checkpoints written after it carry the rest (store.ts).
+     */
     checkpoint: z.number().int().min(0),
+    /** A fork's starting point: the finished steps and outputs it carried over from its parent; null otherwise. */
+    origin: z
+      .object({
+        context: z.record(z.string(), z.unknown()),
+        steps: z.record(z.string(), StepStateSchema),
+      })
+      .nullable(),
     createdAt: z.number(),
     updatedAt: z.number(),
     endedAt: z.number().nullable(),
@@ -185,8 +195,27 @@ export const ExecutionSchema = z
   .meta({ id: 'Execution' });
 export type Execution = z.infer<typeof ExecutionSchema>;
 
-/** A checkpoint: written when a step settles, with what it read and the state after it. */
-export const CheckpointSchema = z.object({
+/** What one decision changed: the step states it changed, the context keys it wrote, the execution's own fields. */
+export const ExecutionChangeSchema = z.object({
+  steps: z.record(z.string(), StepStateSchema),
+  context: z.record(z.string(), z.unknown()),
+  execution: ExecutionSchema.pick({
+    status: true,
+    paused: true,
+    error: true,
+    endedAt: true,
+    updatedAt: true,
+  }).partial(),
+});
+export type ExecutionChange = z.infer<typeof ExecutionChangeSchema>;
+
+/**
+ * A checkpoint as stored: written when a step settles, with what the step
+ * read and what its settling changed, not a copy of the whole state, so its
+ * size does not grow with the steps before it. The state at checkpoint n is
+ * the execution's start with the changes 1..n applied (store.ts).
+ */
+export const CheckpointRecordSchema = z.object({
   n: z.number().int().min(1),
   at: z.number(),
   /** The step whose settling wrote it. */
@@ -195,13 +224,32 @@ export const CheckpointSchema = z.object({
   status: z.enum(STEP_STATUSES),
   /** What the step read (its declared inputs only), for re-runs and debugging. */
   inputs: z.record(z.string(), z.unknown()),
-  context: z.record(z.string(), z.unknown()),
-  steps: z.record(z.string(), StepStateSchema),
+  change: ExecutionChangeSchema,
 });
-export type Checkpoint = z.infer<typeof CheckpointSchema>;
+export type CheckpointRecord = z.infer<typeof CheckpointRecordSchema>;
+
+/** A checkpoint as the API shows it: the record with the context and step states at that point. */
+export type Checkpoint = Omit<CheckpointRecord, 'change'> & {
+  context: Record<string, unknown>;
+  steps: Record<string, StepState>;
+};
 
 // ---------------------------------------------------------------- stored kinds
 
 export const UseCaseDocument = defineDocumentKind({ name: 'use case', schema: UseCaseSchema });
-export const ExecutionDocument = defineDocumentKind({ name: 'execution', schema: ExecutionSchema });
-export const CheckpointDocument = defineDocumentKind({ name: 'checkpoint', schema: CheckpointSchema });
+export const ExecutionDocument = defineDocumentKind({
+  name: 'execution',
+  schema: ExecutionSchema,
+  version: 2,
+  // v1 stored the whole state with every step; it has no fork origin recorded.
+  migrations: { 1: (data) => ({ ...data, origin: null }) },
+});
+export const CheckpointDocument = defineDocumentKind({
+  name: 'checkpoint',
+  schema: CheckpointRecordSchema,
+  version: 2,
+  migrations: {
+    // v1 held the whole context and step states after the step: applying all of them is its change.
+    1: ({ context, steps, ...rest }) => ({ ...rest, change: { context, steps, execution: {} } }),
+  },
+});

@@ -1,26 +1,31 @@
 /**
  * Reads and writes of use cases, executions and checkpoints through the
- * documents port. Every execution change goes through `commitDecision`: one
- * transaction that checks the version it read, writes the new state and, when
- * a step settled, its checkpoint: at most two document writes per step.
+ * documents port. An execution is a snapshot plus the checkpoints written
+ * after it (record.ts). Every change goes through `commitDecision`: one
+ * transaction that reads the snapshot, folds in the checkpoints since, makes
+ * sure no checkpoint was added meanwhile, and writes the next checkpoint, the
+ * snapshot, or both: a step that settles without changing the execution's
+ * status costs one document write.
  */
-import { NotFoundError } from '../../platform/errors.js';
+import { ConflictError, NotFoundError } from '../../platform/errors.js';
 import type { DocumentStore, DocumentTransaction } from '../../platform/ports.js';
 import { type Parsed, readDocument, readPage } from '../../platform/stored.js';
 import type { Decision } from './machine.js';
 import {
   type Checkpoint,
   CheckpointDocument,
+  type CheckpointRecord,
   type Execution,
   ExecutionDocument,
   type ExecutionStatus,
-  type StepState,
   type UseCase,
   type UseCaseBody,
   UseCaseDocument,
 } from './model.js';
 
-export type { Checkpoint } from './model.js';
+import { changeOf, fold, needsSnapshot, stateAt } from './record.js';
+
+export type { Checkpoint, CheckpointRecord } from './model.js';
 
 export const paths = {
   useCases: (ws: string) => `workspaces/${ws}/useCases`,
@@ -96,6 +101,7 @@ export async function createExecution(documents: DocumentStore, execution: Execu
   );
 }
 
+/** The execution now: its snapshot with the checkpoints written since folded in. */
 export async function getExecution(
   documents: DocumentStore,
   workspace: string,
@@ -103,7 +109,65 @@ export async function getExecution(
 ): Promise<Parsed<Execution>> {
   const doc = await readDocument(documents, ExecutionDocument, paths.execution(workspace, id));
   if (!doc) throw new NotFoundError(`Execution ${id} not found`);
-  return doc;
+  return { ...doc, data: await current(documents, doc) };
+}
+
+/**
+ * States this process folded, per store, by execution path, with the version
+ * of the snapshot they grew from: checkpoints never change, so while the
+ * snapshot is at that version, a read only folds what came after.
+ */
+const folded = new WeakMap<object, Map<string, { version: number; state: Execution }>>();
+const FOLDED_MAX = 2_000;
+
+function foldedIn(documents: DocumentStore): Map<string, { version: number; state: Execution }> {
+  let map = folded.get(documents);
+  if (!map) {
+    map = new Map();
+    folded.set(documents, map);
+  }
+  return map;
+}
+
+function remember(documents: DocumentStore, path: string, version: number, state: Execution): void {
+  const map = foldedIn(documents);
+  map.delete(path);
+  if (map.size >= FOLDED_MAX) map.delete(map.keys().next().value as string);
+  map.set(path, { version, state: structuredClone(state) });
+}
+
+async function current(documents: DocumentStore, snapshot: Parsed<Execution>): Promise<Execution> {
+  const known = foldedIn(documents).get(snapshot.path);
+  const base = known?.version === snapshot.version ? known.state : snapshot.data;
+  const { workspace, id } = snapshot.data;
+  const state = fold(base, await checkpointsAfter(documents, workspace, id, base.checkpoint));
+  remember(documents, snapshot.path, snapshot.version, state);
+  return state;
+}
+
+/** The checkpoints after `n`, in order: the tail a snapshot does not hold yet (bounded by COMPACT_EVERY, plus slack). */
+async function checkpointsAfter(
+  documents: DocumentStore,
+  workspace: string,
+  id: string,
+  n: number,
+): Promise<CheckpointRecord[]> {
+  const records: CheckpointRecord[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = readPage(
+      CheckpointDocument,
+      await documents.query(paths.checkpoints(workspace, id), {
+        where: [{ field: 'n', op: '>', value: n }],
+        orderBy: [{ field: 'n' }],
+        limit: 200,
+        ...(cursor ? { cursor } : {}),
+      }),
+    );
+    records.push(...page.docs.map((d) => d.data));
+    cursor = page.nextCursor;
+  } while (cursor);
+  return records;
 }
 
 /**
@@ -139,10 +203,17 @@ export async function listExecutions(
   return readPage(ExecutionDocument, page);
 }
 
+/** Gives up after this many rounds of finding a checkpoint added between its read and its commit. */
+const MAX_COMMIT_ROUNDS = 50;
+const RACED = Symbol('raced');
+
 /**
- * Reads an execution, lets `decideFn` turn it into a decision, and commits the
- * new state with a checkpoint per settled step, all in one transaction that
- * fails if anyone wrote in between (and is then run again on fresh state).
+ * Reads an execution, lets `decideFn` turn it into a decision, and commits
+ * it in one transaction that fails if anyone wrote in between (and is then
+ * run again on fresh state). The transaction reads the snapshot and the slot
+ * of the next checkpoint (which must be empty), so a concurrent checkpoint or
+ * snapshot write makes one of the two commits run again; the checkpoints
+ * between them are immutable and read outside it.
  */
 export async function commitDecision(
   documents: DocumentStore,
@@ -151,45 +222,82 @@ export async function commitDecision(
   decideFn: (
     execution: Execution,
     tx: DocumentTransaction,
-  ) => Promise<(Decision & { inputs?: Record<string, unknown>; attempt?: number }) | null>,
+  ) => Promise<(Decision & { inputs?: Record<string, unknown> }) | null>,
 ): Promise<Decision | null> {
-  return documents.transaction(async (tx) => {
-    const doc = await readDocument(tx, ExecutionDocument, paths.execution(workspace, id));
-    if (!doc) throw new NotFoundError(`Execution ${id} not found`);
-    const decision = await decideFn(doc.data, tx);
-    if (!decision?.accepted) return decision;
-    const next = decision.state;
-    for (const effect of decision.effects) {
-      if (effect.type !== 'checkpoint') continue;
-      next.checkpoint += 1;
-      const step = next.steps[effect.stepId] as StepState;
-      const checkpoint: Checkpoint = {
-        n: next.checkpoint,
-        at: next.updatedAt,
-        stepId: effect.stepId,
-        attempt: step.attempts,
-        status: step.status,
-        inputs: decision.inputs ?? {},
-        context: next.context,
-        steps: next.steps,
+  for (let round = 1; ; round++) {
+    const result = await documents.transaction(async (tx) => {
+      const snapshot = await readDocument(tx, ExecutionDocument, paths.execution(workspace, id));
+      if (!snapshot) throw new NotFoundError(`Execution ${id} not found`);
+      const now = await current(documents, snapshot);
+      // Read inside the transaction: a checkpoint written in its place since makes this commit run again.
+      if (await tx.get(paths.checkpoint(workspace, id, now.checkpoint + 1))) return RACED;
+      const decision = await decideFn(now, tx);
+      if (!decision?.accepted) return decision;
+      const next = decision.state;
+      const settled = decision.effects.find((e) => e.type === 'checkpoint');
+      if (settled?.type === 'checkpoint') {
+        next.checkpoint = now.checkpoint + 1;
+        const step = next.steps[settled.stepId];
+        const record: CheckpointRecord = {
+          n: next.checkpoint,
+          at: next.updatedAt,
+          stepId: settled.stepId,
+          attempt: step?.attempts ?? 0,
+          status: step?.status ?? 'succeeded',
+          inputs: decision.inputs ?? {},
+          change: changeOf(now, next),
+        };
+        tx.create(paths.checkpoint(workspace, id, next.checkpoint), CheckpointDocument.stamp(record));
+      }
+      const rewrite = needsSnapshot(now, next, settled !== undefined, snapshot.data.checkpoint);
+      // The transaction re-checks the snapshot's version before committing.
+      if (rewrite) tx.set(paths.execution(workspace, id), ExecutionDocument.stamp(next));
+      return {
+        decision,
+        committed: { version: rewrite ? snapshot.version + 1 : snapshot.version, state: next },
       };
-      tx.create(paths.checkpoint(workspace, id, next.checkpoint), CheckpointDocument.stamp(checkpoint));
+    });
+    if (result === RACED) {
+      if (round >= MAX_COMMIT_ROUNDS)
+        throw new ConflictError(`Execution ${id}: gave up after ${round} rounds under contention`);
+      continue;
     }
-    // The transaction re-checks the version it read before committing.
-    tx.set(paths.execution(workspace, id), ExecutionDocument.stamp(next));
-    return decision;
-  });
+    if (result && 'committed' in result) {
+      // Both stores count a document's versions up by one per write.
+      remember(documents, paths.execution(workspace, id), result.committed.version, result.committed.state);
+      return result.decision;
+    }
+    return result;
+  }
 }
 
+/** Checkpoint n as the API shows it: the record, with the context and step states at that point. */
 export async function getCheckpoint(
   documents: DocumentStore,
   workspace: string,
   id: string,
   n: number,
 ): Promise<Checkpoint> {
-  const doc = await readDocument(documents, CheckpointDocument, paths.checkpoint(workspace, id, n));
-  if (!doc) throw new NotFoundError(`Checkpoint ${n} of execution ${id} not found`);
-  return doc.data;
+  const [{ data: execution }, record] = await Promise.all([
+    getExecution(documents, workspace, id),
+    readDocument(documents, CheckpointDocument, paths.checkpoint(workspace, id, n)),
+  ]);
+  if (!record) throw new NotFoundError(`Checkpoint ${n} of execution ${id} not found`);
+  const { change: _, ...rest } = record.data;
+  return { ...rest, ...(await contextAt(documents, execution, n)) };
+}
+
+/** The context and step states at checkpoint n (0: the start), replayed from the checkpoints 1..n. */
+export async function contextAt(
+  documents: DocumentStore,
+  execution: Execution,
+  n: number,
+): Promise<Pick<Checkpoint, 'context' | 'steps'>> {
+  const records =
+    n === 0
+      ? []
+      : (await checkpointsAfter(documents, execution.workspace, execution.id, 0)).filter((r) => r.n <= n);
+  return stateAt(execution, records);
 }
 
 export async function listCheckpoints(
@@ -231,7 +339,7 @@ export async function lastCheckpointOf(
   workspace: string,
   id: string,
   stepId: string,
-): Promise<Checkpoint | null> {
+): Promise<CheckpointRecord | null> {
   const page = await documents.query(paths.checkpoints(workspace, id), {
     where: [{ field: 'stepId', op: '==', value: stepId }],
     orderBy: [{ field: 'n', direction: 'desc' }],
