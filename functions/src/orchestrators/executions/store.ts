@@ -18,6 +18,7 @@ import {
   type Execution,
   ExecutionDocument,
   type ExecutionStatus,
+  TERMINAL_EXECUTION,
   type UseCase,
   type UseCaseBody,
   UseCaseDocument,
@@ -200,7 +201,14 @@ export async function listExecutions(
     limit: filter.limit,
     ...(filter.cursor ? { cursor: filter.cursor } : {}),
   });
-  return readPage(ExecutionDocument, page);
+  const parsed = readPage(ExecutionDocument, page);
+  // A live execution's snapshot lags its checkpoints: fold them in, so a row's progress is current.
+  const docs = await Promise.all(
+    parsed.docs.map(async (doc) =>
+      TERMINAL_EXECUTION.includes(doc.data.status) ? doc : { ...doc, data: await current(documents, doc) },
+    ),
+  );
+  return { docs, nextCursor: parsed.nextCursor };
 }
 
 /** Gives up after this many rounds of finding a checkpoint added between its read and its commit. */
