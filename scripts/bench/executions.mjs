@@ -22,6 +22,11 @@ const ISOLATED_EXECUTIONS = 400;
 const DECLARED_EXECUTIONS = 200;
 const LATENCY_SAMPLES = 100;
 const COST_EXECUTIONS = 200;
+/** The long chain of the bytes-per-step comparison, and how many of its executions run. */
+const LONG_STEPS = 50;
+const LONG_EXECUTIONS = 40;
+/** Bytes written per step must not grow with the steps before it: the long chain within this factor of the short. */
+const MAX_BYTES_GROWTH = 1.25;
 const CACHE_EXECUTIONS = 200;
 const CACHE_DISTINCT = 40;
 const CACHE_WAVES = 5;
@@ -65,13 +70,13 @@ const engine = new ExecutionEngine(createAgentRegistry([...builtinAgents, noopAg
 const declared = createExecutionsOrchestrator(engine);
 const declaredStep = declared.tasks.stepNormal;
 
-function useCaseBody(id, cached) {
+function useCaseBody(id, cached, length = STEPS) {
   return UseCaseBodySchema.parse({
     id,
     name: id,
     vertical: 'bench',
     workflow: {
-      steps: Array.from({ length: STEPS }, (_, i) => ({
+      steps: Array.from({ length }, (_, i) => ({
         id: `s${i}`,
         agent: 'noop',
         config: { tag: `s${i}` },
@@ -116,12 +121,12 @@ function orchestrator({ limits, onStep }) {
 const atConcurrency = (c) => ({ maxConcurrentDispatches: c, maxDispatchesPerSecond: UNCAPPED_RATE });
 
 /** A fresh runtime (SQLite file in a temp dir), not started, with the use case saved. */
-async function withRuntime(orch, { cached = false } = {}, fn) {
+async function withRuntime(orch, { cached = false, length = STEPS } = {}, fn) {
   return withBenchRuntime([orch], async ({ runtime, ctx }) => {
     const { useCase } = await saveUseCase(
       runtime.ports.documents,
       WORKSPACE,
-      useCaseBody(cached ? 'noop-cached' : 'noop', cached),
+      useCaseBody(cached ? 'noop-cached' : 'noop', cached, length),
       Date.now(),
     );
     return fn({ runtime, ctx, useCase });
@@ -260,7 +265,10 @@ function countPorts(runtime) {
     kvGet: 0,
     kvSet: 0,
     kvOther: 0,
+    /** Bytes of document data written (JSON), every write counted. */
+    bytes: 0,
   };
+  const size = (data) => Buffer.byteLength(JSON.stringify(data ?? null));
   const forward = (target, own, onOther) =>
     new Proxy(target, {
       get(t, prop) {
@@ -280,6 +288,7 @@ function countPorts(runtime) {
       c[method]++;
       c.fsReads++;
       c.fsWrites++;
+      if (method !== 'delete') c.bytes += size(rest[0]);
       return docs[method](path, ...rest);
     };
   runtime.ports.documents = forward(
@@ -293,6 +302,7 @@ function countPorts(runtime) {
       async create(path, data) {
         c.create++;
         c.fsWrites++;
+        c.bytes += size(data);
         return docs.create(path, data);
       },
       set: readThenWrite('set'),
@@ -317,6 +327,7 @@ function countPorts(runtime) {
             (path, ...rest) => {
               c[kind]++;
               written.add(path);
+              if (method !== 'delete') c.bytes += size(rest[0]);
               return tx[method](path, ...rest);
             };
           const result = await fn({
@@ -380,16 +391,16 @@ const portReads = (c) => c.get + c.txGet + c.queryDocs;
 const portWrites = (c) =>
   c.create + c.set + c.update + c.delete + c.txCreate + c.txSet + c.txUpdate + c.txDelete;
 
-/** N executions started (queue stopped), then drained, with the ports counted. */
-async function costRun(executions) {
+/** N executions of a `length`-step chain started (queue stopped), then drained, with the ports counted. */
+async function costRun(executions, length = STEPS) {
   const counter = stepCounter();
   const orch = orchestrator({ limits: atConcurrency(CONCURRENCY), onStep: () => counter.onStep() });
-  return withRuntime(orch, {}, async ({ runtime, ctx, useCase }) => {
+  return withRuntime(orch, { length }, async ({ runtime, ctx, useCase }) => {
     const ports = countPorts(runtime);
     const before = ports.snapshot();
     for (let i = 0; i < executions; i++) await engine.start(ctx(), WORKSPACE, useCase, { x: i });
     const started = ports.snapshot();
-    const handled = counter.until(executions * STEPS);
+    const handled = counter.until(executions * length);
     runtime.start();
     await handled;
     await runtime.whenIdle();
@@ -637,9 +648,10 @@ note(
     `${per(cost.start.enqueue, COST_EXECUTIONS)} tasks (create the execution; one transaction: read it, use case, write it; enqueue step 1)\n` +
     `  per step run:        ${per(cost.steps.fsReads, steps)} reads, ${per(cost.steps.fsWrites, steps)} writes, ` +
     `${per(cost.steps.enqueue, steps)} tasks, ${per(cost.steps.publish, steps)} events\n` +
-    `  step-run port calls: ${per(cost.steps.get, steps)} get (the execution; the pinned use case version, read again inside the\n` +
-    `  transaction's decide), ${per(cost.steps.transaction, steps)} transaction (${per(cost.steps.txGet, steps)} tx.get execution, ` +
-    `${per(cost.steps.txCreate, steps)} tx.create checkpoint, ${per(cost.steps.txSet, steps)} tx.set execution).\n` +
+    `  step-run port calls: ${per(cost.steps.get, steps)} get (the execution snapshot), ${per(cost.steps.query, steps)} queries (the\n` +
+    `  checkpoints since the snapshot: ${per(cost.steps.queryDocs, steps)} documents returned), ` +
+    `${per(cost.steps.transaction, steps)} transaction (${per(cost.steps.txGet, steps)} tx.get: the snapshot and the next\n` +
+    `  checkpoint's empty slot; ${per(cost.steps.txCreate, steps)} tx.create checkpoint, ${per(cost.steps.txSet, steps)} tx.set snapshot).\n` +
     `  Transactions retried: ${fmt(t.txRuns - t.transaction)}; ` +
     `deduped enqueues: ${fmt(t.enqueueDeduped)};\n  other document calls: ${fmt(t.other)}; kv calls: ${fmt(t.kvGet + t.kvSet + t.kvOther)}. ${describe(cost)}.`,
 );
@@ -657,6 +669,47 @@ report.row(
   per(t.enqueue, steps),
   `≤ ${MAX_TASKS_PER_STEP}`,
   tasksPerStep <= MAX_TASKS_PER_STEP,
+);
+
+// ---- b2. bytes per step, short and long chains
+const long = await costRun(LONG_EXECUTIONS, LONG_STEPS);
+const shortSteps = steps;
+const longSteps = LONG_EXECUTIONS * LONG_STEPS;
+const bytesShort = cost.steps.bytes / shortSteps;
+const bytesLong = long.steps.bytes / longSteps;
+const bytesShortAll = cost.total.bytes / shortSteps;
+const bytesLongAll = long.total.bytes / longSteps;
+note(
+  `Bytes of document data written per step (JSON), ${STEPS}-step chain (${fmt(COST_EXECUTIONS)} executions) against a ${LONG_STEPS}-step\n` +
+    `chain (${fmt(LONG_EXECUTIONS)} executions), same agent and output size. Step runs alone (checkpoints, and the snapshot written when\n` +
+    'the execution ends), then with the start (the execution document created) amortised.',
+);
+line(
+  `bytes written per step, ${STEPS} / ${LONG_STEPS} steps (step runs)`,
+  `${fmt(bytesShort, 0)} / ${fmt(bytesLong, 0)} B (${fmt(bytesLong / bytesShort, 2)}×)`,
+  `${LONG_STEPS}-step ≤ ${MAX_BYTES_GROWTH}× ${STEPS}-step`,
+);
+line(
+  `bytes written per step, ${STEPS} / ${LONG_STEPS} steps (start amortised)`,
+  `${fmt(bytesShortAll, 0)} / ${fmt(bytesLongAll, 0)} B`,
+  NO_TARGET,
+);
+line(
+  `document writes per step, ${LONG_STEPS}-step chain (start amortised)`,
+  per(long.total.fsWrites, longSteps),
+  `≤ ${MAX_WRITES_PER_STEP}`,
+);
+report.row(
+  `bytes written per step, ${STEPS} / ${LONG_STEPS} steps (step runs)`,
+  `${fmt(bytesShort, 0)} / ${fmt(bytesLong, 0)} B`,
+  `${LONG_STEPS}-step ≤ ${MAX_BYTES_GROWTH}× ${STEPS}-step`,
+  bytesLong <= bytesShort * MAX_BYTES_GROWTH,
+);
+report.row(
+  `Firestore writes per step, ${LONG_STEPS}-step chain (start amortised)`,
+  per(long.total.fsWrites, longSteps),
+  `≤ ${MAX_WRITES_PER_STEP}`,
+  long.total.fsWrites / longSteps <= MAX_WRITES_PER_STEP,
 );
 
 // ---- c. cache
@@ -709,6 +762,7 @@ report.data = {
   },
   latency: { p50: median(e2e), p99: percentile(e2e, 99) },
   cost: { executions: COST_EXECUTIONS, start: cost.start, steps: cost.steps, total: cost.total },
+  long: { executions: LONG_EXECUTIONS, steps: LONG_STEPS, start: long.start, run: long.steps, total: long.total },
   cache: {
     waves: cache.waves,
     distinct: cache.distinct,
