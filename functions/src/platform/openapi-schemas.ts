@@ -36,6 +36,9 @@ export function catalogSchemas(roots: Iterable<z.ZodType>): SchemaCatalog {
   for (const schema of roots) {
     if (ids.has(schema)) continue;
     const id = z.globalRegistry.get(schema)?.id ?? `${INLINE_ID}${ids.size}`;
+    // A registry keeps one schema per id: a second would silently take the first one's place.
+    if ([...ids.values()].includes(id))
+      throw new Error(`Two different schemas have the id "${id}": rename one`);
     ids.set(schema, id);
     registry.add(schema, { id });
   }
