@@ -762,7 +762,13 @@ report.data = {
   },
   latency: { p50: median(e2e), p99: percentile(e2e, 99) },
   cost: { executions: COST_EXECUTIONS, start: cost.start, steps: cost.steps, total: cost.total },
-  long: { executions: LONG_EXECUTIONS, steps: LONG_STEPS, start: long.start, run: long.steps, total: long.total },
+  long: {
+    executions: LONG_EXECUTIONS,
+    steps: LONG_STEPS,
+    start: long.start,
+    run: long.steps,
+    total: long.total,
+  },
   cache: {
     waves: cache.waves,
     distinct: cache.distinct,

@@ -34,7 +34,12 @@ describe('registry wiring', () => {
       expect(rewrites[index]?.function?.functionId).toBe(`${o.name}-api`);
       expect(index).toBeLessThan(rewrites.findIndex((r) => r.source === '**'));
     }
-    expect(rewrites.find((r) => r.source === '/api/openapi.json')?.function?.functionId).toBe('system-api');
+    // The document and its reference docs come from the front door of the `system` group.
+    for (const source of ['/api/openapi.json', '/api/docs', '/api/docs/**']) {
+      const index = rewrites.findIndex((r) => r.source === source);
+      expect(rewrites[index]?.function?.functionId, source).toBe('system-api');
+      expect(index, source).toBeLessThan(rewrites.findIndex((r) => r.source === '**'));
+    }
   });
 
   it('deploys the functions on nodejs22', () => {

@@ -16,6 +16,30 @@ export type ErrorCode =
   | 'deferred'
   | 'internal';
 
+/**
+ * The HTTP status of each code: an error's status comes from here alone, so
+ * the OpenAPI document can only name statuses that an error really has.
+ */
+export const ERROR_STATUS = {
+  retryable: 503,
+  'retry-after': 429,
+  permanent: 422,
+  'invalid-input': 400,
+  'not-found': 404,
+  conflict: 409,
+  unauthenticated: 401,
+  'payload-too-large': 413,
+  'rate-limited': 429,
+  deferred: 429,
+  internal: 500,
+} as const satisfies Record<ErrorCode, number>;
+
+/** A status an error answers with. */
+export type ProblemStatus = (typeof ERROR_STATUS)[ErrorCode];
+type ClientStatus<S> = S extends number ? (`${S}` extends `4${string}` ? S : never) : never;
+/** The 4xx among them: what a route may declare it returns (5xx are the document's `default`). */
+export type ClientProblemStatus = ClientStatus<ProblemStatus>;
+
 export interface ProblemField {
   /** JSON pointer-ish dotted path of the offending field, e.g. `body.name`. */
   path: string;
@@ -24,7 +48,7 @@ export interface ProblemField {
 
 export class SeraphimError extends Error {
   readonly code: ErrorCode;
-  readonly status: number;
+  readonly status: ProblemStatus;
   /** Whether the platform should deliver the work again. */
   readonly retryable: boolean;
   readonly details: Record<string, unknown> | undefined;
@@ -32,12 +56,12 @@ export class SeraphimError extends Error {
   constructor(
     code: ErrorCode,
     message: string,
-    opts: { status: number; retryable: boolean; cause?: unknown; details?: Record<string, unknown> },
+    opts: { retryable: boolean; cause?: unknown; details?: Record<string, unknown> },
   ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;
     this.code = code;
-    this.status = opts.status;
+    this.status = ERROR_STATUS[code];
     this.retryable = opts.retryable;
     this.details = opts.details;
   }
@@ -46,7 +70,7 @@ export class SeraphimError extends Error {
 /** A transient failure: deliver again with backoff. */
 export class RetryableError extends SeraphimError {
   constructor(message: string, opts: { cause?: unknown } = {}) {
-    super('retryable', message, { status: 503, retryable: true, ...opts });
+    super('retryable', message, { retryable: true, ...opts });
   }
 }
 
@@ -54,7 +78,7 @@ export class RetryableError extends SeraphimError {
 export class RetryAfterError extends SeraphimError {
   readonly retryAfterMs: number;
   constructor(message: string, retryAfterMs: number, opts: { cause?: unknown } = {}) {
-    super('retry-after', message, { status: 429, retryable: true, ...opts });
+    super('retry-after', message, { retryable: true, ...opts });
     this.retryAfterMs = Math.max(0, Math.round(retryAfterMs));
   }
 }
@@ -71,7 +95,7 @@ export class DeferError extends SeraphimError {
   readonly delayMs: number;
   readonly gate: string | undefined;
   constructor(message: string, opts: { delayMs: number; gate?: string }) {
-    super('deferred', message, { status: 429, retryable: true });
+    super('deferred', message, { retryable: true });
     this.delayMs = Math.max(0, Math.round(opts.delayMs));
     this.gate = opts.gate;
   }
@@ -80,39 +104,39 @@ export class DeferError extends SeraphimError {
 /** Retrying cannot help: mark the work failed and stop. */
 export class PermanentError extends SeraphimError {
   constructor(message: string, opts: { cause?: unknown; details?: Record<string, unknown> } = {}) {
-    super('permanent', message, { status: 422, retryable: false, ...opts });
+    super('permanent', message, { retryable: false, ...opts });
   }
 }
 
 export class InvalidInputError extends SeraphimError {
   readonly fields: ProblemField[];
   constructor(message: string, fields: ProblemField[] = []) {
-    super('invalid-input', message, { status: 400, retryable: false });
+    super('invalid-input', message, { retryable: false });
     this.fields = fields;
   }
 }
 
 export class NotFoundError extends SeraphimError {
   constructor(message: string) {
-    super('not-found', message, { status: 404, retryable: false });
+    super('not-found', message, { retryable: false });
   }
 }
 
 export class ConflictError extends SeraphimError {
   constructor(message: string, details?: Record<string, unknown>) {
-    super('conflict', message, { status: 409, retryable: false, details });
+    super('conflict', message, { retryable: false, details });
   }
 }
 
 export class UnauthenticatedError extends SeraphimError {
   constructor(message = 'Authentication required') {
-    super('unauthenticated', message, { status: 401, retryable: false });
+    super('unauthenticated', message, { retryable: false });
   }
 }
 
 export class PayloadTooLargeError extends SeraphimError {
   constructor(message: string) {
-    super('payload-too-large', message, { status: 413, retryable: false });
+    super('payload-too-large', message, { retryable: false });
   }
 }
 

@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { apiDocsResponse } from './api-docs.js';
 import {
   errorMessage,
   InvalidInputError,
@@ -39,7 +40,10 @@ export interface ApiOptions {
   ports: Ports;
   /** Resolves the caller; throws UnauthenticatedError when a credential is missing or bad. */
   authenticate(request: ApiRequest): Promise<Identity>;
-  /** Builds `/api/openapi.json`; lazy, so a function serving one orchestrator need not load the others. */
+  /**
+   * Builds `/api/openapi.json`; lazy, so a function serving one orchestrator need not load the others.
+   * Where it is given, the reference docs at `/api/docs` are served too.
+   */
   openApi?: () => Promise<unknown>;
   /** @default 1 MiB */
   maxBodyBytes?: number;
@@ -202,6 +206,8 @@ export function createApiHandler(orchestrators: readonly Orchestrator[], opts: A
       if (opts.openApi && method === 'GET' && request.path.replace(/\/$/, '') === '/api/openapi.json') {
         return json(200, await opts.openApi());
       }
+      const docs = opts.openApi && method === 'GET' ? await apiDocsResponse(request.path) : undefined;
+      if (docs) return docs;
       let allowed: string[] = [];
       for (const candidate of routes) {
         const params = matchSegments(candidate.segments, segments);

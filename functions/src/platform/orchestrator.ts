@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import type { RateLimits, RetryPolicy } from './delivery.js';
+import type { ClientProblemStatus } from './errors.js';
 import type { Identity } from './identity.js';
 import type { DocumentChange, EventEnvelope, OrchestratorSummary, Ports, TaskInfo } from './ports.js';
 
@@ -40,6 +41,14 @@ export interface RouteDefinition<P = unknown, Q = unknown, B = unknown, R = unkn
   status?: number;
   /** `public` routes skip authentication (health checks). @default 'authenticated' */
   access?: 'public' | 'authenticated';
+  /**
+   * 4xx statuses the handler (or what it calls) can throw beyond those the
+   * declaration implies (400 for schemas, 401, 403, 404 for path parameters,
+   * 413 for a body): e.g. 409 for a state conflict, 429 for admission.
+   * Published in the OpenAPI document.
+   * @example problems: [409]
+   */
+  problems?: readonly ClientProblemStatus[];
   handler(request: RouteRequest<P, Q, B>, ctx: Context): Promise<R>;
 }
 

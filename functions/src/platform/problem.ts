@@ -6,7 +6,7 @@ export const ProblemSchema = z
   .object({
     type: z.string(),
     title: z.string(),
-    status: z.number().int(),
+    status: z.number().int().min(400).max(599).describe('The HTTP status, repeated'),
     code: z.string().describe('Stable machine-readable error code'),
     detail: z.string().optional(),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),

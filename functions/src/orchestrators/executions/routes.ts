@@ -65,6 +65,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
       method: 'POST',
       path: `${base}/use-cases`,
       summary: 'Create a use case, or save a new version of it; the workflow is validated first',
+      problems: [409], // saves of one use case at once: the transaction gave up under contention
       params: Ws,
       body: UseCaseBodySchema,
       status: 201,
@@ -114,6 +115,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
       method: 'POST',
       path: `${base}/executions`,
       summary: 'Run a use case over one input',
+      problems: [429], // past the workspace's admission budget
       params: Ws,
       body: z.object({ useCaseId: z.string(), input: z.unknown().default({}) }),
       status: 202,
@@ -251,6 +253,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
       method: 'POST',
       path: `${exec}/control`,
       summary: 'Pause, resume or cancel an execution',
+      problems: [409], // the machine refuses the input in the current state
       params: WsExec,
       body: z.object({
         action: z.enum(['pause', 'resume', 'cancel']),
@@ -270,6 +273,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
       method: 'POST',
       path: `${exec}/steps/:stepId/retry`,
       summary: 'Retry a failed step with a fresh retry budget',
+      problems: [409], // the machine refuses the input in the current state
       params: WsExecStep,
       response: ExecutionSchema,
       handler: async (req, ctx) =>
@@ -283,6 +287,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
       method: 'POST',
       path: `${exec}/steps/:stepId/reschedule`,
       summary: "Move the time a waiting step resumes, or a human step's decision deadline",
+      problems: [409], // the machine refuses the input in the current state
       params: WsExecStep,
       body: z.object({ at: z.number().int().positive().describe('ms since epoch') }),
       response: ExecutionSchema,
@@ -298,6 +303,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
       method: 'POST',
       path: `${exec}/steps/:stepId/decision`,
       summary: 'Approve or reject a step waiting for a person',
+      problems: [409], // the machine refuses the input in the current state
       params: WsExecStep,
       body: z.object({
         decision: z.enum(['approved', 'rejected']),
@@ -318,6 +324,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
       method: 'POST',
       path: `${exec}/steps/:stepId/rerun`,
       summary: 'Debug: run one step again on the inputs it recorded; the execution is not changed',
+      problems: [409], // the step has not run yet
       params: WsExecStep,
       response: z.object({
         inputs: z.record(z.string(), z.unknown()),
@@ -346,6 +353,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
       method: 'POST',
       path: `${exec}/fork`,
       summary: 'Start a new execution from a checkpoint, with edited input; linked to its parent',
+      problems: [429], // admission, as for a new execution
       params: WsExec,
       body: z.object({ checkpoint: z.number().int().min(0), input: z.unknown().optional() }),
       status: 202,

@@ -198,6 +198,7 @@ export function poolRoutes(pool: PoolManager): RouteDefinition[] {
       method: 'PUT',
       path: '/workspaces/:workspace/settings',
       summary: 'Change a workspace’s weight, queue budget or cap; the fields left out keep their value',
+      problems: [409], // the read-and-write transaction gave up under contention
       description: '`maxConcurrent: null` removes the cap. Answers with the settings now in force.',
       params: z.object({ workspace: z.string() }),
       body: WorkspacePoolPatchSchema,

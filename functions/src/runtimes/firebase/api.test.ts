@@ -116,6 +116,21 @@ describe('the api function', () => {
     expect(JSON.parse(res.body)).toMatchObject({ code: 'unauthenticated' });
   });
 
+  it('serves the OpenAPI document of every orchestrator and the reference docs, as Hosting sends them here', async () => {
+    const g = group();
+    const doc = await call(g, { url: '/api/openapi.json' });
+    expect(doc.status).toBe(200);
+    expect(Object.keys(JSON.parse(doc.body).paths)).toContain('/api/pool/stats');
+    const page = await call(g, { url: '/api/docs' });
+    expect(page.status).toBe(200);
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    const bundle = /<script src="([^"]+swagger-ui-bundle\.js)"/.exec(page.body)?.[1];
+    const js = await call(g, { url: String(bundle) });
+    expect(js.status).toBe(200);
+    expect(js.headers['content-type']).toBe('text/javascript; charset=utf-8');
+    expect(js.body.length).toBeGreaterThan(500_000);
+  });
+
   it('maps the request: path, query, lower-case headers, the raw body', () => {
     const req = toApiRequest({
       method: 'POST',
