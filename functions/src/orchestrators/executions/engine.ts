@@ -32,6 +32,7 @@ import type { AgentContext, AgentDefinition, AgentResult } from './agents/types.
 import { type Decision, decide, type Effect, type MachineInput, newExecution } from './machine.js';
 import { type Execution, type StepError, TERMINAL_EXECUTION, type UseCase } from './model.js';
 import { commitDecision, createExecution, getExecution, getUseCase } from './store.js';
+import { traceAgentCall, traceStep } from './tracing.js';
 import { type AgentCatalog, type CompiledWorkflow, compileWorkflow } from './workflow.js';
 
 export const ORCHESTRATOR = 'executions';
@@ -241,6 +242,10 @@ export class ExecutionEngine {
 
   /** Runs one step attempt: the task handler of every step queue. */
   async runStep(ctx: Context, task: StepTask): Promise<void> {
+    return traceStep(ctx, task, () => this.#runStep(ctx, task));
+  }
+
+  async #runStep(ctx: Context, task: StepTask): Promise<void> {
     const { data: execution } = await getExecution(ctx.documents, task.workspace, task.executionId);
     const state = execution.steps[task.stepId];
     if (
@@ -279,7 +284,9 @@ export class ExecutionEngine {
       });
     }
     const startedAt = ctx.clock.now();
-    const result = await this.#runAgent(ctx, useCase, execution, task, inputs)
+    const result = await traceAgentCall(ctx, node.step.agent, () =>
+      this.#runAgent(ctx, useCase, execution, task, inputs),
+    )
       .catch((error: unknown) => error)
       .finally(() => (lease?.ok ? lease.release() : undefined));
     if (this.#pool && !(isResult(result) && (result.cacheHit || result.status === 'waiting'))) {

@@ -34,6 +34,7 @@ import type { Logger } from '../../platform/logger.js';
 import { backoffMs, type RateLimits, type RetryPolicy } from '../../platform/orchestrator.js';
 import type { EnqueueOptions, EnqueueResult, QueueStats, TaskInfo, TaskQueue } from '../../platform/ports.js';
 import { deferDelayMs, encodeTask } from '../../platform/task-rules.js';
+import { currentTraceparent } from '../../platform/tracing.js';
 import { FairScheduler } from './fair.js';
 import { type ClaimedTask, type DeadTask, type TaskOutcome, TaskTable } from './task-table.js';
 
@@ -162,6 +163,7 @@ export class EmbeddedTaskQueue implements TaskQueue {
         fairKey,
         fairWeight: opts.fairness?.weight ?? 1,
         priority: config.priority ?? 1,
+        traceparent: currentTraceparent() ?? null,
       },
       now,
     );
@@ -406,6 +408,7 @@ export class EmbeddedTaskQueue implements TaskQueue {
       id: task.id,
       attempt: task.attempts,
       maxAttempts: task.max_attempts,
+      ...(task.traceparent === null ? {} : { traceparent: task.traceparent }),
     };
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {

@@ -45,6 +45,7 @@ import {
 } from '../../platform/orchestrator.js';
 import type { DocumentChange, EventEnvelope, Ports, TaskInfo } from '../../platform/ports.js';
 import { deferDelayMs, deferredTaskId } from '../../platform/task-rules.js';
+import { TRACEPARENT_ATTRIBUTE, traceDelivery, traceTaskAttempt } from '../../platform/tracing.js';
 import { apiRequestHandler, firebaseAuthenticator, verifyWithFirebaseAuth } from './api.js';
 import { runGuarded } from './dead-letters.js';
 import { fromSnapshot } from './firestore-codec.js';
@@ -180,7 +181,7 @@ export function cloudGroup(
 // ---------------------------------------------------------------- tasks
 
 /** The parts of a Cloud Tasks dispatch the handler uses. */
-export type TaskRequestLike = Pick<TaskRequest<unknown>, 'data' | 'id' | 'retryCount'>;
+export type TaskRequestLike = Pick<TaskRequest<unknown>, 'data' | 'id' | 'retryCount' | 'headers'>;
 
 export function taskHandler(
   o: Orchestrator,
@@ -193,30 +194,34 @@ export function taskHandler(
   return async (request) => {
     // retryCount is 0 on the first attempt; Cloud Tasks gives up after maxAttempts in all.
     const attempt = request.retryCount + 1;
-    const info: TaskInfo = { queue, id: request.id, attempt, maxAttempts };
-    await runGuarded(
-      await ports(),
-      {
-        kind: 'task',
-        source: queue,
-        workId: request.id,
-        attempt,
-        lastAttempt: attempt >= maxAttempts,
-        payload: request.data,
-        ref: null,
-        fields: { queue, attempt },
-      },
-      async (ctx) => {
-        const parsed = task.payload.safeParse(request.data);
-        if (!parsed.success)
-          throw new PermanentError(`Task payload for ${queue} is invalid: ${parsed.error.message}`);
-        try {
-          await task.handler(parsed.data, ctx, info);
-        } catch (error) {
-          if (!(error instanceof DeferError)) throw error;
-          await deferTask(ctx, queue, request, error);
-        }
-      },
+    const traceparent = request.headers?.[TRACEPARENT_ATTRIBUTE];
+    const info: TaskInfo = { queue, id: request.id, attempt, maxAttempts, traceparent };
+    const p = await ports();
+    await traceTaskAttempt(p.tracer, info, () =>
+      runGuarded(
+        p,
+        {
+          kind: 'task',
+          source: queue,
+          workId: request.id,
+          attempt,
+          lastAttempt: attempt >= maxAttempts,
+          payload: request.data,
+          ref: null,
+          fields: { queue, attempt },
+        },
+        async (ctx) => {
+          const parsed = task.payload.safeParse(request.data);
+          if (!parsed.success)
+            throw new PermanentError(`Task payload for ${queue} is invalid: ${parsed.error.message}`);
+          try {
+            await task.handler(parsed.data, ctx, info);
+          } catch (error) {
+            if (!(error instanceof DeferError)) throw error;
+            await deferTask(ctx, queue, request, error);
+          }
+        },
+      ),
     );
   };
 }
@@ -307,27 +312,37 @@ export function eventHandler(
     const messageId = event.data.message.messageId;
     const publishTime = Date.parse(event.data.message.publishTime || event.time);
     const delivered = (event.data as { deliveryAttempt?: unknown }).deliveryAttempt;
-    await runGuarded(
-      p,
-      {
-        kind: 'event',
-        source: name,
-        workId: messageId,
-        attempt: typeof delivered === 'number' ? delivered : 1,
-        lastAttempt:
-          (typeof delivered === 'number' && delivered >= policy.maxAttempts) ||
-          isLastDelivery(publishTime, p.clock.now(), policy),
-        payload: event.data.message.data, // base64, as published: replayable as is
-        ref: sub.topic,
-        fields: { subscription: name },
-      },
-      async (ctx) => {
-        const envelope = toEventEnvelope(sub.topic, event.data);
-        const data = sub.data.safeParse(envelope.data);
-        if (!data.success)
-          throw new PermanentError(`Event ${envelope.id} on ${sub.topic} is invalid: ${data.error.message}`);
-        await sub.handler({ ...envelope, data: data.data }, ctx);
-      },
+    const delivery = {
+      source: name,
+      id: messageId,
+      attempt: typeof delivered === 'number' ? delivered : 1,
+      traceparent: event.data.message.attributes?.[TRACEPARENT_ATTRIBUTE],
+    };
+    await traceDelivery(p.tracer, delivery, () =>
+      runGuarded(
+        p,
+        {
+          kind: 'event',
+          source: name,
+          workId: messageId,
+          attempt: typeof delivered === 'number' ? delivered : 1,
+          lastAttempt:
+            (typeof delivered === 'number' && delivered >= policy.maxAttempts) ||
+            isLastDelivery(publishTime, p.clock.now(), policy),
+          payload: event.data.message.data, // base64, as published: replayable as is
+          ref: sub.topic,
+          fields: { subscription: name },
+        },
+        async (ctx) => {
+          const envelope = toEventEnvelope(sub.topic, event.data);
+          const data = sub.data.safeParse(envelope.data);
+          if (!data.success)
+            throw new PermanentError(
+              `Event ${envelope.id} on ${sub.topic} is invalid: ${data.error.message}`,
+            );
+          await sub.handler({ ...envelope, data: data.data }, ctx);
+        },
+      ),
     );
   };
 }
