@@ -372,24 +372,28 @@ export function documentHandler(
   return async (event) => {
     const p = await ports();
     const change = toDocumentChange(trigger.document, event);
-    await runGuarded(
-      p,
-      {
-        kind: 'document',
-        source: name,
-        workId: event.id,
-        attempt: 1,
-        lastAttempt: isLastDelivery(Date.parse(event.time), p.clock.now(), policy),
-        // A reference, not the snapshots: the document itself is the state to look at.
-        payload: {
-          path: change.path,
-          before: change.before?.version ?? null,
-          after: change.after?.version ?? null,
+    // Firestore carries no trace context: each change starts its own trace.
+    const delivery = { source: name, id: event.id, attempt: 1, traceparent: undefined };
+    await traceDelivery(p.tracer, delivery, () =>
+      runGuarded(
+        p,
+        {
+          kind: 'document',
+          source: name,
+          workId: event.id,
+          attempt: 1,
+          lastAttempt: isLastDelivery(Date.parse(event.time), p.clock.now(), policy),
+          // A reference, not the snapshots: the document itself is the state to look at.
+          payload: {
+            path: change.path,
+            before: change.before?.version ?? null,
+            after: change.after?.version ?? null,
+          },
+          ref: change.path,
+          fields: { trigger: name, path: change.path },
         },
-        ref: change.path,
-        fields: { trigger: name, path: change.path },
-      },
-      (ctx) => trigger.handler(change, ctx),
+        (ctx) => trigger.handler(change, ctx),
+      ),
     );
   };
 }
@@ -407,19 +411,22 @@ export function scheduleHandler(
     const p = await ports();
     const parsed = Date.parse(event.scheduleTime);
     const scheduledTime = Number.isNaN(parsed) ? p.clock.now() : parsed;
-    await runGuarded(
-      p,
-      {
-        kind: 'schedule',
-        source: name,
-        workId: `${key}-${scheduledTime}`,
-        attempt: 1,
-        lastAttempt: false, // Cloud Scheduler does not say; a missed firing is followed by the next one
-        payload: { scheduledTime },
-        ref: null,
-        fields: { schedule: name },
-      },
-      (ctx) => schedule.handler(ctx, { scheduledTime }),
+    const firing = { queue: name, id: `${key}-${scheduledTime}`, attempt: 1 };
+    await traceTaskAttempt(p.tracer, firing, () =>
+      runGuarded(
+        p,
+        {
+          kind: 'schedule',
+          source: name,
+          workId: `${key}-${scheduledTime}`,
+          attempt: 1,
+          lastAttempt: false, // Cloud Scheduler does not say; a missed firing is followed by the next one
+          payload: { scheduledTime },
+          ref: null,
+          fields: { schedule: name },
+        },
+        (ctx) => schedule.handler(ctx, { scheduledTime }),
+      ),
     );
   };
 }
