@@ -156,6 +156,20 @@ export function contextFromTraceparent(traceparent: string | undefined): OtelCon
   return propagator.extract(ROOT_CONTEXT, { traceparent }, defaultTextMapGetter);
 }
 
+/**
+ * Runs `fn` outside any trace. For dispatchers that schedule timers and
+ * callbacks: AsyncLocalStorage would otherwise hand the context of whatever
+ * woke them (a request, say) to all the unrelated work they go on to do.
+ */
+export function detachedFromTrace<T>(fn: () => T): T {
+  return context.with(ROOT_CONTEXT, fn);
+}
+
+/** Runs `fn` in the trace a task or event carries, so what it logs about that work names that trace. */
+export function inCarriedTrace<T>(traceparent: string | undefined, fn: () => T): T {
+  return context.with(contextFromTraceparent(traceparent), fn);
+}
+
 export interface TraceIds {
   traceId: string;
   spanId: string;

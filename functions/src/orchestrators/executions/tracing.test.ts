@@ -141,6 +141,23 @@ describe('one trace from the request to the agent call', () => {
     expect(llmLine).toMatchObject({ traceId, spanId: agent.spanId });
   });
 
+  it('carries the trace through an event delivery and a task enqueued by the same request', async () => {
+    const traceId = hex(16);
+    const sent = await fetch(`${t.url}/api/system/pings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', traceparent: `00-${traceId}-${hex(8)}-01` },
+      body: '{}',
+    });
+    expect(sent.status).toBe(202);
+    await t.runtime.whenIdle();
+    const spans = await readTrace(traceId);
+    const request = spans.find((s) => s.name === 'POST /api/system/pings');
+    const children = spans.filter((s) => s.parentSpanId === request?.spanId).map((s) => s.name);
+    expect(children.sort()).toEqual(['process system-ping', 'process system-pingReceived']);
+    const line = t.logs.entries.find((e) => e.message === 'ping task received' && e.traceId === traceId);
+    expect(line?.spanId).toBe(spans.find((s) => s.name === 'process system-ping')?.spanId);
+  });
+
   it('quotes the trace in a 4xx problem body, and that trace can be read back', async () => {
     const traceId = hex(16);
     const missing = await fetch(

@@ -15,7 +15,7 @@ import type { Clock } from '../../platform/clock.js';
 import { InvalidInputError, NotFoundError, PayloadTooLargeError } from '../../platform/errors.js';
 import type { Ids } from '../../platform/ids.js';
 import type { EventBus, EventEnvelope, PublishOptions } from '../../platform/ports.js';
-import { withTraceAttribute } from '../../platform/tracing.js';
+import { detachedFromTrace, withTraceAttribute } from '../../platform/tracing.js';
 import type { ChangeRecorder, DocumentChangeRecord } from './documents.js';
 import type { EmbeddedTaskQueue } from './queue.js';
 import { inTransaction } from './sqlite.js';
@@ -157,10 +157,13 @@ export class EmbeddedEventBus implements EventBus, ChangeRecorder {
   #schedulePump(): void {
     if (this.#pumpScheduled || !this.#running) return;
     this.#pumpScheduled = true;
-    setImmediate(() => {
-      this.#pumpScheduled = false;
-      this.pump();
-    });
+    // One pump serves every publisher: it runs in none's trace (deliveries carry their event's).
+    detachedFromTrace(() =>
+      setImmediate(() => {
+        this.#pumpScheduled = false;
+        this.pump();
+      }),
+    );
   }
 
   /** Moves every subscription's cursor forward, turning new events into delivery tasks. Returns how many. */
