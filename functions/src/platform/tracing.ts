@@ -118,7 +118,7 @@ export function createTracer(
 }
 
 /** Records a thrown value on its span: failed, with the error's type and message; a deferral is only noted. */
-export function markFailed(span: Span, error: unknown): void {
+function markFailed(span: Span, error: unknown): void {
   if (error instanceof DeferError) {
     span.setAttribute('seraphim.deferred', true);
     return;
@@ -135,7 +135,7 @@ let contextEnabled = false;
  * active span follows awaits, timers and callbacks. If something else
  * installed one first, that one is used.
  */
-export function enableTraceContext(): void {
+function enableTraceContext(): void {
   if (contextEnabled) return;
   contextEnabled = true;
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
