@@ -31,6 +31,10 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
     env,
     logger,
     version: SERAPHIM_VERSION,
+    spanRetention: {
+      keepSpans: settings.SERAPHIM_TRACE_KEEP_SPANS,
+      keepDays: settings.SERAPHIM_TRACE_KEEP_DAYS,
+    },
     // Upstash is optional on one machine; its client loads only when configured.
     ...(settings.UPSTASH_REDIS_REST_URL
       ? { kv: (await import('../runtimes/firebase/upstash-kv.js')).createUpstashKv(envConfig(env)) }

@@ -19,6 +19,7 @@ import { assertWorkspaceAccess, type Identity } from './identity.js';
 import type { Context, HttpMethod, Orchestrator, RouteDefinition } from './orchestrator.js';
 import type { Ports } from './ports.js';
 import { type Problem, problem, zodFields } from './problem.js';
+import { activeTraceIds, type Span, SpanKind, SpanStatusCode, type Tracer } from './tracing.js';
 
 export interface ApiRequest {
   method: string;
@@ -111,8 +112,44 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   return { status, headers: { 'content-type': JSON_TYPE, ...headers }, body: JSON.stringify(body) };
 }
 
+/** Every problem quotes the trace of the request it answers, so a caller can hand it to support. */
 function problemResponse(p: Problem, headers: Record<string, string> = {}): ApiResponse {
-  return { status: p.status, headers: { 'content-type': PROBLEM_TYPE, ...headers }, body: JSON.stringify(p) };
+  const traceId = activeTraceIds()?.traceId;
+  const body = traceId === undefined ? p : { ...p, traceId };
+  return {
+    status: p.status,
+    headers: { 'content-type': PROBLEM_TYPE, ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+/**
+ * The server span of one API request, continuing the caller's W3C
+ * `traceparent`. It is named by the method alone until `fn` names the
+ * matched route (`GET /api/executions/workspaces/:workspace/executions`):
+ * a span name must not carry ids, or every request would be its own name.
+ */
+export function traceRequest(
+  tracer: Tracer,
+  request: Pick<ApiRequest, 'method' | 'path' | 'headers'>,
+  fn: (span: Span) => Promise<ApiResponse>,
+): Promise<ApiResponse> {
+  const method = request.method.toUpperCase();
+  return tracer.span(
+    method,
+    {
+      kind: SpanKind.SERVER,
+      carried: { traceparent: request.headers.traceparent },
+      attributes: { 'http.request.method': method, 'url.path': request.path },
+    },
+    async (span) => {
+      const response = await fn(span);
+      span.setAttribute('http.response.status_code', response.status);
+      // A 4xx is the caller's doing, not a failure of the server (OTel's HTTP conventions).
+      if (response.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      return response;
+    },
+  );
 }
 
 function queryObject(query: URLSearchParams): Record<string, string | string[]> {
@@ -196,7 +233,9 @@ export function createApiHandler(orchestrators: readonly Orchestrator[], opts: A
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const { ports } = opts;
 
-  return async (request) => {
+  return (request) => traceRequest(ports.tracer, request, (span) => answer(request, span));
+
+  async function answer(request: ApiRequest, span: Span): Promise<ApiResponse> {
     const method = request.method.toUpperCase();
     const segments = request.path.split('/').filter(Boolean);
     try {
@@ -216,6 +255,9 @@ export function createApiHandler(orchestrators: readonly Orchestrator[], opts: A
           allowed = [...allowed, candidate.method];
           continue;
         }
+        const route = apiPath(candidate.orchestrator, candidate.route.path);
+        span.updateName(`${method} ${route}`);
+        span.setAttribute('http.route', route);
         return await invoke(candidate, params, request);
       }
       if (allowed.length > 0) {
@@ -230,7 +272,7 @@ export function createApiHandler(orchestrators: readonly Orchestrator[], opts: A
     } catch (error) {
       return errorResponse(error, ports, `${method} ${request.path}`);
     }
-  };
+  }
 
   async function invoke(
     compiled: CompiledRoute,

@@ -1,8 +1,10 @@
 /**
  * The one logger: JSON lines that Cloud Logging parses natively (`severity`,
  * `message`) and that read fine in a terminal. Secret-looking fields are
- * blanked, and so is any value registered with `redactValue`.
+ * blanked, and so is any value registered with `redactValue`. A line written
+ * inside a span carries its trace and span ids (see {@link TraceFieldFormat}).
  */
+import { activeTraceIds, type TraceIds } from './tracing.js';
 
 export type Severity = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
 export type LogFields = Record<string, unknown>;
@@ -60,20 +62,44 @@ export class MemorySink implements LogSink {
   }
 }
 
+/** How a log line names the active trace: the embedded runtime's plain ids, or Cloud Logging's fields. */
+export type TraceFieldFormat = (ids: TraceIds) => LogFields;
+
+export const plainTraceFields: TraceFieldFormat = ({ traceId, spanId }) => ({ traceId, spanId });
+
+/** The fields Cloud Logging reads to link a line to its trace in Cloud Trace. */
+export function cloudLoggingTraceFields(project: string): TraceFieldFormat {
+  return ({ traceId, spanId, sampled }) => ({
+    'logging.googleapis.com/trace': `projects/${project}/traces/${traceId}`,
+    'logging.googleapis.com/spanId': spanId,
+    'logging.googleapis.com/trace_sampled': sampled,
+  });
+}
+
 export function createLogger(
-  opts: { sink?: LogSink; level?: Severity; fields?: LogFields; now?: () => number } = {},
+  opts: {
+    sink?: LogSink;
+    level?: Severity;
+    fields?: LogFields;
+    now?: () => number;
+    /** @default {@link plainTraceFields} */
+    traceFields?: TraceFieldFormat;
+  } = {},
 ): Logger {
   const sink = opts.sink ?? consoleSink;
+  const traceFields = opts.traceFields ?? plainTraceFields;
   const min = ORDER[opts.level ?? 'INFO'];
   const base = opts.fields ?? {};
   const now = opts.now ?? Date.now;
   const emit = (severity: Severity, message: string, fields?: LogFields) => {
     if (ORDER[severity] < min) return;
     const merged = redact({ ...base, ...fields }) as LogFields;
+    const ids = activeTraceIds();
     sink.write({
       severity,
       message: redact(message) as string,
       time: new Date(now()).toISOString(),
+      ...(ids ? traceFields(ids) : {}),
       ...merged,
     });
   };
@@ -83,6 +109,6 @@ export function createLogger(
     warn: (m, f) => emit('WARNING', m, f),
     error: (m, f) => emit('ERROR', m, f),
     child: (fields) =>
-      createLogger({ sink, level: opts.level ?? 'INFO', fields: { ...base, ...fields }, now }),
+      createLogger({ sink, level: opts.level ?? 'INFO', fields: { ...base, ...fields }, now, traceFields }),
   };
 }

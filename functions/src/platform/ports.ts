@@ -7,6 +7,7 @@ import type { Clock } from './clock.js';
 import type { RateLimits } from './delivery.js';
 import type { Ids } from './ids.js';
 import type { Logger } from './logger.js';
+import type { Tracer } from './tracing.js';
 
 // ---------------------------------------------------------------- documents
 
@@ -155,7 +156,10 @@ export interface QueueStats {
 }
 
 export interface TaskQueue {
-  /** `queue` is the fully qualified name `<orchestrator>-<task>`. Payloads must stay under 100 KB. */
+  /**
+   * `queue` is the fully qualified name `<orchestrator>-<task>`. Payloads must stay under 100 KB.
+   * The active trace goes with the task (beside the payload, not in it), and its attempts continue it.
+   */
   enqueue(queue: string, payload: unknown, opts?: EnqueueOptions): Promise<EnqueueResult>;
   stats(queue: string): Promise<QueueStats>;
   /** Stats of every queue this runtime drains, for monitoring and backpressure. */
@@ -182,6 +186,8 @@ export interface TaskInfo {
   /** 1 on the first attempt. */
   attempt: number;
   maxAttempts: number;
+  /** The W3C trace context of the work that enqueued the task, which its attempts continue. */
+  traceparent?: string | undefined;
 }
 
 // ---------------------------------------------------------------- kv
@@ -253,6 +259,8 @@ export interface Ports {
    * orchestrator asking here need not import the registry (which imports it).
    */
   deployment(): Promise<readonly OrchestratorSummary[]>;
+  /** Spans through OpenTelemetry; the trace runs from the request through tasks and events (tracing.ts). */
+  tracer: Tracer;
 }
 
 /** Firestore's limit: the stores refuse bigger documents so that both runtimes behave alike. */

@@ -12,6 +12,10 @@ export const ProblemSchema = z
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
     errorId: z.string().optional().describe('Also logged with the failure, for support'),
     retryAfterSeconds: z.number().optional(),
+    traceId: z
+      .string()
+      .optional()
+      .describe('The trace of the request that failed: quote it, and it finds every span and log line'),
   })
   .meta({ id: 'Problem' });
 

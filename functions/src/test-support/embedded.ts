@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Env } from '../platform/config.js';
 import { createLogger, MemorySink } from '../platform/logger.js';
 import type { Orchestrator } from '../platform/orchestrator.js';
 import { EmbeddedRuntime } from '../runtimes/embedded/runtime.js';
@@ -20,7 +21,7 @@ export interface TestRuntime {
 
 export async function startTestRuntime(
   orchestrators: readonly Orchestrator[],
-  opts: { dataDir?: string; logs?: MemorySink } = {},
+  opts: { dataDir?: string; logs?: MemorySink; env?: Env } = {},
 ): Promise<TestRuntime> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'seraphim-test-'));
   const logs = opts.logs ?? new MemorySink();
@@ -28,6 +29,7 @@ export async function startTestRuntime(
     orchestrators,
     dataDir,
     version: 'test',
+    ...(opts.env ? { env: opts.env } : {}),
     logger: createLogger({ sink: logs }),
   });
   runtime.start();

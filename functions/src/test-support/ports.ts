@@ -9,6 +9,7 @@ import { envConfig } from '../platform/config.js';
 import { createUlids } from '../platform/ids.js';
 import { createLogger, MemorySink } from '../platform/logger.js';
 import type { EventBus, Ports, TaskQueue } from '../platform/ports.js';
+import { createTracer, type Tracer } from '../platform/tracing.js';
 import { SqliteDocumentStore } from '../runtimes/embedded/documents.js';
 import { MemoryKv } from '../runtimes/embedded/kv.js';
 
@@ -19,6 +20,8 @@ export function testPorts(
     sink?: MemorySink;
     events?: EventBus;
     enqueue?: TaskQueue['enqueue'];
+    /** @default a tracer that records nothing but carries incoming trace context */
+    tracer?: Tracer;
   } = {},
 ): Ports {
   const clock = opts.clock ?? systemClock;
@@ -39,5 +42,6 @@ export function testPorts(
     config: envConfig({}),
     logger: createLogger({ sink: opts.sink ?? new MemorySink() }),
     deployment: async () => [],
+    tracer: opts.tracer ?? createTracer(),
   };
 }

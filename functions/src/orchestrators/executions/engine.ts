@@ -18,6 +18,7 @@ import type { Execution, StepError, UseCase } from './model.js';
 import type { StepTask, TimerTask } from './queues.js';
 import { type AgentRegistry, StepRunner, type WorkflowSource } from './step-runner.js';
 import { commitDecision, createExecution, getUseCase } from './store.js';
+import { traceStep } from './tracing.js';
 import { type CompiledWorkflow, compileWorkflow } from './workflow.js';
 
 export type { AgentRegistry } from './step-runner.js';
@@ -140,6 +141,10 @@ export class ExecutionEngine implements WorkflowSource {
 
   /** Runs one step attempt: the task handler of every step queue. */
   async runStep(ctx: Context, task: StepTask): Promise<void> {
+    return traceStep(ctx, task, () => this.#runStep(ctx, task));
+  }
+
+  async #runStep(ctx: Context, task: StepTask): Promise<void> {
     const report = await this.#runner.run(ctx, task);
     if (!report) return; // a redelivery, or an attempt the execution has moved past
     const decision = await this.apply(

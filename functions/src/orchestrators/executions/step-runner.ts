@@ -23,6 +23,7 @@ import type { MachineInput } from './machine.js';
 import { type Execution, type StepError, TERMINAL_EXECUTION, type UseCase } from './model.js';
 import { STEP_QUEUE_LIMITS, type StepTask, stepQueue } from './queues.js';
 import { getExecution } from './store.js';
+import { traceAgentCall } from './tracing.js';
 import type { AgentCatalog, CompiledStep, CompiledWorkflow } from './workflow.js';
 
 export interface AgentRegistry extends AgentCatalog {
@@ -125,7 +126,9 @@ export class StepRunner {
       });
     }
     const startedAt = ctx.clock.now();
-    const result = await this.#runAgent(ctx, useCase, execution, task, inputs)
+    const result = await traceAgentCall(ctx, node.step.agent, () =>
+      this.#runAgent(ctx, useCase, execution, task, inputs),
+    )
       .catch((error: unknown) => error)
       .finally(() => (lease?.ok ? lease.release() : undefined));
     if (this.#pool && !(isResult(result) && (result.cacheHit || result.status === 'waiting'))) {

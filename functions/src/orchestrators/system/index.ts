@@ -1,13 +1,13 @@
 /** The `system` orchestrator: health, runtime info, and a ping that proves events and tasks end to end. */
 import { defineOrchestrator, defineSubscription, defineTask } from '../../platform/orchestrator.js';
 import { PING_TOPIC, PingEventSchema, PingTaskSchema } from './model.js';
-import { getPingRoute, healthRoute, infoRoute, queuesRoute, sendPingRoute } from './routes.js';
+import { getPingRoute, getTraceRoute, healthRoute, infoRoute, queuesRoute, sendPingRoute } from './routes.js';
 import { recordPingEvent, recordPingTask } from './store.js';
 
 export default defineOrchestrator({
   name: 'system',
   description: 'Health, runtime information and the ping round trip through events and tasks',
-  routes: [healthRoute, infoRoute, queuesRoute, sendPingRoute, getPingRoute],
+  routes: [healthRoute, infoRoute, queuesRoute, sendPingRoute, getPingRoute, getTraceRoute],
   events: {
     pingReceived: defineSubscription({
       topic: PING_TOPIC,

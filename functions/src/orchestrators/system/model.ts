@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineDocumentKind } from '../../platform/stored.js';
+import { RecordedSpanSchema } from '../../platform/tracing.js';
 
 export const CheckSchema = z.object({
   status: z.enum(['ok', 'failing']),
@@ -72,3 +73,19 @@ export const PingParamsSchema = z.object({
 
 /** Pings live outside any workspace: they are the platform's own. */
 export const pingPath = (id: string) => `system/health/pings/${id}`;
+
+export const TraceParamsSchema = z.object({
+  traceId: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/, 'must be a trace id (32 lowercase hex digits)')
+    .refine((id) => !/^0+$/.test(id), 'must not be all zeros'),
+});
+
+export const TraceSchema = z
+  .object({
+    traceId: z.string(),
+    spans: z
+      .array(RecordedSpanSchema)
+      .describe('Oldest first; a span whose parent is not listed is a root here'),
+  })
+  .meta({ id: 'Trace' });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { SERAPHIM_VERSION } from '../../platform/config.js';
-import { errorMessage } from '../../platform/errors.js';
+import { errorMessage, NotFoundError } from '../../platform/errors.js';
 import { type Context, defineRoute, functionName } from '../../platform/orchestrator.js';
 import {
   type Health,
@@ -10,6 +10,8 @@ import {
   PingParamsSchema,
   PingSchema,
   QueuesSchema,
+  TraceParamsSchema,
+  TraceSchema,
 } from './model.js';
 import { createPing, getPing } from './store.js';
 
@@ -115,5 +117,25 @@ export const getPingRoute = defineRoute({
   response: PingSchema,
   async handler(req, ctx) {
     return getPing(ctx.documents, req.params.id);
+  },
+});
+
+export const getTraceRoute = defineRoute({
+  method: 'GET',
+  path: '/traces/:traceId',
+  summary: 'One trace as this runtime recorded it: spans with parents, times, attributes and status',
+  description:
+    'The embedded runtime keeps recent spans in its database. On Firebase the spans are in Cloud Trace, and this answers 404.',
+  params: TraceParamsSchema,
+  response: TraceSchema,
+  async handler(req, ctx) {
+    const spans = await ctx.tracer.read(req.params.traceId);
+    if (spans === undefined) {
+      throw new NotFoundError(
+        `This runtime (${ctx.runtime}) sends its spans to Cloud Trace: look the trace up there`,
+      );
+    }
+    if (spans.length === 0) throw new NotFoundError(`No spans of trace ${req.params.traceId} are kept here`);
+    return { traceId: req.params.traceId, spans };
   },
 });

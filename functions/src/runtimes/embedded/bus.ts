@@ -15,6 +15,7 @@ import type { Clock } from '../../platform/clock.js';
 import { InvalidInputError, NotFoundError, PayloadTooLargeError } from '../../platform/errors.js';
 import type { Ids } from '../../platform/ids.js';
 import type { EventBus, EventEnvelope, PublishOptions } from '../../platform/ports.js';
+import { detachedFromTrace, withTraceAttribute } from '../../platform/tracing.js';
 import type { ChangeRecorder, DocumentChangeRecord } from './documents.js';
 import type { EmbeddedTaskQueue } from './queue.js';
 import { inTransaction } from './sqlite.js';
@@ -112,7 +113,9 @@ export class EmbeddedEventBus implements EventBus, ChangeRecorder {
       );
     }
     const id = this.#ids.next();
-    this.#insert.get(id, topic, json, JSON.stringify(attributes), orderingKey ?? null, this.#clock.now());
+    // The publisher's trace travels as an attribute, as it does on Pub/Sub; its deliveries continue it.
+    const carried = JSON.stringify(withTraceAttribute(attributes));
+    this.#insert.get(id, topic, json, carried, orderingKey ?? null, this.#clock.now());
     return id;
   }
 
@@ -154,10 +157,13 @@ export class EmbeddedEventBus implements EventBus, ChangeRecorder {
   #schedulePump(): void {
     if (this.#pumpScheduled || !this.#running) return;
     this.#pumpScheduled = true;
-    setImmediate(() => {
-      this.#pumpScheduled = false;
-      this.pump();
-    });
+    // One pump serves every publisher: it runs in none's trace (deliveries carry their event's).
+    detachedFromTrace(() =>
+      setImmediate(() => {
+        this.#pumpScheduled = false;
+        this.pump();
+      }),
+    );
   }
 
   /** Moves every subscription's cursor forward, turning new events into delivery tasks. Returns how many. */

@@ -34,6 +34,7 @@ import type { Ids } from '../../platform/ids.js';
 import type { Logger } from '../../platform/logger.js';
 import type { EnqueueOptions, EnqueueResult, QueueStats, TaskInfo, TaskQueue } from '../../platform/ports.js';
 import { deferDelayMs, encodeTask } from '../../platform/task-rules.js';
+import { currentTraceparent, detachedFromTrace, inCarriedTrace } from '../../platform/tracing.js';
 import { FairScheduler } from './fair.js';
 import { type ClaimedTask, type DeadTask, type TaskOutcome, TaskTable } from './task-table.js';
 
@@ -162,6 +163,7 @@ export class EmbeddedTaskQueue implements TaskQueue {
         fairKey,
         fairWeight: opts.fairness?.weight ?? 1,
         priority: config.priority ?? 1,
+        traceparent: currentTraceparent() ?? null,
       },
       now,
     );
@@ -309,19 +311,24 @@ export class EmbeddedTaskQueue implements TaskQueue {
     worker.scheduled = true;
     if (worker.timer) clearTimeout(worker.timer);
     worker.timer = undefined;
-    setImmediate(() => {
-      worker.scheduled = false;
-      this.#dispatch(worker);
-    });
+    // The dispatcher belongs to no request: each task's span continues the trace the task carries.
+    detachedFromTrace(() =>
+      setImmediate(() => {
+        worker.scheduled = false;
+        this.#dispatch(worker);
+      }),
+    );
   }
 
   #sleep(worker: Worker, ms: number): void {
     if (worker.scheduled || !this.#running) return;
     if (worker.timer) clearTimeout(worker.timer);
-    worker.timer = setTimeout(() => {
-      worker.timer = undefined;
-      this.#dispatch(worker);
-    }, ms);
+    worker.timer = detachedFromTrace(() =>
+      setTimeout(() => {
+        worker.timer = undefined;
+        this.#dispatch(worker);
+      }, ms),
+    );
     worker.timer.unref();
   }
 
@@ -406,6 +413,7 @@ export class EmbeddedTaskQueue implements TaskQueue {
       id: task.id,
       attempt: task.attempts,
       maxAttempts: task.maxAttempts,
+      ...(task.traceparent === null ? {} : { traceparent: task.traceparent }),
     };
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -429,7 +437,7 @@ export class EmbeddedTaskQueue implements TaskQueue {
     this.#completions.push(completion);
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
-      setImmediate(() => this.#flush());
+      detachedFromTrace(() => setImmediate(() => this.#flush()));
     }
   }
 
@@ -442,7 +450,10 @@ export class EmbeddedTaskQueue implements TaskQueue {
     const now = this.#clock.now();
     this.#table.settle(
       batch.map(({ worker, task, error }) => {
-        const outcome = this.#outcome(worker, task, error, now);
+        // What is logged about a failed attempt names the task's trace.
+        const outcome = inCarriedTrace(task.traceparent ?? undefined, () =>
+          this.#outcome(worker, task, error, now),
+        );
         if (outcome.kind === 'defer' && outcome.gate !== null && task.fairKey !== null) {
           worker.blocked.set(task.fairKey, outcome.runAt);
         }

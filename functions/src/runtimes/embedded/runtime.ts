@@ -34,10 +34,17 @@ import {
   summarize,
 } from '../../platform/orchestrator.js';
 import type { DocumentChange, KeyValueStore, Ports, StoredDocument } from '../../platform/ports.js';
+import { TRACEPARENT_ATTRIBUTE, traceDelivery, traceTaskAttempt } from '../../platform/tracing.js';
 import { type DeliveryPayload, DOCUMENTS_TOPIC, EmbeddedEventBus } from './bus.js';
 import { type DocumentChangeRecord, SqliteDocumentStore } from './documents.js';
 import { MemoryKv } from './kv.js';
 import { EmbeddedTaskQueue, type QueueConfig, type TaskHandler } from './queue.js';
+import {
+  createEmbeddedTracing,
+  DEFAULT_SPAN_RETENTION,
+  type EmbeddedTracing,
+  type SpanRetention,
+} from './spans.js';
 import { DatabaseStateError, openDatabase } from './sqlite.js';
 
 export interface EmbeddedRuntimeOptions {
@@ -50,6 +57,8 @@ export interface EmbeddedRuntimeOptions {
   ids?: Ids;
   kv?: KeyValueStore;
   version: string;
+  /** How many recent spans the database keeps. @default {@link DEFAULT_SPAN_RETENTION} */
+  spanRetention?: SpanRetention;
 }
 
 const SWEEP_INTERVAL_MS = 5_000;
@@ -65,6 +74,8 @@ export class EmbeddedRuntime {
   readonly #db: DatabaseSync;
   readonly #lock: string | undefined;
   readonly #crons: Cron[] = [];
+  readonly #tracing: EmbeddedTracing;
+  readonly #spanRetention: SpanRetention;
   #sweeper: NodeJS.Timeout | undefined;
   #started = false;
 
@@ -82,6 +93,8 @@ export class EmbeddedRuntime {
       releaseLock(this.#lock);
       throw error;
     }
+    this.#tracing = createEmbeddedTracing(this.#db, { now: clock.now, logger });
+    this.#spanRetention = opts.spanRetention ?? DEFAULT_SPAN_RETENTION;
     this.queue = new EmbeddedTaskQueue(this.#db, { clock, ids, logger });
     this.bus = new EmbeddedEventBus(this.#db, this.queue, { clock, ids });
     this.documents = new SqliteDocumentStore(this.#db, { now: clock.now, recorder: this.bus });
@@ -96,6 +109,7 @@ export class EmbeddedRuntime {
       config: envConfig(opts.env ?? process.env),
       logger,
       deployment: async () => opts.orchestrators.map(summarize),
+      tracer: this.#tracing.tracer,
     };
     for (const o of opts.orchestrators) this.#mount(o);
     const version = opts.version;
@@ -126,14 +140,16 @@ export class EmbeddedRuntime {
           priority: PRIORITY_CLASSES.indexOf(task.priority ?? 'normal'),
         },
         async (payload, info) => {
-          const parsed = task.payload.safeParse(payload);
-          if (!parsed.success)
-            throw new PermanentError(`Task payload for ${name} is invalid: ${parsed.error.message}`);
-          await task.handler(
-            parsed.data,
-            this.#context(info.id, { queue: name, attempt: info.attempt }),
-            info,
-          );
+          await traceTaskAttempt(this.ports.tracer, info, async () => {
+            const parsed = task.payload.safeParse(payload);
+            if (!parsed.success)
+              throw new PermanentError(`Task payload for ${name} is invalid: ${parsed.error.message}`);
+            await task.handler(
+              parsed.data,
+              this.#context(info.id, { queue: name, attempt: info.attempt }),
+              info,
+            );
+          });
         },
       );
     }
@@ -141,20 +157,31 @@ export class EmbeddedRuntime {
       const name = functionName(o.name, key);
       this.#register(name, this.#deliveryConfig(sub.retry), async (payload, info) => {
         const envelope = this.bus.envelope((payload as DeliveryPayload).offset, info.attempt);
-        const data = sub.data.safeParse(envelope.data);
-        if (!data.success)
-          throw new PermanentError(`Event ${envelope.id} on ${sub.topic} is invalid: ${data.error.message}`);
-        await sub.handler(
-          { ...envelope, data: data.data },
-          this.#context(envelope.id, { subscription: name }),
-        );
+        const delivery = {
+          source: name,
+          id: envelope.id,
+          attempt: info.attempt,
+          traceparent: envelope.attributes[TRACEPARENT_ATTRIBUTE],
+        };
+        await traceDelivery(this.ports.tracer, delivery, async () => {
+          const data = sub.data.safeParse(envelope.data);
+          if (!data.success)
+            throw new PermanentError(
+              `Event ${envelope.id} on ${sub.topic} is invalid: ${data.error.message}`,
+            );
+          await sub.handler(
+            { ...envelope, data: data.data },
+            this.#context(envelope.id, { subscription: name }),
+          );
+        });
       });
       this.bus.subscribe({ name, topic: sub.topic });
     }
     for (const [key, trigger] of Object.entries(o.documents)) {
       const name = functionName(o.name, key);
-      this.#register(name, this.#deliveryConfig(trigger.retry), async (payload) => {
+      this.#register(name, this.#deliveryConfig(trigger.retry), async (payload, info) => {
         const event = this.bus.event((payload as DeliveryPayload).offset);
+        const traceparent = event.attributes[TRACEPARENT_ATTRIBUTE];
         const record = event.data as DocumentChangeRecord;
         const params = matchDocumentPattern(trigger.document, record.path) ?? {};
         const change: DocumentChange = {
@@ -164,7 +191,11 @@ export class EmbeddedRuntime {
           before: record.before as StoredDocument | null,
           after: record.after as StoredDocument | null,
         };
-        await trigger.handler(change, this.#context(event.id, { trigger: name, path: record.path }));
+        await traceDelivery(
+          this.ports.tracer,
+          { source: name, id: event.id, attempt: info.attempt, traceparent },
+          () => trigger.handler(change, this.#context(event.id, { trigger: name, path: record.path })),
+        );
       });
       this.bus.subscribe({
         name,
@@ -183,7 +214,9 @@ export class EmbeddedRuntime {
         },
         async (payload, info) => {
           const { scheduledTime } = payload as { scheduledTime: number };
-          await schedule.handler(this.#context(info.id, { schedule: name }), { scheduledTime });
+          await traceTaskAttempt(this.ports.tracer, info, () =>
+            schedule.handler(this.#context(info.id, { schedule: name }), { scheduledTime }),
+          );
         },
       );
       this.#crons.push(
@@ -233,6 +266,7 @@ export class EmbeddedRuntime {
       this.queue.sweep();
       this.bus.pump();
       this.bus.sweep();
+      this.#tracing.table.prune(this.#spanRetention, this.ports.clock.now());
     } catch (error) {
       this.ports.logger.error('Sweep failed', { error: errorMessage(error) });
     }
@@ -252,6 +286,7 @@ export class EmbeddedRuntime {
     if (this.#sweeper) clearInterval(this.#sweeper);
     this.bus.stop();
     const result = await this.queue.stop(opts);
+    await this.#tracing.shutdown();
     this.#db.close();
     releaseLock(this.#lock);
     return result;

@@ -168,7 +168,11 @@ describe('embedded runtime over HTTP', () => {
       body: `{"name":"${'x'.repeat(2 * 1024 * 1024)}"}`,
     });
     expect(res.status).toBe(413);
-    expect(await res.json()).toMatchObject({ code: 'payload-too-large' });
+    // Refused before the front door, yet still one traced request that the problem names.
+    expect(await res.json()).toMatchObject({
+      code: 'payload-too-large',
+      traceId: expect.stringMatching(/^[0-9a-f]{32}$/),
+    });
   });
 
   it('turns a crash into 500 with an error id that is also in the log, and no stack trace', async () => {
@@ -177,10 +181,13 @@ describe('embedded runtime over HTTP', () => {
     const text = await res.text();
     expect(text).not.toContain('secret internals');
     expect(text).not.toContain('app.ts');
-    const { errorId } = JSON.parse(text) as { errorId: string };
+    const { errorId, traceId } = JSON.parse(text) as { errorId: string; traceId: string };
     expect(errorId).toMatch(/^[0-9A-Z]{26}$/);
     const logged = sink.entries.find((e) => e.errorId === errorId);
     expect(logged?.error).toContain('secret internals');
+    // The problem and the logged failure name the same trace.
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(logged?.traceId).toBe(traceId);
   });
 
   it('returns 404 for a workspace the caller cannot see, without revealing it', async () => {

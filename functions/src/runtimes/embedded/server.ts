@@ -12,12 +12,13 @@ import {
   type ApiResponse,
   DEFAULT_MAX_BODY_BYTES,
   errorResponse,
+  traceRequest,
 } from '../../platform/http.js';
 import type { Ports } from '../../platform/ports.js';
 
 export interface HttpServerOptions {
   api: ApiHandler;
-  ports: Pick<Ports, 'ids' | 'logger'>;
+  ports: Pick<Ports, 'ids' | 'logger' | 'tracer'>;
   /** The built Mission Control (`hosting/build`); when missing, `/` explains how to build it. */
   staticDir: string | undefined;
   host: string;
@@ -110,23 +111,22 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningS
       }
       return;
     }
+    const method = req.method ?? 'GET';
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]),
+    );
     readBody(req, limit)
-      .then((body) =>
-        opts.api({
-          method: req.method ?? 'GET',
-          path: url.pathname,
-          query: url.searchParams,
-          headers: Object.fromEntries(
-            Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]),
-          ),
-          body,
-        }),
-      )
+      .then((body) => opts.api({ method, path: url.pathname, query: url.searchParams, headers, body }))
       .then(
         (response) => send(res, response),
         (error: unknown) => {
           res.setHeader('connection', 'close');
-          send(res, errorResponse(error, opts.ports, `${req.method} ${url.pathname}`));
+          // Refused before the front door (a body over the limit): still one traced request.
+          const refuse = async () => errorResponse(error, opts.ports, `${method} ${url.pathname}`);
+          traceRequest(opts.ports.tracer, { method, path: url.pathname, headers }, refuse).then(
+            (response) => send(res, response),
+            () => send(res, errorResponse(error, opts.ports, `${method} ${url.pathname}`)),
+          );
         },
       );
   });

@@ -25,6 +25,8 @@ const SettingsSchema = z.object({
     .max(32 * 1024 * 1024)
     .default(1024 * 1024),
   SERAPHIM_DEMO: z.enum(['0', '1']).default('1'),
+  SERAPHIM_TRACE_KEEP_SPANS: z.coerce.number().int().min(100).default(100_000),
+  SERAPHIM_TRACE_KEEP_DAYS: z.coerce.number().positive().default(7),
   UPSTASH_REDIS_REST_URL: z.url().optional(),
 });
 

@@ -77,6 +77,25 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX tasks_fair ON tasks (queue, state, fair_key, run_at, seq) WHERE fair_key IS NOT NULL;
   CREATE INDEX tasks_gate ON tasks (gate, priority, seq) WHERE gate IS NOT NULL;
   `,
+  // 3: tracing: the trace a task continues, and the recent spans (spans.ts), kept for a waterfall
+  `
+  ALTER TABLE tasks ADD COLUMN traceparent TEXT;
+  CREATE TABLE spans (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    trace_id TEXT NOT NULL,
+    span_id TEXT NOT NULL,
+    parent_span_id TEXT,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    start_us INTEGER NOT NULL,
+    end_us INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    status_message TEXT,
+    attributes TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL
+  );
+  CREATE INDEX spans_trace ON spans (trace_id, start_us);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

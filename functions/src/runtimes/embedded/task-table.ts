@@ -18,6 +18,8 @@ export interface ClaimedTask {
   /** Times this task was deferred (DeferError) before this dispatch. */
   deferrals: number;
   fairKey: string | null;
+  /** The trace of the work that enqueued the task. */
+  traceparent: string | null;
 }
 
 export type TaskOutcome =
@@ -47,11 +49,13 @@ export interface NewTask {
   fairWeight: number;
   /** The queue's priority class, 0 (high) to 3 (batch): the order in which deferred tasks wake. */
   priority: number;
+  traceparent: string | null;
 }
 
 const LEASE_LOST = 'lease expired: the worker stopped or timed out';
 /** A claimed row, with its columns named as the queue names them: SQL's names stay in this file. */
-const RETURNED = 'seq, id, payload, attempts, max_attempts AS maxAttempts, deferrals, fair_key AS fairKey';
+const RETURNED =
+  'seq, id, payload, attempts, max_attempts AS maxAttempts, deferrals, fair_key AS fairKey, traceparent';
 
 export class TaskTable {
   readonly #db: DatabaseSync;
@@ -95,8 +99,8 @@ export class TaskTable {
     const mine = `seq = ? AND state = 'leased' AND lease_owner = ? AND attempts = ?`;
     this.#sql = {
       insert: db.prepare(
-        `INSERT INTO tasks (queue, id, payload, state, attempts, max_attempts, run_at, ordering_key, fair_key, fair_weight, priority, created_at, updated_at)
-         VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (queue, id) DO NOTHING`,
+        `INSERT INTO tasks (queue, id, payload, state, attempts, max_attempts, run_at, ordering_key, fair_key, fair_weight, priority, traceparent, created_at, updated_at)
+         VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (queue, id) DO NOTHING`,
       ),
       claim: db.prepare(claim(false)),
       claimOrdered: db.prepare(claim(true)),
@@ -176,6 +180,7 @@ export class TaskTable {
       task.fairKey,
       task.fairWeight,
       task.priority,
+      task.traceparent,
       now,
       now,
     );

@@ -10,6 +10,7 @@ import {
   type ApiResponse,
   createApiHandler,
   errorResponse,
+  traceRequest,
 } from '../../platform/http.js';
 import { type Identity, WORKSPACE_ID } from '../../platform/identity.js';
 import type { Orchestrator } from '../../platform/orchestrator.js';
@@ -65,14 +66,17 @@ export function apiRequestHandler(
     // The framework has buffered the body already; refuse it before it is decoded or parsed.
     const declared = Number(req.headers['content-length'] ?? 0);
     const size = Math.max(Number.isFinite(declared) ? declared : 0, req.rawBody?.byteLength ?? 0);
+    const request = toApiRequest(req);
     const response: ApiResponse =
       size > deps.maxBodyBytes
-        ? errorResponse(
-            new PayloadTooLargeError(`Body is ${size} bytes; the limit is ${deps.maxBodyBytes}`),
-            ports,
-            `${req.method} ${req.url}`,
+        ? await traceRequest(ports.tracer, request, async () =>
+            errorResponse(
+              new PayloadTooLargeError(`Body is ${size} bytes; the limit is ${deps.maxBodyBytes}`),
+              ports,
+              `${req.method} ${req.url}`,
+            ),
           )
-        : await api(toApiRequest(req));
+        : await api(request);
     for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
     res.status(response.status);
     res.send(response.body);

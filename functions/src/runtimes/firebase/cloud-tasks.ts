@@ -24,6 +24,7 @@ import {
 import type { Logger } from '../../platform/logger.js';
 import type { EnqueueOptions, EnqueueResult, QueueStats, TaskQueue } from '../../platform/ports.js';
 import { encodeTask } from '../../platform/task-rules.js';
+import { currentTraceparent, TRACEPARENT_ATTRIBUTE } from '../../platform/tracing.js';
 import type { Pacer } from './pacing.js';
 
 /** The part of firebase-admin's TaskQueue this adapter uses. */
@@ -95,6 +96,9 @@ export class CloudTasksQueue implements TaskQueue {
     const id = opts.id ?? randomUUID();
     encodeTask(id, payload);
     const options: TaskOptions = { id };
+    // A header, not a payload field: the payload schema stays the handler's, and its 100 KB are left alone.
+    const traceparent = currentTraceparent();
+    if (traceparent) options.headers = { [TRACEPARENT_ATTRIBUTE]: traceparent };
     const now = Date.now();
     const at = Math.max(opts.scheduleTime ?? 0, await this.#paced(queue, opts.fairness, now));
     if (at > now) options.scheduleTime = new Date(at);

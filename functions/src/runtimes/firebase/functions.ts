@@ -52,6 +52,7 @@ import {
 } from '../../platform/orchestrator.js';
 import type { DocumentChange, EventEnvelope, Ports, TaskInfo } from '../../platform/ports.js';
 import { deferDelayMs, deferredTaskId } from '../../platform/task-rules.js';
+import { TRACEPARENT_ATTRIBUTE, traceDelivery, traceTaskAttempt } from '../../platform/tracing.js';
 import { apiRequestHandler, firebaseAuthenticator, verifyWithFirebaseAuth } from './api.js';
 import { runGuarded } from './dead-letters.js';
 import { fromSnapshot } from './firestore-codec.js';
@@ -188,7 +189,7 @@ export function cloudGroup(
 // ---------------------------------------------------------------- tasks
 
 /** The parts of a Cloud Tasks dispatch the handler uses. */
-export type TaskRequestLike = Pick<TaskRequest<unknown>, 'data' | 'id' | 'retryCount'>;
+export type TaskRequestLike = Pick<TaskRequest<unknown>, 'data' | 'id' | 'retryCount' | 'headers'>;
 
 export function taskHandler(
   o: Orchestrator,
@@ -201,30 +202,34 @@ export function taskHandler(
   return async (request) => {
     // retryCount is 0 on the first attempt; Cloud Tasks gives up after maxAttempts in all.
     const attempt = request.retryCount + 1;
-    const info: TaskInfo = { queue, id: request.id, attempt, maxAttempts };
-    await runGuarded(
-      await ports(),
-      {
-        kind: 'task',
-        source: queue,
-        workId: request.id,
-        attempt,
-        lastAttempt: attempt >= maxAttempts,
-        payload: request.data,
-        ref: null,
-        fields: { queue, attempt },
-      },
-      async (ctx) => {
-        const parsed = task.payload.safeParse(request.data);
-        if (!parsed.success)
-          throw new PermanentError(`Task payload for ${queue} is invalid: ${parsed.error.message}`);
-        try {
-          await task.handler(parsed.data, ctx, info);
-        } catch (error) {
-          if (!(error instanceof DeferError)) throw error;
-          await deferTask(ctx, queue, request, error);
-        }
-      },
+    const traceparent = request.headers?.[TRACEPARENT_ATTRIBUTE];
+    const info: TaskInfo = { queue, id: request.id, attempt, maxAttempts, traceparent };
+    const p = await ports();
+    await traceTaskAttempt(p.tracer, info, () =>
+      runGuarded(
+        p,
+        {
+          kind: 'task',
+          source: queue,
+          workId: request.id,
+          attempt,
+          lastAttempt: attempt >= maxAttempts,
+          payload: request.data,
+          ref: null,
+          fields: { queue, attempt },
+        },
+        async (ctx) => {
+          const parsed = task.payload.safeParse(request.data);
+          if (!parsed.success)
+            throw new PermanentError(`Task payload for ${queue} is invalid: ${parsed.error.message}`);
+          try {
+            await task.handler(parsed.data, ctx, info);
+          } catch (error) {
+            if (!(error instanceof DeferError)) throw error;
+            await deferTask(ctx, queue, request, error);
+          }
+        },
+      ),
     );
   };
 }
@@ -310,27 +315,37 @@ export function eventHandler(
     const messageId = event.data.message.messageId;
     const publishTime = Date.parse(event.data.message.publishTime || event.time);
     const delivered = (event.data as { deliveryAttempt?: unknown }).deliveryAttempt;
-    await runGuarded(
-      p,
-      {
-        kind: 'event',
-        source: name,
-        workId: messageId,
-        attempt: typeof delivered === 'number' ? delivered : 1,
-        lastAttempt:
-          (typeof delivered === 'number' && delivered >= policy.maxAttempts) ||
-          isLastDelivery(publishTime, p.clock.now(), policy),
-        payload: event.data.message.data, // base64, as published: replayable as is
-        ref: sub.topic,
-        fields: { subscription: name },
-      },
-      async (ctx) => {
-        const envelope = toEventEnvelope(sub.topic, event.data);
-        const data = sub.data.safeParse(envelope.data);
-        if (!data.success)
-          throw new PermanentError(`Event ${envelope.id} on ${sub.topic} is invalid: ${data.error.message}`);
-        await sub.handler({ ...envelope, data: data.data }, ctx);
-      },
+    const delivery = {
+      source: name,
+      id: messageId,
+      attempt: typeof delivered === 'number' ? delivered : 1,
+      traceparent: event.data.message.attributes?.[TRACEPARENT_ATTRIBUTE],
+    };
+    await traceDelivery(p.tracer, delivery, () =>
+      runGuarded(
+        p,
+        {
+          kind: 'event',
+          source: name,
+          workId: messageId,
+          attempt: typeof delivered === 'number' ? delivered : 1,
+          lastAttempt:
+            (typeof delivered === 'number' && delivered >= policy.maxAttempts) ||
+            isLastDelivery(publishTime, p.clock.now(), policy),
+          payload: event.data.message.data, // base64, as published: replayable as is
+          ref: sub.topic,
+          fields: { subscription: name },
+        },
+        async (ctx) => {
+          const envelope = toEventEnvelope(sub.topic, event.data);
+          const data = sub.data.safeParse(envelope.data);
+          if (!data.success)
+            throw new PermanentError(
+              `Event ${envelope.id} on ${sub.topic} is invalid: ${data.error.message}`,
+            );
+          await sub.handler({ ...envelope, data: data.data }, ctx);
+        },
+      ),
     );
   };
 }
@@ -360,24 +375,28 @@ export function documentHandler(
   return async (event) => {
     const p = await ports();
     const change = toDocumentChange(trigger.document, event);
-    await runGuarded(
-      p,
-      {
-        kind: 'document',
-        source: name,
-        workId: event.id,
-        attempt: 1,
-        lastAttempt: isLastDelivery(Date.parse(event.time), p.clock.now(), policy),
-        // A reference, not the snapshots: the document itself is the state to look at.
-        payload: {
-          path: change.path,
-          before: change.before?.version ?? null,
-          after: change.after?.version ?? null,
+    // Firestore carries no trace context: each change starts its own trace.
+    const delivery = { source: name, id: event.id, attempt: 1, traceparent: undefined };
+    await traceDelivery(p.tracer, delivery, () =>
+      runGuarded(
+        p,
+        {
+          kind: 'document',
+          source: name,
+          workId: event.id,
+          attempt: 1,
+          lastAttempt: isLastDelivery(Date.parse(event.time), p.clock.now(), policy),
+          // A reference, not the snapshots: the document itself is the state to look at.
+          payload: {
+            path: change.path,
+            before: change.before?.version ?? null,
+            after: change.after?.version ?? null,
+          },
+          ref: change.path,
+          fields: { trigger: name, path: change.path },
         },
-        ref: change.path,
-        fields: { trigger: name, path: change.path },
-      },
-      (ctx) => trigger.handler(change, ctx),
+        (ctx) => trigger.handler(change, ctx),
+      ),
     );
   };
 }
@@ -395,19 +414,22 @@ export function scheduleHandler(
     const p = await ports();
     const parsed = Date.parse(event.scheduleTime);
     const scheduledTime = Number.isNaN(parsed) ? p.clock.now() : parsed;
-    await runGuarded(
-      p,
-      {
-        kind: 'schedule',
-        source: name,
-        workId: `${key}-${scheduledTime}`,
-        attempt: 1,
-        lastAttempt: false, // Cloud Scheduler does not say; a missed firing is followed by the next one
-        payload: { scheduledTime },
-        ref: null,
-        fields: { schedule: name },
-      },
-      (ctx) => schedule.handler(ctx, { scheduledTime }),
+    const firing = { queue: name, id: `${key}-${scheduledTime}`, attempt: 1 };
+    await traceTaskAttempt(p.tracer, firing, () =>
+      runGuarded(
+        p,
+        {
+          kind: 'schedule',
+          source: name,
+          workId: `${key}-${scheduledTime}`,
+          attempt: 1,
+          lastAttempt: false, // Cloud Scheduler does not say; a missed firing is followed by the next one
+          payload: { scheduledTime },
+          ref: null,
+          fields: { schedule: name },
+        },
+        (ctx) => schedule.handler(ctx, { scheduledTime }),
+      ),
     );
   };
 }

@@ -11,9 +11,10 @@ import { type Env, envConfig } from '../../platform/config.js';
 import { DEFAULT_RATE_LIMITS, rateLimits } from '../../platform/delivery.js';
 import { PermanentError } from '../../platform/errors.js';
 import { createUlids } from '../../platform/ids.js';
-import { createLogger, type Logger } from '../../platform/logger.js';
+import { cloudLoggingTraceFields, createLogger, type Logger } from '../../platform/logger.js';
 import { functionName, summarize } from '../../platform/orchestrator.js';
 import type { KeyValueStore, KvSetOptions, Ports } from '../../platform/ports.js';
+import type { Tracer } from '../../platform/tracing.js';
 import {
   CloudTasksQueue,
   cloudTasksCounts,
@@ -22,6 +23,7 @@ import {
   emulatorUpdateRateLimits,
   lazyCloudTasksClient,
 } from './cloud-tasks.js';
+import { createCloudTraceTracer } from './cloud-trace.js';
 import { FirestoreDocumentStore } from './firestore.js';
 import { kvPacer } from './pacing.js';
 import { PubSubEventBus } from './pubsub.js';
@@ -81,13 +83,22 @@ export interface FirebasePortsOptions {
   logger?: Logger;
   /** @default every task queue in the registry, loaded lazily */
   queues?: () => Promise<readonly string[]>;
+  /** @default spans batched to Cloud Trace ({@link createCloudTraceTracer}) */
+  tracer?: Tracer;
 }
 
 export function createFirebasePorts(opts: FirebasePortsOptions = {}): Ports {
   const env = opts.env ?? process.env;
   const region = opts.region ?? REGION;
   const clock = opts.clock ?? systemClock;
-  const logger = opts.logger ?? createLogger({ fields: { runtime: 'firebase' } });
+  const project = env.GCLOUD_PROJECT ?? env.GOOGLE_CLOUD_PROJECT;
+  // Cloud Logging links a line to its trace only by the full resource name, which needs the project.
+  const logger =
+    opts.logger ??
+    createLogger({
+      fields: { runtime: 'firebase' },
+      ...(project ? { traceFields: cloudLoggingTraceFields(project) } : {}),
+    });
   const config = envConfig(env, (name) => SECRETS.get(name)?.value() || undefined);
   const projectId = async (): Promise<string> => {
     const id = (await adminApp()).options.projectId ?? env.GCLOUD_PROJECT ?? env.GOOGLE_CLOUD_PROJECT;
@@ -141,6 +152,7 @@ export function createFirebasePorts(opts: FirebasePortsOptions = {}): Ports {
     config,
     logger,
     deployment: async () => (await import('../../orchestrators/registry.js')).orchestrators.map(summarize),
+    tracer: opts.tracer ?? createCloudTraceTracer({ env, logger }),
   };
 }
 

@@ -20,6 +20,7 @@ import {
   RetryableError,
 } from '../../platform/errors.js';
 import type { EventBus, PublishOptions } from '../../platform/ports.js';
+import { withTraceAttribute } from '../../platform/tracing.js';
 
 /** Same bound as the embedded bus, far under Pub/Sub's 10 MB: publish references to anything big. */
 export const MAX_EVENT_BYTES = 1024 * 1024;
@@ -83,7 +84,8 @@ export class PubSubEventBus implements EventBus {
     try {
       return await handle.publishMessage({
         data: Buffer.from(json),
-        attributes,
+        // The publisher's trace goes as an attribute; the subscriber's span continues it.
+        attributes: withTraceAttribute(attributes),
         ...(opts.orderingKey ? { orderingKey: opts.orderingKey } : {}),
       });
     } catch (error) {
