@@ -107,7 +107,7 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   return { status, headers: { 'content-type': JSON_TYPE, ...headers }, body: JSON.stringify(body) };
 }
 
-function problemResponse(p: Problem, headers: Record<string, string> = {}): ApiResponse {
+export function problemResponse(p: Problem, headers: Record<string, string> = {}): ApiResponse {
   return { status: p.status, headers: { 'content-type': PROBLEM_TYPE, ...headers }, body: JSON.stringify(p) };
 }
 

@@ -8,7 +8,7 @@ import { type Clock, systemClock } from '../platform/clock.js';
 import { envConfig } from '../platform/config.js';
 import { createUlids } from '../platform/ids.js';
 import { createLogger, MemorySink } from '../platform/logger.js';
-import type { EventBus, Ports, TaskQueue } from '../platform/ports.js';
+import type { BlobStore, EventBus, Ports, TaskQueue } from '../platform/ports.js';
 import { SqliteDocumentStore } from '../runtimes/embedded/documents.js';
 import { MemoryKv } from '../runtimes/embedded/kv.js';
 
@@ -19,6 +19,8 @@ export function testPorts(
     sink?: MemorySink;
     events?: EventBus;
     enqueue?: TaskQueue['enqueue'];
+    /** @default a store that refuses every call: pass one to a test that uses blobs */
+    blobs?: BlobStore;
   } = {},
 ): Ports {
   const clock = opts.clock ?? systemClock;
@@ -34,9 +36,22 @@ export function testPorts(
       wake: async () => 0,
     },
     kv: new MemoryKv({ clock }),
+    blobs: opts.blobs ?? noBlobs,
     clock,
     ids: createUlids(() => clock.now()),
     config: envConfig({}),
     logger: createLogger({ sink: opts.sink ?? new MemorySink() }),
   };
 }
+
+const absent = async (): Promise<never> => {
+  throw new Error('testPorts() was given no blob store: pass { blobs }');
+};
+const noBlobs: BlobStore = {
+  put: absent,
+  get: absent,
+  head: absent,
+  delete: absent,
+  list: absent,
+  createUploadUrl: absent,
+};

@@ -1,6 +1,6 @@
 /**
- * The embedded runtime's one SQLite file: documents, the event log and the
- * task table live together, so a document write, the change it publishes and
+ * The embedded runtime's one SQLite file: documents, the event log, the
+ * task table and blob metadata live together, so a document write, the change it publishes and
  * the tasks it enqueues commit atomically.
  *
  * Schema changes are numbered migrations. A file from a newer Seraphim, or a
@@ -76,6 +76,17 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE tasks ADD COLUMN deferrals INTEGER NOT NULL DEFAULT 0;
   CREATE INDEX tasks_fair ON tasks (queue, state, fair_key, run_at, seq) WHERE fair_key IS NOT NULL;
   CREATE INDEX tasks_gate ON tasks (gate, priority, seq) WHERE gate IS NOT NULL;
+  `,
+  // 3: blob metadata; the content is a file under <dataDir>/blobs/data named by \`file\`
+  `
+  CREATE TABLE blobs (
+    path TEXT PRIMARY KEY,
+    file TEXT NOT NULL UNIQUE,
+    size INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
   `,
 ];
 
