@@ -230,6 +230,25 @@ describe('StorageBlobStore mapping onto the bucket', () => {
     expect(bucket.calls.filter((c) => c.op === 'read').length).toBe(reads + 1);
   });
 
+  it('a read that loses a race with a replacing put looks again and serves the new blob whole', async () => {
+    const { bucket, blobs } = make();
+    await blobs.put('ws/r', 'old', { contentType: 'text/plain' });
+    const file = bucket.file.bind(bucket);
+    let raced = false;
+    // The replacing put lands between the read's metadata and its download of that generation.
+    bucket.file = (name, opts) => {
+      if (!raced && name === 'ws/r' && opts?.generation !== undefined) {
+        raced = true;
+        bucket.store(name, Buffer.from('new!'), 'text/plain', { sha256: sha256('new!') });
+      }
+      return file(name, opts);
+    };
+    const got = await blobs.get('ws/r');
+    expect(raced).toBe(true);
+    expect(got?.meta).toMatchObject({ size: 4, sha256: sha256('new!') });
+    expect((await readAll(got?.stream ?? Readable.from([]))).toString()).toBe('new!');
+  });
+
   it('signs a V4 PUT URL that pins the content type and caps the length', async () => {
     const { bucket, clock, blobs } = make();
     const link = await blobs.createUploadUrl('ws/up.ndjson', {

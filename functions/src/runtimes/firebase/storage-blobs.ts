@@ -13,6 +13,7 @@
  * hash: the first read hashes it once and stores the hash on the object.
  */
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
@@ -42,6 +43,8 @@ import type {
 export const TEMPORARY_PREFIX = '.seraphim-uploads/';
 /** Bodies known to be smaller than this go up in one request; the rest (and every stream) resumably. */
 const SINGLE_UPLOAD_BYTES = 5 * 1024 * 1024;
+/** A reader that lost a race with a replacing put looks again; more than this many losses in a row is a fault. */
+const MAX_READ_RACES = 8;
 
 /** The part of a Cloud Storage `File` this adapter uses; a fake one serves the unit tests. */
 export interface StorageFile {
@@ -171,12 +174,22 @@ export class StorageBlobStore implements BlobStore {
   }
 
   async get(path: string): Promise<{ stream: Readable; meta: BlobMeta } | null> {
-    const object = await this.#object(path);
-    if (!object) return null;
-    const meta = await this.#meta(object);
-    // Pinned to the generation the meta describes: a put racing this read cannot swap the content under it.
-    const stream = (await this.#bucket()).file(path, { generation: object.generation }).createReadStream();
-    return { stream, meta };
+    for (let race = 0; race < MAX_READ_RACES; race++) {
+      const object = await this.#object(path);
+      if (!object) return null;
+      const meta = await this.#meta(object);
+      // Pinned to the generation the meta describes: a put racing this read cannot swap the content under it.
+      const stream = (await this.#bucket()).file(path, { generation: object.generation }).createReadStream();
+      try {
+        await once(stream, 'readable');
+        return { stream, meta };
+      } catch (error) {
+        stream.destroy();
+        // That generation was replaced (or deleted) before its download began: look again.
+        if (statusOf(error) !== 404) throw error;
+      }
+    }
+    throw new Error(`Blob ${path} kept changing while it was being opened`);
   }
 
   async head(path: string): Promise<BlobMeta | null> {
