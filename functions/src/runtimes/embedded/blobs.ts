@@ -54,6 +54,7 @@ const RowSchema = z.object({
   created_at: z.number().int(),
 });
 type Row = z.infer<typeof RowSchema>;
+const RemovedSchema = z.object({ file: z.string() }).optional();
 
 /** A reader that lost a race with a replacing put looks the row up again; more than this many losses in a row is a fault. */
 const MAX_READ_RACES = 8;
@@ -189,8 +190,8 @@ export class EmbeddedBlobStore implements BlobStore {
 
   async delete(path: string): Promise<boolean> {
     blobPath(path);
-    const removed = this.#remove.get(path) as { file?: unknown } | undefined;
-    if (!removed || typeof removed.file !== 'string') return false;
+    const removed = RemovedSchema.parse(this.#remove.get(path));
+    if (!removed) return false;
     await rm(join(this.#data, removed.file), { force: true });
     return true;
   }
