@@ -138,6 +138,8 @@ export class StorageBlobStore implements BlobStore {
   async put(path: string, body: BlobBody, opts: BlobPutOptions): Promise<BlobMeta> {
     blobPath(path);
     const o = putOptions(opts);
+    // Refused before the body is sent; the copy's precondition decides for real.
+    if (o.ifAbsent && (await this.#object(path))) throw alreadyExists(path);
     const bucket = await this.#bucket();
     const temporary = bucket.file(`${TEMPORARY_PREFIX}${randomUUID()}`);
     const meter = new BlobMeter(o.maxBytes);
@@ -165,7 +167,7 @@ export class StorageBlobStore implements BlobStore {
       });
       return toMeta(RewriteSchema.parse(response).resource, meter.sha256);
     } catch (error) {
-      if (statusOf(error) === 412) throw new ConflictError(`A blob already exists at ${path}`, { path });
+      if (statusOf(error) === 412) throw alreadyExists(path);
       throw error;
     } finally {
       // An aborted upload made no object; a finished one is a copy now. Either way the temporary goes.
@@ -283,6 +285,10 @@ function toMeta(object: StoredObject, sha256: string): BlobMeta {
     sha256,
     createdAt: Date.parse(object.timeCreated),
   };
+}
+
+function alreadyExists(path: string): ConflictError {
+  return new ConflictError(`A blob already exists at ${path}`, { path });
 }
 
 /** The HTTP status of a Cloud Storage client error (its `code`), if it has one. */
