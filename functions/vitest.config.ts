@@ -3,7 +3,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 /**
  * Suites that need emulators run only through their own commands:
  * `*.e2e.test.ts` under firebase-tools' JavaScript emulators (scripts/test-functions-emulator.mjs),
- * the Firestore and Pub/Sub adapter contracts under Google's (npm run test:emulators).
+ * the Firestore, Pub/Sub and Cloud Storage adapter contracts under Google's (npm run test:emulators).
  */
 const emulatorOnly = ['src/**/*.e2e.test.ts', 'src/runtimes/firebase/*.contract.test.ts'];
 

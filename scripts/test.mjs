@@ -82,6 +82,7 @@ vitest('hosting: Mission Control in headless Chromium', join(root, 'hosting'), [
 for (const [variable, suite] of [
   ['FIRESTORE_EMULATOR_HOST', 'Firestore adapter contract suite'],
   ['PUBSUB_EMULATOR_HOST', 'Pub/Sub adapter contract suite'],
+  ['FIREBASE_STORAGE_EMULATOR_HOST', 'Cloud Storage (blobs) adapter contract suite'],
 ]) {
   if (!process.env[variable]) {
     process.stdout.write(

@@ -54,6 +54,7 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
   const http = await startHttpServer({
     api: runtime.api,
     ports: runtime.ports,
+    rawHandlers: runtime.rawHandlers,
     staticDir: settings.SERAPHIM_STATIC_DIR,
     host: settings.SERAPHIM_HOST,
     port: settings.SERAPHIM_PORT,

@@ -113,7 +113,7 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
 }
 
 /** Every problem quotes the trace of the request it answers, so a caller can hand it to support. */
-function problemResponse(p: Problem, headers: Record<string, string> = {}): ApiResponse {
+export function problemResponse(p: Problem, headers: Record<string, string> = {}): ApiResponse {
   const traceId = activeTraceIds()?.traceId;
   const body = traceId === undefined ? p : { ...p, traceId };
   return {

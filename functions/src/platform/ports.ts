@@ -3,6 +3,7 @@
  * after what the platform needs, not after the whole Firestore API, so both
  * runtimes can honour them exactly and one contract suite can check both.
  */
+import type { Readable } from 'node:stream';
 import type { Clock } from './clock.js';
 import type { RateLimits } from './delivery.js';
 import type { Ids } from './ids.js';
@@ -216,6 +217,87 @@ export interface KeyValueStore {
   ttl(key: string): Promise<number | null>;
 }
 
+// ---------------------------------------------------------------- blobs
+
+/** What the platform knows about a stored blob; the same fields on both runtimes. */
+export interface BlobMeta {
+  /** The blob's path, e.g. `workspaces/w1/uploads/claims.csv` (see `blobPath` for the allowed subset). */
+  path: string;
+  /** Bytes. */
+  size: number;
+  contentType: string;
+  /** SHA-256 of the content, lowercase hex. */
+  sha256: string;
+  /** When this content was stored, ms since epoch. */
+  createdAt: number;
+}
+
+/** A body to store: streamed as it is read, never buffered whole. */
+export type BlobBody = Readable | Uint8Array | string;
+
+export interface BlobPutOptions {
+  contentType: string;
+  /** Refuse the body with PayloadTooLargeError as soon as it passes this many bytes; nothing is stored. */
+  maxBytes?: number;
+  /** Store only if nothing is at the path yet; ConflictError otherwise. */
+  ifAbsent?: boolean;
+}
+
+export interface BlobListOptions {
+  /** Required upper bound: every listing is bounded. */
+  limit: number;
+  /** Opaque cursor returned as `nextCursor` by the previous page. */
+  cursor?: string;
+}
+
+export interface BlobPage {
+  /** In path order. */
+  blobs: BlobMeta[];
+  nextCursor: string | undefined;
+}
+
+export interface BlobUploadOptions {
+  /** The upload must send exactly this `content-type`. */
+  contentType: string;
+  /** A bigger body is refused (413 on the embedded runtime, 400 from Cloud Storage). */
+  maxBytes: number;
+  /** At most 7 days, Cloud Storage's limit for V4 signed URLs. */
+  expiresInSeconds: number;
+}
+
+/** Where and how a browser uploads one blob without passing through a JSON route. */
+export interface BlobUploadUrl {
+  /**
+   * Firebase: an absolute V4 signed URL on Cloud Storage. Embedded: a path on
+   * the runtime's own API (`/api/blobs/upload/<token>`), relative to the page
+   * that serves the API; resolve it with `new URL(url, apiOrigin)` outside a browser.
+   */
+  url: string;
+  method: 'PUT';
+  /** Send exactly these headers with the body (the signature covers them). */
+  headers: Record<string, string>;
+  expiresAt: number;
+}
+
+/**
+ * Files: uploads, content-addressed chunks, large step outputs. Writes are
+ * atomic (a reader sees the old blob or the new one, never part of one) and a
+ * put to an existing path replaces it, the last writer winning.
+ */
+export interface BlobStore {
+  /** Streams `body` in, hashing as it goes. InvalidInputError for a bad path. */
+  put(path: string, body: BlobBody, opts: BlobPutOptions): Promise<BlobMeta>;
+  /** The content as a stream (consume or destroy it), with its meta; null when absent. */
+  get(path: string): Promise<{ stream: Readable; meta: BlobMeta } | null>;
+  head(path: string): Promise<BlobMeta | null>;
+  /** Returns whether a blob was deleted. */
+  delete(path: string): Promise<boolean>;
+  /** Blobs whose path starts with `prefix` (`''` for all), in path order, one bounded page at a time. */
+  list(prefix: string, opts: BlobListOptions): Promise<BlobPage>;
+  /** A short-lived URL a browser can PUT one blob to (replacing what is at `path`). */
+  createUploadUrl(path: string, opts: BlobUploadOptions): Promise<BlobUploadUrl>;
+}
+
 // ---------------------------------------------------------------- config
 
 export interface ConfigSource {
@@ -250,6 +332,7 @@ export interface Ports {
   events: EventBus;
   tasks: TaskQueue;
   kv: KeyValueStore;
+  blobs: BlobStore;
   clock: Clock;
   ids: Ids;
   config: ConfigSource;

@@ -36,6 +36,7 @@ export async function startTestRuntime(
   const http = await startHttpServer({
     api: runtime.api,
     ports: runtime.ports,
+    rawHandlers: runtime.rawHandlers,
     staticDir: undefined,
     host: '127.0.0.1',
     port: 0,

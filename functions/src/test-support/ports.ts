@@ -8,7 +8,7 @@ import { type Clock, systemClock } from '../platform/clock.js';
 import { envConfig } from '../platform/config.js';
 import { createUlids } from '../platform/ids.js';
 import { createLogger, MemorySink } from '../platform/logger.js';
-import type { EventBus, Ports, TaskQueue } from '../platform/ports.js';
+import type { BlobStore, EventBus, Ports, TaskQueue } from '../platform/ports.js';
 import { createTracer, type Tracer } from '../platform/tracing.js';
 import { SqliteDocumentStore } from '../runtimes/embedded/documents.js';
 import { MemoryKv } from '../runtimes/embedded/kv.js';
@@ -22,6 +22,8 @@ export function testPorts(
     enqueue?: TaskQueue['enqueue'];
     /** @default a tracer that records nothing but carries incoming trace context */
     tracer?: Tracer;
+    /** @default a store that refuses every call: pass one to a test that uses blobs */
+    blobs?: BlobStore;
   } = {},
 ): Ports {
   const clock = opts.clock ?? systemClock;
@@ -37,6 +39,7 @@ export function testPorts(
       wake: async () => 0,
     },
     kv: new MemoryKv({ clock }),
+    blobs: opts.blobs ?? noBlobs,
     clock,
     ids: createUlids(() => clock.now()),
     config: envConfig({}),
@@ -45,3 +48,15 @@ export function testPorts(
     tracer: opts.tracer ?? createTracer(),
   };
 }
+
+const absent = async (): Promise<never> => {
+  throw new Error('testPorts() was given no blob store: pass { blobs }');
+};
+const noBlobs: BlobStore = {
+  put: absent,
+  get: absent,
+  head: absent,
+  delete: absent,
+  list: absent,
+  createUploadUrl: absent,
+};

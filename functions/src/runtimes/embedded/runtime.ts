@@ -4,7 +4,8 @@
  * schedules into queues on the embedded task queue, and its routes into the
  * shared HTTP front door.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import { Cron } from 'croner';
@@ -35,10 +36,12 @@ import {
 } from '../../platform/orchestrator.js';
 import type { DocumentChange, KeyValueStore, Ports, StoredDocument } from '../../platform/ports.js';
 import { TRACEPARENT_ATTRIBUTE, traceDelivery, traceTaskAttempt } from '../../platform/tracing.js';
+import { EmbeddedBlobStore } from './blobs.js';
 import { type DeliveryPayload, DOCUMENTS_TOPIC, EmbeddedEventBus } from './bus.js';
 import { type DocumentChangeRecord, SqliteDocumentStore } from './documents.js';
 import { MemoryKv } from './kv.js';
 import { EmbeddedTaskQueue, type QueueConfig, type TaskHandler } from './queue.js';
+import type { RawHandler } from './server.js';
 import {
   createEmbeddedTracing,
   DEFAULT_SPAN_RETENTION,
@@ -68,11 +71,16 @@ export class EmbeddedRuntime {
   readonly queue: EmbeddedTaskQueue;
   readonly bus: EmbeddedEventBus;
   readonly documents: SqliteDocumentStore;
+  readonly blobs: EmbeddedBlobStore;
   readonly api: ApiHandler;
+  /** Requests the HTTP server hands over before the API: the streamed blob upload path. */
+  readonly rawHandlers: readonly RawHandler[];
   readonly orchestrators: readonly Orchestrator[];
   readonly startedAt: number;
   readonly #db: DatabaseSync;
   readonly #lock: string | undefined;
+  /** A `:memory:` runtime's blob folder, removed on stop. */
+  readonly #scratch: string | undefined;
   readonly #crons: Cron[] = [];
   readonly #tracing: EmbeddedTracing;
   readonly #spanRetention: SpanRetention;
@@ -98,12 +106,25 @@ export class EmbeddedRuntime {
     this.queue = new EmbeddedTaskQueue(this.#db, { clock, ids, logger });
     this.bus = new EmbeddedEventBus(this.#db, this.queue, { clock, ids });
     this.documents = new SqliteDocumentStore(this.#db, { now: clock.now, recorder: this.bus });
+    this.#scratch = memory ? mkdtempSync(join(tmpdir(), 'seraphim-blobs-')) : undefined;
+    try {
+      this.blobs = new EmbeddedBlobStore(this.#db, {
+        dir: this.#scratch ?? join(opts.dataDir, 'blobs'),
+        clock,
+      });
+    } catch (error) {
+      this.#db.close();
+      if (this.#scratch) rmSync(this.#scratch, { recursive: true, force: true });
+      releaseLock(this.#lock);
+      throw error;
+    }
     this.ports = {
       runtime: 'embedded',
       documents: this.documents,
       events: this.bus,
       tasks: this.queue,
       kv: opts.kv ?? new MemoryKv({ clock }),
+      blobs: this.blobs,
       clock,
       ids,
       config: envConfig(opts.env ?? process.env),
@@ -111,6 +132,7 @@ export class EmbeddedRuntime {
       deployment: async () => opts.orchestrators.map(summarize),
       tracer: this.#tracing.tracer,
     };
+    this.rawHandlers = [this.blobs.uploadHandler(this.ports)];
     for (const o of opts.orchestrators) this.#mount(o);
     const version = opts.version;
     this.api = createApiHandler(opts.orchestrators, {
@@ -288,6 +310,7 @@ export class EmbeddedRuntime {
     const result = await this.queue.stop(opts);
     await this.#tracing.shutdown();
     this.#db.close();
+    if (this.#scratch) rmSync(this.#scratch, { recursive: true, force: true });
     releaseLock(this.#lock);
     return result;
   }

@@ -24,7 +24,16 @@ export interface HttpServerOptions {
   host: string;
   port: number;
   maxBodyBytes?: number;
+  /** Consulted in order before anything else; see {@link RawHandler}. */
+  rawHandlers?: readonly RawHandler[];
 }
+
+/**
+ * Takes a request before the JSON front door, which buffers bodies whole: a
+ * streamed upload goes here. Returns true when it has taken the request (and
+ * will answer it), false to pass it on.
+ */
+export type RawHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean;
 
 export interface RunningServer {
   url: string;
@@ -97,6 +106,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningS
   const limit = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (opts.rawHandlers?.some((handle) => handle(req, res, url))) return;
     if (!url.pathname.startsWith('/api/') && url.pathname !== '/api') {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405, { allow: 'GET, HEAD' });

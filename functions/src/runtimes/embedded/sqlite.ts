@@ -1,6 +1,6 @@
 /**
- * The embedded runtime's one SQLite file: documents, the event log and the
- * task table live together, so a document write, the change it publishes and
+ * The embedded runtime's one SQLite file: documents, the event log, the
+ * task table and blob metadata live together, so a document write, the change it publishes and
  * the tasks it enqueues commit atomically.
  *
  * Schema changes are numbered migrations. A file from a newer Seraphim, or a
@@ -95,6 +95,17 @@ const MIGRATIONS: readonly string[] = [
     recorded_at INTEGER NOT NULL
   );
   CREATE INDEX spans_trace ON spans (trace_id, start_us);
+  `,
+  // 4: blob metadata; the content is a file under <dataDir>/blobs/data named by \`file\`
+  `
+  CREATE TABLE blobs (
+    path TEXT PRIMARY KEY,
+    file TEXT NOT NULL UNIQUE,
+    size INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
   `,
 ];
 

@@ -27,6 +27,7 @@ import { createCloudTraceTracer } from './cloud-trace.js';
 import { FirestoreDocumentStore } from './firestore.js';
 import { kvPacer } from './pacing.js';
 import { PubSubEventBus } from './pubsub.js';
+import { StorageBlobStore, type StorageBucket } from './storage-blobs.js';
 
 /** Where every function runs; Hosting's rewrites in firebase.json name the same region. */
 export const REGION = 'us-central1';
@@ -135,6 +136,16 @@ export function createFirebasePorts(opts: FirebasePortsOptions = {}): Ports {
     pace: kvPacer({ kv, rate: declaredRate }),
     logger,
   });
+  const blobs = new StorageBlobStore({
+    bucket: async () => {
+      assertEmulatedIfLocal(env, 'Cloud Storage', 'FIREBASE_STORAGE_EMULATOR_HOST', 'storage');
+      const { getStorage } = await import('firebase-admin/storage');
+      // Unset: the project's default bucket (storageBucket in FIREBASE_CONFIG on Cloud Functions).
+      const bucket: StorageBucket = getStorage(await adminApp()).bucket(config.get('SERAPHIM_BLOB_BUCKET'));
+      return bucket;
+    },
+    clock,
+  });
   return {
     runtime: 'firebase',
     documents,
@@ -147,6 +158,7 @@ export function createFirebasePorts(opts: FirebasePortsOptions = {}): Ports {
     }),
     tasks,
     kv,
+    blobs,
     clock,
     ids: createUlids(() => clock.now()),
     config,
