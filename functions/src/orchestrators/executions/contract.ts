@@ -7,8 +7,10 @@ import { z } from 'zod';
 import { firestoreProblems } from '../../platform/document-rules.js';
 import { InvalidInputError, PayloadTooLargeError, PermanentError } from '../../platform/errors.js';
 
-/** Inputs and outputs above this go by reference: the execution document must stay far below Firestore's 1 MiB. */
+/** The largest execution input: it is kept in the execution's document. Bigger: pass a reference. */
 export const MAX_VALUE_BYTES = 256 * 1024;
+/** The largest step output. Big ones are kept by reference in the blob port (values.ts), not in documents. */
+export const MAX_OUTPUT_BYTES = 8 * 1024 * 1024;
 
 export function byteSize(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value ?? null));
@@ -21,13 +23,10 @@ export function checkOutput(
   output: unknown,
 ): void {
   const size = byteSize(output);
-  if (size > MAX_VALUE_BYTES) {
-    throw new PermanentError(
-      `Output of step ${stepId} is ${size} bytes; the limit is ${MAX_VALUE_BYTES}. Store it by reference.`,
-      {
-        details: { contract: 'size' },
-      },
-    );
+  if (size > MAX_OUTPUT_BYTES) {
+    throw new PermanentError(`Output of step ${stepId} is ${size} bytes; the limit is ${MAX_OUTPUT_BYTES}.`, {
+      details: { contract: 'size' },
+    });
   }
   const unstorable = firestoreProblems(output);
   if (unstorable.length > 0) {

@@ -19,6 +19,7 @@ import type { StepTask, TimerTask } from './queues.js';
 import { type AgentRegistry, StepRunner, type WorkflowSource } from './step-runner.js';
 import { commitDecision, createExecution, getUseCase } from './store.js';
 import { traceStep } from './tracing.js';
+import { adoptValues } from './values.js';
 import { type CompiledWorkflow, compileWorkflow } from './workflow.js';
 
 export type { AgentRegistry } from './step-runner.js';
@@ -102,7 +103,7 @@ export class ExecutionEngine implements WorkflowSource {
       correlationId: ctx.correlationId,
       at: now,
     });
-    const execution = parent ? forkFrom(fresh, wf, parent) : fresh;
+    const execution = parent ? await this.#adopt(ctx, forkFrom(fresh, wf, parent)) : fresh;
     // Admission: counted in before it exists, so a burst cannot overrun the budget.
     const admission = this.#pool ? await this.#pool.admit(ctx, workspace) : undefined;
     if (admission && !admission.accepted) throw new RetryAfterError(admission.reason, admission.retryAfterMs);
@@ -116,6 +117,17 @@ export class ExecutionEngine implements WorkflowSource {
     }
     await this.carryOut(ctx, started.state, started.effects);
     return { ...started.state, ...(admission?.accepted ? { queuePosition: admission.position } : {}) };
+  }
+
+  /** A fork keeps its own copies of the values it carried over by reference (values.ts). */
+  async #adopt(ctx: Context, fork: Execution): Promise<Execution> {
+    if (!fork.origin) return fork;
+    const carried = await adoptValues(ctx, fork, fork.origin.context);
+    return {
+      ...fork,
+      context: { ...fork.context, ...carried },
+      origin: { ...fork.origin, context: carried },
+    };
   }
 
   /** Commits one machine input and carries out its effects. */

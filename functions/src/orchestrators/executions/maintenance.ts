@@ -80,7 +80,7 @@ export async function cleanupExpired(
       const data = parseOrReport(ctx, doc);
       if (!data) continue;
       if (!['succeeded', 'failed', 'cancelled'].includes(data.status)) continue; // never pull a live context away
-      documents += await deleteExecution(ctx.documents, ws, data.id);
+      documents += await deleteExecution(ctx, ws, data.id);
       executions++;
     }
     if (executions >= maxExecutions) return { executions, documents, more: true };

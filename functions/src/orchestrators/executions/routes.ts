@@ -3,7 +3,7 @@
  * debugging tools. Thin: parse with zod, call the engine or the store.
  */
 import { z } from 'zod';
-import { ConflictError } from '../../platform/errors.js';
+import { ConflictError, NotFoundError } from '../../platform/errors.js';
 import { type Context, defineRoute, type RouteDefinition } from '../../platform/orchestrator.js';
 import { diffCheckpoints, timeline } from './debug.js';
 import type { ExecutionEngine } from './engine.js';
@@ -32,6 +32,7 @@ import {
   listUseCases,
   saveUseCase,
 } from './store.js';
+import { loadValue, valuePath } from './values.js';
 
 const Ws = z.object({ workspace: z.string() });
 const WsUseCase = Ws.extend({ useCase: z.string() });
@@ -225,6 +226,21 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
       response: CheckpointSchema,
       handler: async (req, ctx) =>
         getCheckpoint(ctx.documents, req.params.workspace, req.params.id, req.params.n),
+    }),
+    defineRoute({
+      method: 'GET',
+      path: `${exec}/values/:sha256`,
+      summary: 'A value the execution keeps by reference ({"$blob": {path, bytes, sha256}} in its context)',
+      params: WsExec.extend({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 in hex') }),
+      response: z.unknown(),
+      async handler(req, ctx) {
+        const { workspace, id, sha256 } = req.params;
+        await getExecution(ctx.documents, workspace, id); // 404 for an execution that is not there
+        const path = valuePath(workspace, id, sha256);
+        const meta = await ctx.blobs.head(path);
+        if (!meta) throw new NotFoundError(`Execution ${id} keeps no value ${sha256}`);
+        return loadValue(ctx, { $blob: { path, bytes: meta.size, sha256 } });
+      },
     }),
     defineRoute({
       method: 'GET',

@@ -18,12 +18,20 @@ import {
 import type { Context } from '../../platform/orchestrator.js';
 import type { PoolManager } from '../pool/manager.js';
 import type { AgentContext, AgentDefinition, AgentResult } from './agents/types.js';
-import { cacheKeyOf, checkOutput } from './contract.js';
+import { byteSize, cacheKeyOf, checkOutput } from './contract.js';
 import type { MachineInput } from './machine.js';
 import { type Execution, type StepError, TERMINAL_EXECUTION, type UseCase } from './model.js';
 import { STEP_QUEUE_LIMITS, type StepTask, stepQueue } from './queues.js';
 import { getExecution } from './store.js';
 import { traceAgentCall } from './tracing.js';
+import {
+  CONTEXT_INLINE_BUDGET,
+  INLINE_VALUE_BYTES,
+  isValueRef,
+  keepable,
+  resolvePath,
+  resolveRefs,
+} from './values.js';
 import type { AgentCatalog, CompiledStep, CompiledWorkflow } from './workflow.js';
 
 export interface AgentRegistry extends AgentCatalog {
@@ -42,21 +50,29 @@ export interface StepReport {
   inputs: Record<string, unknown>;
 }
 
-/** Reads a dotted context path (`claim.amount`) with no access beyond plain data. */
-export function readContextPath(context: Record<string, unknown>, path: string): unknown {
-  let value: unknown = context;
-  for (const key of path.split('.')) {
-    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return null;
-    value = (value as Record<string, unknown>)[key];
-  }
-  return value ?? null;
-}
-
-/** The values a step reads: its declared inputs, and nothing else of the context. */
-export function stepInputs(node: CompiledStep, context: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(node.step.inputs).map(([name, path]) => [name, readContextPath(context, path)]),
+/**
+ * The values a step reads, its declared inputs and nothing else of the
+ * context, loaded through any reference they pass (values.ts); and the same
+ * as its checkpoint records them, each kept small (a big one by reference).
+ */
+export async function readInputs(
+  ctx: Context,
+  node: CompiledStep,
+  execution: Pick<Execution, 'workspace' | 'id' | 'context'>,
+): Promise<{ values: Record<string, unknown>; recorded: Record<string, unknown> }> {
+  const entries = await Promise.all(
+    Object.entries(node.step.inputs).map(async ([name, path]) => {
+      const raw = execution.context[path];
+      const value = await resolvePath(ctx, execution.context, path);
+      // A whole output kept by reference is recorded as its reference; anything else big is stored once.
+      const recorded = isValueRef(raw) ? raw : await keepable(ctx, execution, value);
+      return { name, value, recorded };
+    }),
   );
+  return {
+    values: Object.fromEntries(entries.map((e) => [e.name, e.value])),
+    recorded: Object.fromEntries(entries.map((e) => [e.name, e.recorded])),
+  };
 }
 
 export function toStepError(error: unknown): StepError {
@@ -108,7 +124,7 @@ export class StepRunner {
     const node = this.#source.compile(useCase).steps.get(task.stepId);
     if (!node)
       throw new PermanentError(`Step ${task.stepId} is not in use case ${useCase.id} v${useCase.version}`);
-    const inputs = stepInputs(node, execution.context);
+    const { values: inputs, recorded } = await readInputs(ctx, node, execution);
     const lease = this.#pool
       ? await this.#pool.acquire(ctx, {
           workspace: task.workspace,
@@ -138,7 +154,8 @@ export class StepRunner {
       const priority = node.step.priority;
       await this.#pool.observeQueue(ctx, stepQueue(priority), STEP_QUEUE_LIMITS[priority], seen);
     }
-    return { input: report(task, result, startedAt, ctx.clock.now(), ctx), inputs };
+    const kept = await keepOutput(ctx, execution, result);
+    return { input: report(task, kept, startedAt, ctx.clock.now(), ctx), inputs: recorded };
   }
 
   /**
@@ -165,7 +182,9 @@ export class StepRunner {
     );
     const node = this.#source.compile(useCase).steps.get(stepId);
     if (!node) throw new NotFoundError(`Step ${stepId} not found in execution ${execution.id}`);
-    const inputs = recordedInputs ?? stepInputs(node, execution.context);
+    const inputs = recordedInputs
+      ? await resolveRefs(ctx, recordedInputs)
+      : (await readInputs(ctx, node, execution)).values;
     const started = performance.now();
     const task = { workspace: execution.workspace, executionId: execution.id, stepId, attempt: 0 };
     try {
@@ -233,13 +252,28 @@ export class StepRunner {
     ]);
     if (result.status === 'succeeded') {
       checkOutput(step.id, step.outputSchema, result.output);
-      if (cacheKey && step.cache) {
-        await ctx.kv.set(cacheKey, JSON.stringify(result.output ?? null), {
-          ttlMs: step.cache.ttlSeconds * 1000,
-        });
+      const json = JSON.stringify(result.output ?? null);
+      // A big output is not cached: kv values stay small, and its blob belongs to this execution.
+      if (cacheKey && step.cache && Buffer.byteLength(json) <= INLINE_VALUE_BYTES) {
+        await ctx.kv.set(cacheKey, json, { ttlMs: step.cache.ttlSeconds * 1000 });
       }
     }
     return result;
+  }
+}
+
+/**
+ * A succeeded result with its output as the execution may keep it: by
+ * reference when it is big, or when the context has no room left for it.
+ * A failure to store it is the attempt's failure (retried like any other).
+ */
+async function keepOutput(ctx: Context, execution: Execution, result: unknown): Promise<unknown> {
+  if (!isResult(result) || result.status !== 'succeeded') return result;
+  try {
+    const room = CONTEXT_INLINE_BUDGET - byteSize(execution.context);
+    return { ...result, output: await keepable(ctx, execution, result.output, room) };
+  } catch (error) {
+    return error;
   }
 }
 

@@ -11,7 +11,7 @@ import { ExecutionEngine } from './engine.js';
 import { createExecutionsOrchestrator } from './index.js';
 import { initialStepState } from './machine.js';
 import type { Execution } from './model.js';
-import { paths } from './store.js';
+import { deleteExecution, paths } from './store.js';
 
 const engine = new ExecutionEngine(createAgentRegistry(builtinAgents));
 
@@ -32,6 +32,34 @@ function chainUseCase(id: string, length: number) {
     },
   };
 }
+
+/**
+ * Twelve steps, each writing about 100 KB (a padded string): 1.2 MB in all, past what one Firestore
+ * document holds. The last step reads a big output whole and part of another.
+ */
+const bigOutputs = {
+  id: 'big-outputs',
+  name: 'big outputs',
+  vertical: 'test',
+  workflow: {
+    steps: [
+      ...Array.from({ length: 12 }, (_, i) => ({
+        id: `b${i}`,
+        agent: 'transform',
+        output: `big${i}`,
+        config: { expression: `{"n": ${i}, "text": $pad("", 100000, "${'abcdefghijkl'[i]}")}` },
+      })),
+      {
+        id: 'measure',
+        agent: 'transform',
+        inputs: { whole: 'big3', n: 'big11.n' },
+        output: 'measured',
+        after: Array.from({ length: 12 }, (_, i) => `b${i}`),
+        config: { expression: '{"length": $length(whole.text), "n": n}' },
+      },
+    ],
+  },
+};
 
 describe('the execution record on the embedded store', () => {
   let t: TestRuntime;
@@ -60,6 +88,7 @@ describe('the execution record on the embedded store', () => {
     ] as const) {
       expect((await api('/use-cases', chainUseCase(id, n))).status).toBe(201);
     }
+    expect((await api('/use-cases', bigOutputs)).status).toBe(201);
   });
   afterAll(() => t.dispose());
 
@@ -155,5 +184,35 @@ describe('the execution record on the embedded store', () => {
       ['s3', [4]],
       ['s4', [5]],
     ]);
+  });
+
+  it('keeps big outputs by reference: an execution whose outputs pass 1 MiB finishes, and its steps read them whole', async () => {
+    const res = await api('/executions', { useCaseId: 'big-outputs', input: {} });
+    const { id } = (await res.json()) as { id: string };
+    await settle();
+    const execution = (await (await api(`/executions/${id}`)).json()) as Execution;
+    expect(execution.status).toBe('succeeded');
+    expect(execution.context.measured).toEqual({ length: 100_000, n: 11 });
+    const ref = execution.context.big3 as { $blob: { path: string; bytes: number; sha256: string } };
+    expect(ref.$blob.bytes).toBeGreaterThan(100_000);
+    // The documents stay small: the snapshot holds references, not the 1.3 MB.
+    const snapshot = await stored(id);
+    expect(JSON.stringify(snapshot?.data).length).toBeLessThan(64 * 1024);
+    const value = (await (await api(`/executions/${id}/values/${ref.$blob.sha256}`)).json()) as { n: number };
+    expect(value.n).toBe(3);
+    expect((await api(`/executions/${id}/values/${'0'.repeat(64)}`)).status).toBe(404);
+    // A fork keeps its own copies, so the parent's expiry cannot take them away.
+    const forked = await api(`/executions/${id}/fork`, { checkpoint: 12 });
+    const fork = (await forked.json()) as { id: string };
+    await settle();
+    const forkState = (await (await api(`/executions/${fork.id}`)).json()) as Execution;
+    expect(forkState.status).toBe('succeeded');
+    expect((forkState.context.big3 as typeof ref).$blob.path).toContain(`/${fork.id}/values/`);
+    // Deleting an expired execution takes its values with it.
+    await deleteExecution(t.runtime.ports, 'rec', id);
+    expect(await t.runtime.ports.blobs.head(ref.$blob.path)).toBeNull();
+    expect(
+      (await t.runtime.ports.blobs.list(`executions/rec/${fork.id}/values/`, { limit: 100 })).blobs.length,
+    ).toBeGreaterThan(0);
   });
 });

@@ -8,7 +8,7 @@
  * status costs one document write.
  */
 import { ConflictError, NotFoundError } from '../../platform/errors.js';
-import type { DocumentStore, DocumentTransaction } from '../../platform/ports.js';
+import type { DocumentStore, DocumentTransaction, Ports } from '../../platform/ports.js';
 import { type Parsed, readDocument, readPage } from '../../platform/stored.js';
 import type { Decision } from './machine.js';
 import {
@@ -25,6 +25,7 @@ import {
 } from './model.js';
 
 import { changeOf, fold, needsSnapshot, stateAt } from './record.js';
+import { valuesPrefix } from './values.js';
 
 export type { Checkpoint, CheckpointRecord } from './model.js';
 
@@ -327,11 +328,17 @@ export async function listCheckpoints(
 
 /** Deletes an execution and its checkpoints in bounded batches; returns how many documents went. */
 export async function deleteExecution(
-  documents: DocumentStore,
+  { documents, blobs }: Pick<Ports, 'documents' | 'blobs'>,
   workspace: string,
   id: string,
 ): Promise<number> {
   let removed = 0;
+  // Its values kept by reference first: an execution document left without them would point nowhere.
+  for (;;) {
+    const page = await blobs.list(valuesPrefix(workspace, id), { limit: 200 });
+    for (const blob of page.blobs) await blobs.delete(blob.path);
+    if (!page.nextCursor) break;
+  }
   for (;;) {
     const page = await documents.query(paths.checkpoints(workspace, id), { limit: 200 });
     for (const doc of page.docs) if (await documents.delete(doc.path)) removed++;
