@@ -1,3 +1,6 @@
+/** The embedded runtime's session cookie. */
+export const SESSION_COOKIE = 'seraphim_session';
+
 /** Reading the `cookie` header and writing `set-cookie`, with the attributes every Seraphim cookie carries. */
 
 /** The value of cookie `name` in a `cookie` header, or undefined. */

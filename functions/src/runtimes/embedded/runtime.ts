@@ -42,6 +42,7 @@ import { MemoryKv } from './kv.js';
 import { LocalDirectory } from './people.js';
 import { EmbeddedTaskQueue, type QueueConfig, type TaskHandler } from './queue.js';
 import { cliTokenResolver, EmbeddedSessions } from './sessions.js';
+import { CLI_TOKEN_FILE } from './settings.js';
 import { DatabaseStateError, openDatabase } from './sqlite.js';
 
 export interface EmbeddedRuntimeOptions {
@@ -60,9 +61,6 @@ export interface EmbeddedRuntimeOptions {
    */
   auth?: 'local' | 'session';
 }
-
-/** The file holding the machine-local credential the CLI sends (`Authorization: Bearer`). */
-export const CLI_TOKEN_FILE = 'cli-token';
 
 const SWEEP_INTERVAL_MS = 5_000;
 

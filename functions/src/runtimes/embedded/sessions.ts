@@ -8,7 +8,7 @@ import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { z } from 'zod';
 import type { Clock } from '../../platform/clock.js';
-import { readCookie } from '../../platform/cookies.js';
+import { readCookie, SESSION_COOKIE } from '../../platform/cookies.js';
 import {
   ConflictError,
   InvalidInputError,
@@ -31,7 +31,6 @@ import {
   sha256,
 } from './people.js';
 
-export const SESSION_COOKIE = 'seraphim_session';
 export const SESSION_TTL_MS = 14 * 24 * 3600_000;
 /** A session's expiry slides forward at most this often, so reads are not writes. */
 const SESSION_SLIDE_MS = 3600_000;
