@@ -84,7 +84,7 @@ export class EmbeddedRuntime {
 
   constructor(opts: EmbeddedRuntimeOptions) {
     const clock = opts.clock ?? systemClock;
-    const ids = opts.ids ?? createUlids(clock.now);
+    const ids = opts.ids ?? createUlids(() => clock.now());
     const logger = opts.logger ?? createLogger({ fields: { runtime: 'embedded' } });
     this.orchestrators = opts.orchestrators;
     this.startedAt = clock.now();
@@ -98,7 +98,7 @@ export class EmbeddedRuntime {
     }
     this.queue = new EmbeddedTaskQueue(this.#db, { clock, ids, logger });
     this.bus = new EmbeddedEventBus(this.#db, this.queue, { clock, ids });
-    this.documents = new SqliteDocumentStore(this.#db, { now: clock.now, recorder: this.bus });
+    this.documents = new SqliteDocumentStore(this.#db, { now: () => clock.now(), recorder: this.bus });
     const kv = opts.kv ?? new MemoryKv({ clock });
     const mode = opts.auth ?? 'local';
     this.people = new LocalDirectory({ mode, documents: this.documents, clock, ids });
