@@ -122,10 +122,11 @@ export class EmbeddedRuntime {
     const version = opts.version;
     this.api = createApiHandler(opts.orchestrators, {
       ports: this.ports,
-      resolvers: [
-        cliTokenResolver(this.cliToken),
-        mode === 'local' ? async () => LOCAL_OWNER : this.sessions.resolver(),
-      ],
+      // On loopback without sign-in everyone is the owner: a token (maybe another runtime's) changes nothing.
+      resolvers:
+        mode === 'local'
+          ? [async () => LOCAL_OWNER]
+          : [cliTokenResolver(this.cliToken), this.sessions.resolver()],
       openApi: async () => buildOpenApi(opts.orchestrators, { version }),
     });
   }
