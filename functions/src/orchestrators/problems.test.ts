@@ -5,7 +5,6 @@
  * that route.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UnauthenticatedError } from '../platform/errors.js';
 import { createApiHandler } from '../platform/http.js';
 import { buildOpenApi, operationId } from '../platform/openapi.js';
 import type { RouteDefinition } from '../platform/orchestrator.js';
@@ -191,9 +190,8 @@ describe('problems the API answers with are in its OpenAPI document', () => {
   it('401 from every route but the public ones, as each declares', async () => {
     const api = createApiHandler(orchestrators, {
       ports: t.runtime.ports,
-      authenticate: async () => {
-        throw new UnauthenticatedError('no credential');
-      },
+      // No resolver recognises anyone: every caller is anonymous.
+      resolvers: [],
     });
     const routes = orchestrators.flatMap((o) => o.routes.map((route) => ({ o: o.name, route })));
     const seen = await Promise.all(

@@ -132,6 +132,7 @@ describe('routeProblems: what a declaration implies', () => {
   const route = (extra: Partial<RouteDefinition>): RouteDefinition => ({
     method: 'GET',
     path: '/things',
+    access: 'signed-in',
     summary: 'things',
     response: z.object({}),
     handler: async () => ({}),
@@ -150,10 +151,17 @@ describe('routeProblems: what a declaration implies', () => {
 
   it('401 unless the route is public', () => {
     expect(accessProblems('public')).toEqual([]);
-    expect(accessProblems('authenticated')).toEqual([401]);
-    expect(accessProblems(undefined)).toEqual([401]);
+    expect(accessProblems('signed-in')).toEqual([401]);
     expect(routeProblems(route({}))).toEqual([401]);
     expect(routeProblems(route({ access: 'public' }))).not.toContain(401);
+  });
+
+  it('403 where the route needs more than every caller or member has', () => {
+    expect(accessProblems('viewer')).toEqual([401]);
+    for (const access of ['operator', 'admin', 'owner', 'platform-admin'] as const) {
+      expect(accessProblems(access)).toEqual([401, 403]);
+    }
+    expect(routeProblems(route({ path: '/w/:workspace', access: 'operator' }))).toEqual([401, 403, 404]);
   });
 
   it('404 when the path has a parameter (a :workspace among them)', () => {
@@ -185,6 +193,7 @@ describe('declared problems', () => {
     defineRoute({
       method: 'GET',
       path: '/teapot',
+      access: 'public',
       summary: 'not a status any error has',
       response: z.object({}),
       // @ts-expect-error 418 is no error class's status
@@ -206,6 +215,7 @@ describe('components from zod schemas', () => {
         defineRoute({
           method: 'POST',
           path: '/things',
+          access: 'public',
           summary: 'make a thing',
           body: z.object({ thing: Thing, colour: Colour }),
           response: Thing,
@@ -214,6 +224,7 @@ describe('components from zod schemas', () => {
         defineRoute({
           method: 'GET',
           path: '/colours/:colour',
+          access: 'public',
           summary: 'a colour',
           params: z.object({ colour: Colour }),
           response: z.object({ colour: Colour }),
@@ -244,6 +255,7 @@ describe('components from zod schemas', () => {
         defineRoute({
           method: 'GET',
           path: '/a',
+          access: 'public',
           summary: 'a',
           query: Filter,
           response: z.object({}),
@@ -252,6 +264,7 @@ describe('components from zod schemas', () => {
         defineRoute({
           method: 'POST',
           path: '/b',
+          access: 'public',
           summary: 'b',
           body: z.object({ filter: Filter }),
           response: z.object({ filter: Filter }),
@@ -281,6 +294,7 @@ describe('components from zod schemas', () => {
         defineRoute({
           method: 'GET',
           path: '/tree',
+          access: 'public',
           summary: 'a tree',
           response: z.object({ root: TreeSchema }),
           handler: async () => ({ root: { label: 'x', children: [] } }),
@@ -302,6 +316,7 @@ describe('components from zod schemas', () => {
         defineRoute({
           method: 'GET',
           path: '/a',
+          access: 'public',
           summary: 'a',
           response: a,
           handler: async () => ({ a: '' }),
@@ -309,6 +324,7 @@ describe('components from zod schemas', () => {
         defineRoute({
           method: 'GET',
           path: '/b',
+          access: 'public',
           summary: 'b',
           response: b,
           handler: async () => ({ b: '' }),

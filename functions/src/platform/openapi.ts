@@ -23,6 +23,7 @@ const RESPONSE_REF = '#/components/responses/';
 const PROBLEM_RESPONSES: Record<ClientProblemStatus, { name: string; description: string }> = {
   400: { name: 'InvalidInput', description: 'Invalid input: `errors` names each offending field' },
   401: { name: 'Unauthenticated', description: 'No credential, or one that was rejected' },
+  403: { name: 'Forbidden', description: "The caller's role does not allow this" },
   404: { name: 'NotFound', description: 'No such resource, or in a workspace the caller cannot see' },
   409: {
     name: 'Conflict',
@@ -42,16 +43,20 @@ const SERVER_ERROR = {
 
 /**
  * What a route's declared access lets the front door refuse: the one place
- * that reads `access`. Every route but a public one needs a caller (401).
- * When routes declare the role they need, one limited beyond what every
- * member has (above viewer, or platform-admin) adds 403 here.
+ * that reads `access`. Every route but a public one needs a caller (401);
+ * one limited beyond what every caller or member has (above viewer, or
+ * platform-admin) can also refuse a caller's role (403). A workspace the
+ * caller is not a member of answers 404, which its path parameter declares.
  */
 export function accessProblems(access: RouteDefinition['access']): ClientProblemStatus[] {
-  switch (access ?? 'authenticated') {
+  switch (access) {
     case 'public':
       return [];
-    case 'authenticated':
+    case 'signed-in':
+    case 'viewer':
       return [ERROR_STATUS.unauthenticated];
+    default:
+      return [ERROR_STATUS.unauthenticated, ERROR_STATUS.forbidden];
   }
 }
 

@@ -12,6 +12,7 @@ export interface TestRuntime {
   runtime: EmbeddedRuntime;
   http: RunningServer;
   url: string;
+  dataDir: string;
   /** Every log entry the runtime wrote. */
   logs: MemorySink;
   /** Stops both; the data folder stays until `dispose`. */
@@ -21,7 +22,7 @@ export interface TestRuntime {
 
 export async function startTestRuntime(
   orchestrators: readonly Orchestrator[],
-  opts: { dataDir?: string; logs?: MemorySink; env?: Env } = {},
+  opts: { dataDir?: string; logs?: MemorySink; env?: Env; auth?: 'local' | 'session' } = {},
 ): Promise<TestRuntime> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'seraphim-test-'));
   const logs = opts.logs ?? new MemorySink();
@@ -31,6 +32,7 @@ export async function startTestRuntime(
     version: 'test',
     ...(opts.env ? { env: opts.env } : {}),
     logger: createLogger({ sink: logs }),
+    ...(opts.auth ? { auth: opts.auth } : {}),
   });
   runtime.start();
   const http = await startHttpServer({
@@ -41,6 +43,7 @@ export async function startTestRuntime(
     host: '127.0.0.1',
     port: 0,
   });
+  runtime.people.baseUrl = http.url;
   const stop = async () => {
     await http.close();
     await runtime.stop();
@@ -49,6 +52,7 @@ export async function startTestRuntime(
     runtime,
     http,
     url: http.url,
+    dataDir,
     logs,
     stop,
     dispose: async () => {

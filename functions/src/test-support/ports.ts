@@ -12,6 +12,7 @@ import type { BlobStore, EventBus, Ports, TaskQueue } from '../platform/ports.js
 import { createTracer, type Tracer } from '../platform/tracing.js';
 import { SqliteDocumentStore } from '../runtimes/embedded/documents.js';
 import { MemoryKv } from '../runtimes/embedded/kv.js';
+import { LocalDirectory } from '../runtimes/embedded/people.js';
 
 export function testPorts(
   db: DatabaseSync,
@@ -27,9 +28,11 @@ export function testPorts(
   } = {},
 ): Ports {
   const clock = opts.clock ?? systemClock;
+  const documents = new SqliteDocumentStore(db, { now: () => clock.now() });
+  const ids = createUlids(() => clock.now());
   return {
     runtime: 'firebase',
-    documents: new SqliteDocumentStore(db, { now: () => clock.now() }),
+    documents,
     events: opts.events ?? { publish: async () => 'event-1' },
     tasks: {
       enqueue: opts.enqueue ?? (async (_queue, _payload, o) => ({ id: o?.id ?? 'task-1', deduped: false })),
@@ -41,9 +44,10 @@ export function testPorts(
     kv: new MemoryKv({ clock }),
     blobs: opts.blobs ?? noBlobs,
     clock,
-    ids: createUlids(() => clock.now()),
+    ids,
     config: envConfig({}),
     logger: createLogger({ sink: opts.sink ?? new MemorySink() }),
+    people: new LocalDirectory({ mode: 'local', documents, clock, ids }),
     deployment: async () => [],
     tracer: opts.tracer ?? createTracer(),
   };

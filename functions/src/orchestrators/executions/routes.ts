@@ -65,6 +65,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'POST',
       path: `${base}/use-cases`,
+      access: 'admin',
       summary: 'Create a use case, or save a new version of it; the workflow is validated first',
       problems: [409], // saves of one use case at once: the transaction gave up under contention
       params: Ws,
@@ -85,6 +86,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'GET',
       path: `${base}/use-cases`,
+      access: 'viewer',
       summary: 'Use cases of a workspace',
       params: Ws,
       query: Page,
@@ -105,6 +107,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'GET',
       path: `${base}/use-cases/:useCase`,
+      access: 'viewer',
       summary: 'One use case: the latest version, or the one named by ?version=',
       params: WsUseCase,
       query: z.object({ version: z.coerce.number().int().min(1).optional() }),
@@ -115,6 +118,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'POST',
       path: `${base}/executions`,
+      access: 'operator',
       summary: 'Run a use case over one input',
       problems: [429], // past the workspace's admission budget
       params: Ws,
@@ -131,6 +135,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'GET',
       path: `${base}/executions`,
+      access: 'viewer',
       summary: 'Executions, newest first, filtered by use case and status',
       description:
         'With `updatedAfter`, only the executions changed since then, most recently updated first: ' +
@@ -164,6 +169,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'GET',
       path: exec,
+      access: 'viewer',
       summary: 'One execution: state, context and steps',
       params: WsExec,
       response: ExecutionSchema,
@@ -173,6 +179,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'GET',
       path: `${exec}/timeline`,
+      access: 'viewer',
       summary: 'Steps, attempts, durations, inputs and outputs, errors and cache hits',
       params: WsExec,
       response: z.object({ execution: ExecutionSummarySchema, timeline: z.array(TimelineEntrySchema) }),
@@ -198,6 +205,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'GET',
       path: `${exec}/checkpoints`,
+      access: 'viewer',
       summary: 'Checkpoints in the order they were written: number, step, attempt, status and time',
       params: WsExec,
       query: Page,
@@ -221,6 +229,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'GET',
       path: `${exec}/checkpoints/:n`,
+      access: 'viewer',
       summary: 'One checkpoint: the context and step states after a step settled',
       params: WsExec.extend({ n: z.coerce.number().int().min(0) }),
       response: CheckpointSchema,
@@ -230,6 +239,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'GET',
       path: `${exec}/values/:sha256`,
+      access: 'viewer',
       summary: 'A value the execution keeps by reference ({"$blob": {path, bytes, sha256}} in its context)',
       params: WsExec.extend({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 in hex') }),
       response: z.unknown(),
@@ -245,6 +255,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'GET',
       path: `${exec}/diff`,
+      access: 'viewer',
       summary: 'What changed between two checkpoints (0 is the start)',
       params: WsExec,
       query: z.object({ from: z.coerce.number().int().min(0), to: z.coerce.number().int().min(0) }),
@@ -268,6 +279,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'POST',
       path: `${exec}/control`,
+      access: 'operator',
       summary: 'Pause, resume or cancel an execution',
       problems: [409], // the machine refuses the input in the current state
       params: WsExec,
@@ -288,6 +300,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'POST',
       path: `${exec}/steps/:stepId/retry`,
+      access: 'operator',
       summary: 'Retry a failed step with a fresh retry budget',
       problems: [409], // the machine refuses the input in the current state
       params: WsExecStep,
@@ -302,6 +315,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'POST',
       path: `${exec}/steps/:stepId/reschedule`,
+      access: 'operator',
       summary: "Move the time a waiting step resumes, or a human step's decision deadline",
       problems: [409], // the machine refuses the input in the current state
       params: WsExecStep,
@@ -318,6 +332,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'POST',
       path: `${exec}/steps/:stepId/decision`,
+      access: 'operator',
       summary: 'Approve or reject a step waiting for a person',
       problems: [409], // the machine refuses the input in the current state
       params: WsExecStep,
@@ -331,7 +346,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
           type: 'decision',
           stepId: req.params.stepId,
           decision: req.body.decision,
-          by: req.identity.uid,
+          by: req.identity?.uid ?? 'unknown',
           ...(req.body.comment ? { comment: req.body.comment } : {}),
           at: ctx.clock.now(),
         }),
@@ -339,6 +354,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'POST',
       path: `${exec}/steps/:stepId/rerun`,
+      access: 'operator',
       summary: 'Debug: run one step again on the inputs it recorded; the execution is not changed',
       problems: [409], // the step has not run yet
       params: WsExecStep,
@@ -368,6 +384,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'POST',
       path: `${exec}/fork`,
+      access: 'operator',
       summary: 'Start a new execution from a checkpoint, with edited input; linked to its parent',
       problems: [429], // admission, as for a new execution
       params: WsExec,

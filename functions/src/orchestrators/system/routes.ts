@@ -59,6 +59,7 @@ export const healthRoute = defineRoute({
 export const infoRoute = defineRoute({
   method: 'GET',
   path: '/info',
+  access: 'signed-in',
   summary: 'Runtime, version and the orchestrators this deployment runs',
   response: InfoSchema,
   async handler(_req, ctx) {
@@ -74,6 +75,7 @@ export const infoRoute = defineRoute({
 export const queuesRoute = defineRoute({
   method: 'GET',
   path: '/queues',
+  access: 'signed-in',
   summary: 'Depth, in-flight, oldest age and dead letters of every task queue',
   response: QueuesSchema,
   async handler(_req, ctx) {
@@ -85,6 +87,7 @@ export const queuesRoute = defineRoute({
 export const sendPingRoute = defineRoute({
   method: 'POST',
   path: '/pings',
+  access: 'platform-admin',
   summary: 'Round trip through the event bus and the task queue; poll the ping to see both arrive',
   status: 202,
   body: z.object({}).strict().optional(),
@@ -112,6 +115,7 @@ export const sendPingRoute = defineRoute({
 export const getPingRoute = defineRoute({
   method: 'GET',
   path: '/pings/:id',
+  access: 'platform-admin',
   summary: 'A ping and where it has arrived',
   params: PingParamsSchema,
   response: PingSchema,
@@ -123,6 +127,7 @@ export const getPingRoute = defineRoute({
 export const getTraceRoute = defineRoute({
   method: 'GET',
   path: '/traces/:traceId',
+  access: 'signed-in',
   summary: 'One trace as this runtime recorded it: spans with parents, times, attributes and status',
   description:
     'The embedded runtime keeps recent spans in its database. On Firebase the spans are in Cloud Trace, and this answers 404.',

@@ -4,7 +4,18 @@
  * schedules into queues on the embedded task queue, and its routes into the
  * shared HTTP front door.
  */
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
@@ -22,7 +33,7 @@ import {
 } from '../../platform/delivery.js';
 import { errorMessage, PermanentError } from '../../platform/errors.js';
 import { type ApiHandler, createApiHandler } from '../../platform/http.js';
-import { LOCAL_OPERATOR } from '../../platform/identity.js';
+import { LOCAL_OWNER } from '../../platform/identity.js';
 import { createUlids, type Ids } from '../../platform/ids.js';
 import { createLogger, type Logger } from '../../platform/logger.js';
 import { buildOpenApi } from '../../platform/openapi.js';
@@ -40,8 +51,11 @@ import { EmbeddedBlobStore } from './blobs.js';
 import { type DeliveryPayload, DOCUMENTS_TOPIC, EmbeddedEventBus } from './bus.js';
 import { type DocumentChangeRecord, SqliteDocumentStore } from './documents.js';
 import { MemoryKv } from './kv.js';
+import { LocalDirectory } from './people.js';
 import { EmbeddedTaskQueue, type QueueConfig, type TaskHandler } from './queue.js';
 import type { RawHandler } from './server.js';
+import { cliTokenResolver, EmbeddedSessions } from './sessions.js';
+import { CLI_TOKEN_FILE } from './settings.js';
 import {
   createEmbeddedTracing,
   DEFAULT_SPAN_RETENTION,
@@ -62,6 +76,11 @@ export interface EmbeddedRuntimeOptions {
   version: string;
   /** How many recent spans the database keeps. @default {@link DEFAULT_SPAN_RETENTION} */
   spanRetention?: SpanRetention;
+  /**
+   * `local`: every request is the local owner (a loopback address); `session`:
+   * sign-in required (cookie sessions). @default 'local'
+   */
+  auth?: 'local' | 'session';
 }
 
 const SWEEP_INTERVAL_MS = 5_000;
@@ -75,6 +94,10 @@ export class EmbeddedRuntime {
   readonly api: ApiHandler;
   /** Requests the HTTP server hands over before the API: the streamed blob upload path. */
   readonly rawHandlers: readonly RawHandler[];
+  readonly people: LocalDirectory;
+  readonly sessions: EmbeddedSessions;
+  /** Sent by the CLI on this machine as `Authorization: Bearer`; the local owner. */
+  readonly cliToken: string;
   readonly orchestrators: readonly Orchestrator[];
   readonly startedAt: number;
   readonly #db: DatabaseSync;
@@ -89,7 +112,7 @@ export class EmbeddedRuntime {
 
   constructor(opts: EmbeddedRuntimeOptions) {
     const clock = opts.clock ?? systemClock;
-    const ids = opts.ids ?? createUlids(clock.now);
+    const ids = opts.ids ?? createUlids(() => clock.now());
     const logger = opts.logger ?? createLogger({ fields: { runtime: 'embedded' } });
     this.orchestrators = opts.orchestrators;
     this.startedAt = clock.now();
@@ -105,7 +128,7 @@ export class EmbeddedRuntime {
     this.#spanRetention = opts.spanRetention ?? DEFAULT_SPAN_RETENTION;
     this.queue = new EmbeddedTaskQueue(this.#db, { clock, ids, logger });
     this.bus = new EmbeddedEventBus(this.#db, this.queue, { clock, ids });
-    this.documents = new SqliteDocumentStore(this.#db, { now: clock.now, recorder: this.bus });
+    this.documents = new SqliteDocumentStore(this.#db, { now: () => clock.now(), recorder: this.bus });
     this.#scratch = memory ? mkdtempSync(join(tmpdir(), 'seraphim-blobs-')) : undefined;
     try {
       this.blobs = new EmbeddedBlobStore(this.#db, {
@@ -118,17 +141,25 @@ export class EmbeddedRuntime {
       releaseLock(this.#lock);
       throw error;
     }
+    const kv = opts.kv ?? new MemoryKv({ clock });
+    const mode = opts.auth ?? 'local';
+    this.people = new LocalDirectory({ mode, documents: this.documents, clock, ids });
+    this.sessions = new EmbeddedSessions({ directory: this.people, documents: this.documents, kv, clock });
+    this.people.sessions = this.sessions;
+    this.cliToken = randomBytes(32).toString('base64url');
+    if (!memory) writeCliToken(opts.dataDir, this.cliToken);
     this.ports = {
       runtime: 'embedded',
       documents: this.documents,
       events: this.bus,
       tasks: this.queue,
-      kv: opts.kv ?? new MemoryKv({ clock }),
+      kv,
       blobs: this.blobs,
       clock,
       ids,
       config: envConfig(opts.env ?? process.env),
       logger,
+      people: this.people,
       deployment: async () => opts.orchestrators.map(summarize),
       tracer: this.#tracing.tracer,
     };
@@ -137,7 +168,11 @@ export class EmbeddedRuntime {
     const version = opts.version;
     this.api = createApiHandler(opts.orchestrators, {
       ports: this.ports,
-      authenticate: async () => LOCAL_OPERATOR,
+      // On loopback without sign-in everyone is the owner: a token (maybe another runtime's) changes nothing.
+      resolvers:
+        mode === 'local'
+          ? [async () => LOCAL_OWNER]
+          : [cliTokenResolver(this.cliToken), this.sessions.resolver()],
       openApi: async () => buildOpenApi(opts.orchestrators, { version }),
     });
   }
@@ -314,6 +349,13 @@ export class EmbeddedRuntime {
     releaseLock(this.#lock);
     return result;
   }
+}
+
+/** Readable by this user only: whoever can read it is the machine's owner to the API. */
+function writeCliToken(dataDir: string, token: string): void {
+  const file = join(dataDir, CLI_TOKEN_FILE);
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600); // an older file keeps its mode through writeFileSync
 }
 
 /** One runtime per data folder: two processes draining one queue file would steal each other's leases. */

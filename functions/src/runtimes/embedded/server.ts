@@ -15,6 +15,8 @@ import {
   traceRequest,
 } from '../../platform/http.js';
 import type { Ports } from '../../platform/ports.js';
+import { problem } from '../../platform/problem.js';
+import { allowedHosts, refusal } from './host-check.js';
 
 export interface HttpServerOptions {
   api: ApiHandler;
@@ -24,8 +26,10 @@ export interface HttpServerOptions {
   host: string;
   port: number;
   maxBodyBytes?: number;
-  /** Consulted in order before anything else; see {@link RawHandler}. */
+  /** Consulted in order after the Host and Origin checks, before anything else; see {@link RawHandler}. */
   rawHandlers?: readonly RawHandler[];
+  /** Extra `Host` names to answer (SERAPHIM_ALLOWED_HOSTS), e.g. a proxy's public name. */
+  allowedHosts?: readonly string[];
 }
 
 /**
@@ -104,8 +108,22 @@ function serveStatic(staticDir: string | undefined, pathname: string, res: Serve
 
 export async function startHttpServer(opts: HttpServerOptions): Promise<RunningServer> {
   const limit = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  let hostAllowed: (host: string) => boolean = () => false; // set once the port is known
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const refused = refusal(req.headers, hostAllowed);
+    if (refused) {
+      const detail =
+        refused === 'forbidden-host'
+          ? `This server does not answer to Host "${req.headers.host ?? ''}". Behind a proxy, add its name to SERAPHIM_ALLOWED_HOSTS.`
+          : `Requests from ${req.headers.origin ?? 'that origin'} are not accepted.`;
+      send(res, {
+        status: 403,
+        headers: { 'content-type': 'application/problem+json; charset=utf-8' },
+        body: JSON.stringify(problem(403, refused, 'Forbidden', { detail })),
+      });
+      return;
+    }
     if (opts.rawHandlers?.some((handle) => handle(req, res, url))) return;
     if (!url.pathname.startsWith('/api/') && url.pathname !== '/api') {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -146,6 +164,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningS
     server.listen(opts.port, opts.host, () => resolvePromise());
   });
   const address = server.address() as AddressInfo;
+  hostAllowed = allowedHosts({ host: opts.host, port: address.port, extra: opts.allowedHosts ?? [] });
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`,

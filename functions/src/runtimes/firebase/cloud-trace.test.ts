@@ -10,7 +10,7 @@ import type { TaskOptions } from 'firebase-admin/functions';
 import functionsTest from 'firebase-functions-test';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { LOCAL_OPERATOR } from '../../platform/identity.js';
+import { LOCAL_OWNER } from '../../platform/identity.js';
 import { createLogger, MemorySink } from '../../platform/logger.js';
 import { defineOrchestrator, defineSubscription, defineTask } from '../../platform/orchestrator.js';
 import { activeTraceIds, type Tracer } from '../../platform/tracing.js';
@@ -116,7 +116,7 @@ describe('trace context across Cloud Tasks and Pub/Sub', () => {
   const group = () =>
     toCloudFunctions(probe, {
       ports: () => testPorts(db, { tracer: w.tracer }),
-      authenticate: async () => LOCAL_OPERATOR,
+      resolvers: [async () => LOCAL_OWNER],
     });
 
   it('sends the active trace with an enqueued task as a traceparent header', async () => {

@@ -38,8 +38,7 @@ import {
   SCHEDULE_TIMEOUT_SECONDS,
 } from '../../platform/delivery.js';
 import { DeferError, errorMessage, PermanentError, RetryableError } from '../../platform/errors.js';
-import { type ApiRequest, DEFAULT_MAX_BODY_BYTES } from '../../platform/http.js';
-import type { Identity } from '../../platform/identity.js';
+import { DEFAULT_MAX_BODY_BYTES, type IdentityResolver } from '../../platform/http.js';
 import {
   type Context,
   type DocumentTrigger,
@@ -53,7 +52,7 @@ import {
 import type { DocumentChange, EventEnvelope, Ports, TaskInfo } from '../../platform/ports.js';
 import { deferDelayMs, deferredTaskId } from '../../platform/task-rules.js';
 import { TRACEPARENT_ATTRIBUTE, traceDelivery, traceTaskAttempt } from '../../platform/tracing.js';
-import { apiRequestHandler, firebaseAuthenticator, verifyWithFirebaseAuth } from './api.js';
+import { apiRequestHandler, firebaseIdTokenResolver, verifyWithFirebaseAuth } from './api.js';
 import { runGuarded } from './dead-letters.js';
 import { fromSnapshot } from './firestore-codec.js';
 import { FUNCTION_SECRETS, firebasePorts, REGION } from './ports.js';
@@ -63,8 +62,8 @@ export type CloudFunctionGroup = Record<string, HttpsFunction | CloudFunction<Cl
 export interface FirebaseDeps {
   /** Ports for the handlers. @default {@link firebasePorts}, made on the first invocation of this instance */
   ports?: () => Ports | Promise<Ports>;
-  /** Resolves the caller of an API route. @default verifies a Firebase Auth ID token ({@link firebaseAuthenticator}) */
-  authenticate?: (request: ApiRequest) => Promise<Identity>;
+  /** Resolve the caller of an API route, first match wins. @default a Firebase Auth ID token ({@link firebaseIdTokenResolver}) */
+  resolvers?: readonly IdentityResolver[];
   /** Builds `/api/openapi.json`. @default every orchestrator in the registry, imported on the first request for it */
   openApi?: () => Promise<unknown>;
   /** @default 'us-central1' ({@link REGION}) */
@@ -78,7 +77,7 @@ type Resolved = Required<FirebaseDeps>;
 function resolve(deps: FirebaseDeps): Resolved {
   return {
     ports: deps.ports ?? firebasePorts,
-    authenticate: deps.authenticate ?? firebaseAuthenticator(verifyWithFirebaseAuth),
+    resolvers: deps.resolvers ?? [firebaseIdTokenResolver(verifyWithFirebaseAuth)],
     openApi:
       deps.openApi ??
       (async () => {

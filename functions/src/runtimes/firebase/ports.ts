@@ -4,6 +4,7 @@
  * connection on first use, so an instance pays only for what its handler
  * touches. Configuration and secrets are read at call time.
  */
+
 import type { App } from 'firebase-admin/app';
 import { defineSecret } from 'firebase-functions/params';
 import { type Clock, systemClock } from '../../platform/clock.js';
@@ -26,6 +27,7 @@ import {
 import { createCloudTraceTracer } from './cloud-trace.js';
 import { FirestoreDocumentStore } from './firestore.js';
 import { kvPacer } from './pacing.js';
+import { firebasePeople } from './people.js';
 import { PubSubEventBus } from './pubsub.js';
 import { StorageBlobStore, type StorageBucket } from './storage-blobs.js';
 
@@ -163,6 +165,7 @@ export function createFirebasePorts(opts: FirebasePortsOptions = {}): Ports {
     ids: createUlids(() => clock.now()),
     config,
     logger,
+    people: firebasePeople(async () => (await import('firebase-admin/auth')).getAuth(await adminApp())),
     deployment: async () => (await import('../../orchestrators/registry.js')).orchestrators.map(summarize),
     tracer: opts.tracer ?? createCloudTraceTracer({ env, logger }),
   };
