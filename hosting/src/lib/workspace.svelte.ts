@@ -5,7 +5,15 @@
  */
 import { page } from '$app/state';
 import { type ApiError, isAbortError, toApiError } from './api.ts';
-import { createWorkspace, getWorkspace, listWorkspaces, type Workspace, type WorkspaceSummary } from './identity/api.ts';
+import {
+  createWorkspace,
+  getWorkspace,
+  listWorkspaces,
+  type Role,
+  roleAtLeast,
+  type Workspace,
+  type WorkspaceSummary,
+} from './identity/api.ts';
 import { chooseWorkspace, LAST_WORKSPACE_KEY, WORKSPACE_PARAM, withWorkspace } from './workspace.ts';
 
 export class Workspaces {
@@ -46,6 +54,20 @@ export class Workspaces {
   get currentError(): ApiError | undefined {
     const failure = this.#currentError;
     return failure && failure.id === this.id ? failure.error : undefined;
+  }
+
+  /**
+   * Whether the caller's role in the current workspace is at least `needed`: controls the API would
+   * refuse (403) are not offered.
+   */
+  can(needed: Role): boolean {
+    const role = this.current?.role;
+    return role !== undefined && roleAtLeast(role, needed);
+  }
+
+  /** The caller's role in one of their workspaces (from the list), e.g. for the pool's table of all of them. */
+  roleIn(id: string): Role | undefined {
+    return this.#list?.find((workspace) => workspace.id === id)?.role;
   }
 
   /** `href` in the current workspace: every link inside Mission Control goes through this. */

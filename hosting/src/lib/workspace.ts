@@ -44,6 +44,8 @@ export function chooseWorkspace(
 export function workspaceIdFrom(name: string): string {
   return name
     .normalize('NFKD')
+    // NFKD splits é into e and a combining accent: drop the accent, keep the letter.
+    .replace(/\p{M}/gu, '')
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '')
