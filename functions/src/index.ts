@@ -27,3 +27,4 @@ const load = createRequire(import.meta.url);
 export const system = cloudGroup('system', () => load('./orchestrators/system/index.js'));
 export const executions = cloudGroup('executions', () => load('./orchestrators/executions/index.js'));
 export const pool = cloudGroup('pool', () => load('./orchestrators/pool/index.js'));
+export const workspaces = cloudGroup('workspaces', () => load('./orchestrators/workspaces/index.js'));

@@ -1,6 +1,10 @@
 /** The CLI's way to the API of a running runtime. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { errorMessage } from '../platform/errors.js';
+import { isLoopback } from '../runtimes/embedded/host-check.js';
+import { CLI_TOKEN_FILE, readSettings } from '../runtimes/embedded/settings.js';
 
 export const EXIT = {
   ok: 0,
@@ -25,13 +29,42 @@ export function defaultBaseUrl(env: NodeJS.ProcessEnv = process.env): string {
   return (env.SERAPHIM_URL ?? `http://127.0.0.1:${env.SERAPHIM_PORT ?? '4400'}`).replace(/\/$/, '');
 }
 
+let dataDirFlag: string | undefined;
+
+/** `--data-dir`: where the CLI finds the runtime's `cli-token` (default as `serve`). */
+export function useDataDir(dir: string | undefined): void {
+  dataDirFlag = dir;
+}
+
+/**
+ * The credential the CLI sends: `SERAPHIM_TOKEN`, else the machine-local
+ * token a runtime writes to its data folder. That file is read only for a
+ * runtime on this machine (a loopback URL): it must never travel elsewhere.
+ */
+export function cliCredential(baseUrl: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.SERAPHIM_TOKEN) return env.SERAPHIM_TOKEN;
+  let host: string;
+  try {
+    host = new URL(baseUrl).hostname;
+  } catch {
+    return undefined;
+  }
+  if (!isLoopback(host)) return undefined;
+  const dir = dataDirFlag ?? readSettings({ SERAPHIM_DATA_DIR: env.SERAPHIM_DATA_DIR }).SERAPHIM_DATA_DIR;
+  try {
+    return readFileSync(join(dir, CLI_TOKEN_FILE), 'utf8').trim() || undefined;
+  } catch {
+    return undefined; // no runtime has run there: on loopback in local mode none is needed
+  }
+}
+
 const ProblemBody = z.object({ code: z.string(), title: z.string(), detail: z.string().optional() });
 
 export async function apiGet<T>(baseUrl: string, path: string, schema: z.ZodType<T>): Promise<T> {
   return apiCall(baseUrl, 'GET', path, undefined, schema);
 }
 
-export type ApiMethod = 'GET' | 'POST' | 'PUT';
+export type ApiMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 export async function apiCall<T>(
   baseUrl: string,
@@ -41,11 +74,13 @@ export async function apiCall<T>(
   schema: z.ZodType<T>,
 ): Promise<T> {
   let response: Response;
+  const token = cliCredential(baseUrl);
   try {
     response = await fetch(`${baseUrl}${path}`, {
       method,
       headers: {
         accept: 'application/json',
+        ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),

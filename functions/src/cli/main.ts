@@ -11,9 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SERAPHIM_VERSION } from '../platform/config.js';
 import { errorMessage, SeraphimError } from '../platform/errors.js';
-import { CliError, defaultBaseUrl, EXIT } from './client.js';
+import { CliError, defaultBaseUrl, EXIT, useDataDir } from './client.js';
 import { EXECUTIONS_USAGE } from './executions.js';
 import { POOL_USAGE } from './pool.js';
+import { USERS_USAGE } from './users.js';
 
 interface Command {
   summary: string;
@@ -30,6 +31,7 @@ interface Command {
 
 const common = {
   url: { type: 'string', description: 'API base URL (default $SERAPHIM_URL or http://127.0.0.1:4400)' },
+  'data-dir': { type: 'string', description: "the local runtime's data folder, for its cli-token" },
   json: { type: 'boolean', description: 'machine-readable output' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -108,6 +110,26 @@ const commands: Record<string, Command> = {
           weight: str('weight'),
           budget: str('budget'),
           cap: str('cap'),
+        },
+        out,
+      );
+    },
+  },
+  users: {
+    summary: 'People who can sign in: add (prints their invitation link), list, remove',
+    usage: `\n${USERS_USAGE}`,
+    positionals: true,
+    options: { ...common, workspace: { type: 'string' }, role: { type: 'string' } },
+    async run(values, out, positionals) {
+      const { users } = await import('./users.js');
+      const str = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
+      return users(
+        positionals,
+        {
+          url: str('url') ?? defaultBaseUrl(),
+          json: values.json === true,
+          workspace: str('workspace'),
+          role: str('role'),
         },
         out,
       );
@@ -194,6 +216,7 @@ export async function main(
     return EXIT.ok;
   }
   try {
+    if (name !== 'serve' && typeof values['data-dir'] === 'string') useDataDir(values['data-dir']);
     return await command.run(values, out, positionals);
   } catch (error) {
     if (error instanceof CliError) {

@@ -7,7 +7,7 @@ import { createLogger } from '../platform/logger.js';
 import { seedDemo } from '../runtimes/embedded/demo.js';
 import { EmbeddedRuntime } from '../runtimes/embedded/runtime.js';
 import { startHttpServer } from '../runtimes/embedded/server.js';
-import { readSettings } from '../runtimes/embedded/settings.js';
+import { readSettings, signInMode } from '../runtimes/embedded/settings.js';
 
 export interface ServeOptions {
   port?: number;
@@ -25,8 +25,10 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
     ...(opts.demo === undefined ? {} : { SERAPHIM_DEMO: opts.demo ? '1' : '0' }),
   });
   const logger = createLogger({ level: settings.SERAPHIM_LOG_LEVEL, fields: { runtime: 'embedded' } });
+  const auth = signInMode(settings);
   const runtime = new EmbeddedRuntime({
     orchestrators,
+    auth,
     dataDir: settings.SERAPHIM_DATA_DIR,
     env,
     logger,
@@ -54,12 +56,22 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
     host: settings.SERAPHIM_HOST,
     port: settings.SERAPHIM_PORT,
     maxBodyBytes: settings.SERAPHIM_MAX_BODY_BYTES,
+    allowedHosts: settings.SERAPHIM_ALLOWED_HOSTS,
   });
+  runtime.people.baseUrl = http.url;
   // The one line scripts and tests wait for; keep its shape.
   process.stdout.write(`Seraphim ${SERAPHIM_VERSION} (embedded) listening on ${http.url}\n`);
   process.stdout.write(
     `  Mission Control: ${http.url}/   API: ${http.url}/api/openapi.json   data: ${settings.SERAPHIM_DATA_DIR}\n`,
   );
+  if (auth === 'session') {
+    const ownerLink = await runtime.sessions.ownerLink();
+    process.stdout.write(
+      ownerLink
+        ? `  Sign-in required. Open this one-time link (valid 24 h) to become the owner:\n\n    ${ownerLink}\n\n`
+        : '  Sign-in required (sessions).\n',
+    );
+  }
 
   let stopping = false;
   const shutdown = (signal: string) => {

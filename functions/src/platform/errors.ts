@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'not-found'
   | 'conflict'
   | 'unauthenticated'
+  | 'forbidden'
   | 'payload-too-large'
   | 'rate-limited'
   | 'deferred'
@@ -107,6 +108,22 @@ export class ConflictError extends SeraphimError {
 export class UnauthenticatedError extends SeraphimError {
   constructor(message = 'Authentication required') {
     super('unauthenticated', message, { status: 401, retryable: false });
+  }
+}
+
+/** Signed in, and a member, but the role is too low for what was asked. */
+export class ForbiddenError extends SeraphimError {
+  constructor(message = 'Your role does not allow this') {
+    super('forbidden', message, { status: 403, retryable: false });
+  }
+}
+
+/** The caller asked too often; `retryAfterMs` tells when to try again (Retry-After). */
+export class RateLimitedError extends SeraphimError {
+  readonly retryAfterMs: number;
+  constructor(message: string, retryAfterMs: number) {
+    super('rate-limited', message, { status: 429, retryable: false });
+    this.retryAfterMs = Math.max(0, Math.round(retryAfterMs));
   }
 }
 

@@ -7,15 +7,18 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { cookieHeader } from './cookies.js';
 import {
   errorMessage,
+  ForbiddenError,
   InvalidInputError,
   NotFoundError,
   PayloadTooLargeError,
   SeraphimError,
+  UnauthenticatedError,
 } from './errors.js';
-import { assertWorkspaceAccess, type Identity } from './identity.js';
-import type { Context, HttpMethod, Orchestrator, RouteDefinition } from './orchestrator.js';
+import { type Identity, roleAtLeast, type WorkspaceAccess, workspaceRole } from './identity.js';
+import type { Context, HttpMethod, Orchestrator, Reply, RouteDefinition } from './orchestrator.js';
 import type { Ports } from './ports.js';
 import { type Problem, problem, zodFields } from './problem.js';
 
@@ -37,13 +40,26 @@ export interface ApiResponse {
 
 export interface ApiOptions {
   ports: Ports;
-  /** Resolves the caller; throws UnauthenticatedError when a credential is missing or bad. */
-  authenticate(request: ApiRequest): Promise<Identity>;
+  /**
+   * Who calls, tried in order: the first resolver that recognises a credential
+   * wins. A resolver answers null for a request without its kind of credential,
+   * and throws UnauthenticatedError for a credential of its kind that is bad.
+   */
+  resolvers: readonly IdentityResolver[];
+  /** Run in order after access is granted and before the request is parsed (quotas, tracing). */
+  hooks?: readonly RequestHook[];
   /** Builds `/api/openapi.json`; lazy, so a function serving one orchestrator need not load the others. */
   openApi?: () => Promise<unknown>;
   /** @default 1 MiB */
   maxBodyBytes?: number;
 }
+
+export type IdentityResolver = (request: ApiRequest) => Promise<Identity | null>;
+export type RequestHook = (
+  request: ApiRequest,
+  identity: Identity | null,
+  route: RouteDefinition,
+) => Promise<void>;
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
@@ -65,6 +81,7 @@ const PROBLEM_TITLES: Record<string, string> = {
   'not-found': 'Not found',
   conflict: 'Not possible in the current state',
   unauthenticated: 'Sign-in required',
+  forbidden: 'Not allowed',
   'payload-too-large': 'Too large',
   'rate-limited': 'Too many requests',
   internal: 'Internal error',
@@ -191,6 +208,42 @@ export function createApiHandler(orchestrators: readonly Orchestrator[], opts: A
   const routes = compile(orchestrators);
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const { ports } = opts;
+  const hooks = opts.hooks ?? [];
+
+  /** The caller, resolved once. A public route is served even when the credential sent is bad. */
+  async function identify(request: ApiRequest, route: RouteDefinition): Promise<Identity | null> {
+    try {
+      for (const resolve of opts.resolvers) {
+        const identity = await resolve(request);
+        if (identity) return identity;
+      }
+      return null;
+    } catch (error) {
+      if (route.access === 'public' && error instanceof UnauthenticatedError) return null;
+      throw error;
+    }
+  }
+
+  /** 401 without a caller, 404 outside your workspaces (as for a missing one), 403 below the route's role. */
+  async function checkAccess(
+    route: RouteDefinition,
+    identity: Identity | null,
+    workspace: string | undefined,
+  ): Promise<WorkspaceAccess | null> {
+    if (route.access === 'public') return null;
+    if (!identity) throw new UnauthenticatedError('Sign in first');
+    if (route.access === 'signed-in') return null;
+    if (route.access === 'platform-admin') {
+      if (!identity.platformAdmin) throw new ForbiddenError('Only a platform admin may do this');
+      return null;
+    }
+    const role = workspace === undefined ? null : await workspaceRole(identity, workspace, ports.documents);
+    if (workspace === undefined || role === null)
+      throw new NotFoundError(`Workspace "${workspace}" not found`);
+    if (!roleAtLeast(role, route.access))
+      throw new ForbiddenError(`This needs the ${route.access} role in "${workspace}"; yours is ${role}`);
+    return { workspace, role };
+  }
 
   return async (request) => {
     const method = request.method.toUpperCase();
@@ -232,10 +285,9 @@ export function createApiHandler(orchestrators: readonly Orchestrator[], opts: A
     request: ApiRequest,
   ): Promise<ApiResponse> {
     const { route } = compiled;
-    const identity = route.access === 'public' ? null : await opts.authenticate(request);
-    if (identity && rawParams.workspace !== undefined) {
-      await assertWorkspaceAccess(identity, rawParams.workspace, ports.documents);
-    }
+    const identity = await identify(request, route);
+    const access = await checkAccess(route, identity, rawParams.workspace);
+    for (const hook of hooks) await hook(request, identity, route);
     const params = route.params ? parse(route.params, rawParams, 'params') : rawParams;
     const query = parse(route.query, queryObject(request.query), 'query');
     const body = parseBody(request, route);
@@ -248,16 +300,22 @@ export function createApiHandler(orchestrators: readonly Orchestrator[], opts: A
         route: `${route.method} ${apiPath(compiled.orchestrator, route.path)}`,
       }),
     };
-    const result = await route.handler(
-      { params, query, body, identity: identity ?? anonymous, requestId },
-      ctx,
-    );
+    const cookies: string[] = [];
+    const secure = request.headers['x-forwarded-proto']?.split(',')[0]?.trim() === 'https';
+    const reply: Reply = {
+      setCookie: (name, value, o) => cookies.push(cookieHeader(name, value, { ...o, secure })),
+      clearCookie: (name) => cookies.push(cookieHeader(name, '', { maxAgeSeconds: 0, secure })),
+    };
+    const result = await route.handler({ params, query, body, identity, access, reply, requestId }, ctx);
     const checked = route.response.safeParse(result);
     if (!checked.success) {
       // The handler broke its own published contract: a bug, not the caller's fault.
       throw new Error(`Response does not match its schema: ${z.prettifyError(checked.error)}`);
     }
-    const response = json(route.status ?? 200, checked.data, { 'x-request-id': requestId });
+    const response = json(route.status ?? 200, checked.data, {
+      'x-request-id': requestId,
+      ...(cookies.length > 0 ? { 'set-cookie': cookies.join(', ') } : {}),
+    });
     return route.method === 'GET' ? conditional(request, response) : response;
   }
 }
@@ -279,5 +337,3 @@ function conditional(request: ApiRequest, response: ApiResponse): ApiResponse {
   const { 'content-type': _, ...rest } = headers;
   return { status: 304, headers: rest, body: '' };
 }
-
-const anonymous: Identity = Object.freeze({ uid: 'anonymous', kind: 'user', workspaces: [] });

@@ -45,6 +45,7 @@ describe('defineOrchestrator', () => {
   const route = defineRoute({
     method: 'GET',
     path: '/x',
+    access: 'signed-in',
     summary: 'x',
     response: z.object({}),
     handler: async () => ({}),
@@ -62,6 +63,17 @@ describe('defineOrchestrator', () => {
     [{ name: 'ok', tasks: { api: task } }, 'already used'],
     [{ name: 'ok', routes: [route, route] }, 'declared twice'],
     [{ name: 'ok', routes: [{ ...route, path: 'x' }] }, 'must start with /'],
+    [{ name: 'ok', routes: [{ ...route, access: undefined }] }, 'access must be one of'],
+    [{ name: 'ok', routes: [{ ...route, access: 'everyone' }] }, 'access must be one of'],
+    [
+      { name: 'ok', routes: [{ ...route, path: '/workspaces/:workspace/x' }] },
+      'a :workspace route must declare a role',
+    ],
+    [
+      { name: 'ok', routes: [{ ...route, path: '/workspaces/:workspace/x', access: 'public' }] },
+      'a :workspace route must declare a role',
+    ],
+    [{ name: 'ok', routes: [{ ...route, access: 'viewer' }] }, 'the path has no :workspace'],
     [
       { name: 'ok', documents: { onRun: { document: 'workspaces/{ws}/runs', handler: async () => {} } } },
       'even number of segments',
@@ -71,7 +83,8 @@ describe('defineOrchestrator', () => {
       'bad topic',
     ],
   ])('rejects %j', (def, message) => {
-    expect(() => defineOrchestrator(def)).toThrow(message);
+    // Some cases break the types on purpose: the check must hold for untyped callers too.
+    expect(() => defineOrchestrator(def as Parameters<typeof defineOrchestrator>[0])).toThrow(message);
   });
 });
 

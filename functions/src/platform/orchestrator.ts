@@ -4,7 +4,7 @@
  * into an in-process server, queue, bus and timer.
  */
 import type { z } from 'zod';
-import type { Identity } from './identity.js';
+import { type Identity, isRole, ROUTE_ACCESS, type RouteAccess, type WorkspaceAccess } from './identity.js';
 import type { DocumentChange, EventEnvelope, Ports, TaskInfo } from './ports.js';
 
 /** What every handler receives: the ports, plus a logger bound to the work at hand. */
@@ -17,11 +17,24 @@ export interface Context extends Ports {
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
+/**
+ * How a handler sets or clears a cookie without touching headers. The front
+ * door writes it HttpOnly, SameSite=Strict, Path=/ (Secure over https).
+ */
+export interface Reply {
+  setCookie(name: string, value: string, opts: { maxAgeSeconds: number }): void;
+  clearCookie(name: string): void;
+}
+
 export interface RouteRequest<P, Q, B> {
   params: P;
   query: Q;
   body: B;
-  identity: Identity;
+  /** The checked caller; null only on a public route called without a credential. */
+  identity: Identity | null;
+  /** On a workspace route: the workspace and the caller's role in it. */
+  access: WorkspaceAccess | null;
+  reply: Reply;
   requestId: string;
 }
 
@@ -37,8 +50,12 @@ export interface RouteDefinition<P = unknown, Q = unknown, B = unknown, R = unkn
   response: z.ZodType<R>;
   /** Success status. @default 200 */
   status?: number;
-  /** `public` routes skip authentication (health checks). @default 'authenticated' */
-  access?: 'public' | 'authenticated';
+  /**
+   * Who may call it, checked by the front door before anything is parsed:
+   * `public`, `signed-in`, `platform-admin`, or the least role in the route's
+   * `:workspace` (a route with `:workspace` must name a role, and only such a route may).
+   */
+  access: RouteAccess;
   handler(request: RouteRequest<P, Q, B>, ctx: Context): Promise<R>;
 }
 
@@ -178,6 +195,15 @@ export function defineOrchestrator(def: OrchestratorDefinition): Orchestrator {
   for (const route of def.routes ?? []) {
     if (!route.path.startsWith('/'))
       problems.push(`route ${route.method} ${route.path}: path must start with /`);
+    const where = `route ${route.method} ${route.path}`;
+    const access: unknown = route.access;
+    const scoped = route.path.split('/').includes(':workspace');
+    if (!ROUTE_ACCESS.includes(access as RouteAccess))
+      problems.push(`${where}: access must be one of ${ROUTE_ACCESS.join(', ')}`);
+    else if (scoped && !isRole(route.access))
+      problems.push(`${where}: a :workspace route must declare a role as its access`);
+    else if (!scoped && isRole(route.access))
+      problems.push(`${where}: access "${route.access}" is a workspace role, but the path has no :workspace`);
     const key = `${route.method} ${route.path.replace(/:[^/]+/g, ':')}`;
     if (routes.has(key)) problems.push(`route ${route.method} ${route.path}: declared twice`);
     routes.add(key);

@@ -217,6 +217,58 @@ export interface ConfigSource {
   secret(name: string): string;
 }
 
+// ---------------------------------------------------------------- people
+
+/** How people sign in: nobody (the person at the machine), cookie sessions, or Firebase Auth. */
+export type SignInMode = 'local' | 'session' | 'firebase';
+
+export interface Person {
+  uid: string;
+  email: string | null;
+  displayName: string | null;
+  platformAdmin: boolean;
+}
+
+/** A one-time sign-in link the admin passes on (Seraphim sends no email). */
+export interface Invitation {
+  url: string;
+  expiresAt: number;
+}
+
+/** A new session: the cookie value to hand the browser, and how long it lives. */
+export interface SessionGrant {
+  uid: string;
+  token: string;
+  maxAgeSeconds: number;
+}
+
+/** Password sign-in, one-time links and sessions: the embedded runtime's own. */
+export interface SessionAuthority {
+  /** The same UnauthenticatedError for an unknown email and a wrong password; RateLimitedError past the limit. */
+  signIn(email: string, password: string): Promise<SessionGrant>;
+  /** Redeems an owner link or an invitation; `password` is required when the person has none yet. */
+  redeemLink(token: string, password: string | undefined): Promise<SessionGrant>;
+  signOut(sessionId: string): Promise<void>;
+}
+
+/**
+ * The directory of people: Firebase Auth on the firebase runtime, documents
+ * under `people/{uid}` on the embedded one.
+ */
+export interface PeopleDirectory {
+  readonly mode: SignInMode;
+  findOrCreateByEmail(email: string): Promise<{ uid: string; email: string; new: boolean }>;
+  get(uid: string): Promise<Person | null>;
+  /** The first `limit` people. */
+  list(limit: number): Promise<Person[]>;
+  /** Removes the person (their memberships are the caller's to remove). */
+  remove(uid: string): Promise<boolean>;
+  /** A sign-in link for someone who has never signed in; null when none is needed or the runtime sends its own. */
+  invitation(uid: string): Promise<Invitation | null>;
+  /** Null where another service signs people in (Firebase Auth). */
+  readonly sessions: SessionAuthority | null;
+}
+
 // ---------------------------------------------------------------- the bundle
 
 export type RuntimeName = 'embedded' | 'firebase';
@@ -231,6 +283,7 @@ export interface Ports {
   ids: Ids;
   config: ConfigSource;
   logger: Logger;
+  people: PeopleDirectory;
 }
 
 /** Firestore's limit: the stores refuse bigger documents so that both runtimes behave alike. */

@@ -20,7 +20,7 @@ export interface TestRuntime {
 
 export async function startTestRuntime(
   orchestrators: readonly Orchestrator[],
-  opts: { dataDir?: string; logs?: MemorySink } = {},
+  opts: { dataDir?: string; logs?: MemorySink; auth?: 'local' | 'session' } = {},
 ): Promise<TestRuntime> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'seraphim-test-'));
   const logs = opts.logs ?? new MemorySink();
@@ -29,6 +29,7 @@ export async function startTestRuntime(
     dataDir,
     version: 'test',
     logger: createLogger({ sink: logs }),
+    ...(opts.auth ? { auth: opts.auth } : {}),
   });
   runtime.start();
   const http = await startHttpServer({
@@ -38,6 +39,7 @@ export async function startTestRuntime(
     host: '127.0.0.1',
     port: 0,
   });
+  runtime.people.baseUrl = http.url;
   const stop = async () => {
     await http.close();
     await runtime.stop();

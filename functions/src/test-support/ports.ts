@@ -11,6 +11,7 @@ import { createLogger, MemorySink } from '../platform/logger.js';
 import type { EventBus, Ports, TaskQueue } from '../platform/ports.js';
 import { SqliteDocumentStore } from '../runtimes/embedded/documents.js';
 import { MemoryKv } from '../runtimes/embedded/kv.js';
+import { LocalDirectory } from '../runtimes/embedded/people.js';
 
 export function testPorts(
   db: DatabaseSync,
@@ -22,9 +23,11 @@ export function testPorts(
   } = {},
 ): Ports {
   const clock = opts.clock ?? systemClock;
+  const documents = new SqliteDocumentStore(db, { now: () => clock.now() });
+  const ids = createUlids(() => clock.now());
   return {
     runtime: 'firebase',
-    documents: new SqliteDocumentStore(db, { now: () => clock.now() }),
+    documents,
     events: opts.events ?? { publish: async () => 'event-1' },
     tasks: {
       enqueue: opts.enqueue ?? (async (_queue, _payload, o) => ({ id: o?.id ?? 'task-1', deduped: false })),
@@ -35,8 +38,9 @@ export function testPorts(
     },
     kv: new MemoryKv({ clock }),
     clock,
-    ids: createUlids(() => clock.now()),
+    ids,
     config: envConfig({}),
     logger: createLogger({ sink: opts.sink ?? new MemorySink() }),
+    people: new LocalDirectory({ mode: 'local', documents, clock, ids }),
   };
 }

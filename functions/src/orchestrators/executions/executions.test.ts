@@ -161,7 +161,7 @@ describe('executions on the embedded runtime', () => {
     expect(done.status).toBe('succeeded');
     expect(done.context.humanReview).toMatchObject({
       decision: 'approved',
-      by: 'local-operator',
+      by: 'local-owner',
       comment: 'ok',
     });
     expect(done.steps.notify?.cacheHit).toBe(true); // same currency as the first claim: the agent was skipped

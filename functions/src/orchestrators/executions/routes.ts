@@ -64,6 +64,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'POST',
       path: `${base}/use-cases`,
+      access: 'admin',
       summary: 'Create a use case, or save a new version of it; the workflow is validated first',
       params: Ws,
       body: UseCaseBodySchema,
@@ -83,6 +84,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'GET',
       path: `${base}/use-cases`,
+      access: 'viewer',
       summary: 'Use cases of a workspace',
       params: Ws,
       query: Page,
@@ -103,6 +105,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'GET',
       path: `${base}/use-cases/:useCase`,
+      access: 'viewer',
       summary: 'One use case: the latest version, or the one named by ?version=',
       params: WsUseCase,
       query: z.object({ version: z.coerce.number().int().min(1).optional() }),
@@ -113,6 +116,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'POST',
       path: `${base}/executions`,
+      access: 'operator',
       summary: 'Run a use case over one input',
       params: Ws,
       body: z.object({ useCaseId: z.string(), input: z.unknown().default({}) }),
@@ -128,6 +132,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'GET',
       path: `${base}/executions`,
+      access: 'viewer',
       summary: 'Executions, newest first, filtered by use case and status',
       description:
         'With `updatedAfter`, only the executions changed since then, most recently updated first: ' +
@@ -161,6 +166,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'GET',
       path: exec,
+      access: 'viewer',
       summary: 'One execution: state, context and steps',
       params: WsExec,
       response: ExecutionSchema,
@@ -170,6 +176,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'GET',
       path: `${exec}/timeline`,
+      access: 'viewer',
       summary: 'Steps, attempts, durations, inputs and outputs, errors and cache hits',
       params: WsExec,
       response: z.object({ execution: ExecutionSummarySchema, timeline: z.array(TimelineEntrySchema) }),
@@ -195,6 +202,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'GET',
       path: `${exec}/checkpoints`,
+      access: 'viewer',
       summary: 'Checkpoints in the order they were written: number, step, attempt, status and time',
       params: WsExec,
       query: Page,
@@ -218,6 +226,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'GET',
       path: `${exec}/checkpoints/:n`,
+      access: 'viewer',
       summary: 'One checkpoint: the context and step states after a step settled',
       params: WsExec.extend({ n: z.coerce.number().int().min(0) }),
       response: CheckpointSchema,
@@ -227,6 +236,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'GET',
       path: `${exec}/diff`,
+      access: 'viewer',
       summary: 'What changed between two checkpoints (0 is the start)',
       params: WsExec,
       query: z.object({ from: z.coerce.number().int().min(0), to: z.coerce.number().int().min(0) }),
@@ -250,6 +260,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'POST',
       path: `${exec}/control`,
+      access: 'operator',
       summary: 'Pause, resume or cancel an execution',
       params: WsExec,
       body: z.object({
@@ -269,6 +280,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'POST',
       path: `${exec}/steps/:stepId/retry`,
+      access: 'operator',
       summary: 'Retry a failed step with a fresh retry budget',
       params: WsExecStep,
       response: ExecutionSchema,
@@ -282,6 +294,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'POST',
       path: `${exec}/steps/:stepId/reschedule`,
+      access: 'operator',
       summary: "Move the time a waiting step resumes, or a human step's decision deadline",
       params: WsExecStep,
       body: z.object({ at: z.number().int().positive().describe('ms since epoch') }),
@@ -297,6 +310,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'POST',
       path: `${exec}/steps/:stepId/decision`,
+      access: 'operator',
       summary: 'Approve or reject a step waiting for a person',
       params: WsExecStep,
       body: z.object({
@@ -309,7 +323,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
           type: 'decision',
           stepId: req.params.stepId,
           decision: req.body.decision,
-          by: req.identity.uid,
+          by: req.identity?.uid ?? 'unknown',
           ...(req.body.comment ? { comment: req.body.comment } : {}),
           at: ctx.clock.now(),
         }),
@@ -317,6 +331,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'POST',
       path: `${exec}/steps/:stepId/rerun`,
+      access: 'operator',
       summary: 'Debug: run one step again on the inputs it recorded; the execution is not changed',
       params: WsExecStep,
       response: z.object({
@@ -345,6 +360,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     defineRoute({
       method: 'POST',
       path: `${exec}/fork`,
+      access: 'operator',
       summary: 'Start a new execution from a checkpoint, with edited input; linked to its parent',
       params: WsExec,
       body: z.object({ checkpoint: z.number().int().min(0), input: z.unknown().optional() }),

@@ -1,6 +1,7 @@
 /** The pool's API: monitoring, and each workspace's share and budget. */
 import { z } from 'zod';
 import { NotFoundError } from '../../platform/errors.js';
+import { myWorkspaces } from '../../platform/identity.js';
 import {
   type Context,
   defineRoute,
@@ -98,10 +99,16 @@ export function poolRoutes(pool: PoolManager): RouteDefinition[] {
     defineRoute({
       method: 'GET',
       path: '/stats',
+      access: 'signed-in',
       summary: 'Queue depth, in flight, wait p50/p95, utilisation, throttling and each workspace’s share',
       response: PoolStatsSchema,
-      async handler(_req, ctx): Promise<PoolStats> {
-        const page = await ctx.documents.query('workspaces', { limit: 200 });
+      async handler(req, ctx): Promise<PoolStats> {
+        // Shares are computed over every workspace, but only the caller's own are listed.
+        const [page, mine] = await Promise.all([
+          ctx.documents.query('workspaces', { limit: 200 }),
+          req.identity ? myWorkspaces(req.identity, ctx.documents) : [],
+        ]);
+        const visible = new Set(mine.map((w) => w.id));
         const ids = page.docs.map((d) => d.id);
         const settings = page.docs.map((d) => WorkspacePoolSchema.parse(d.data.pool ?? {}));
         const inFlight = await pool.inFlight(ctx, ids);
@@ -121,20 +128,26 @@ export function poolRoutes(pool: PoolManager): RouteDefinition[] {
           limitsInForce: { global: pool.limits.global, perUseCase: pool.limits.perUseCase, perAgentKind },
           utilisation: { running, limit: pool.limits.global, ratio: running / pool.limits.global },
           queues,
-          waits: await recentWaits(ctx, ids),
+          waits: await recentWaits(
+            ctx,
+            ids.filter((id) => visible.has(id)),
+          ),
           throttled: { ...throttled, totals },
-          workspaces: ids.map((workspace, i) => {
+          workspaces: ids.flatMap((workspace, i) => {
+            if (!visible.has(workspace)) return [];
             const share = fairShare({ globalLimit: pool.limits.global, workspace, activeWeights: active });
             const cap = settings[i]?.maxConcurrent ?? null;
-            return {
-              workspace,
-              inFlight: inFlight[i] ?? 0,
-              weight: settings[i]?.weight ?? 1,
-              share,
-              queueBudget: settings[i]?.queueBudget ?? 1000,
-              maxConcurrent: cap,
-              limit: cap === null ? share : Math.min(share, cap),
-            };
+            return [
+              {
+                workspace,
+                inFlight: inFlight[i] ?? 0,
+                weight: settings[i]?.weight ?? 1,
+                share,
+                queueBudget: settings[i]?.queueBudget ?? 1000,
+                maxConcurrent: cap,
+                limit: cap === null ? share : Math.min(share, cap),
+              },
+            ];
           }),
         };
       },
@@ -142,6 +155,7 @@ export function poolRoutes(pool: PoolManager): RouteDefinition[] {
     defineRoute({
       method: 'GET',
       path: '/decisions',
+      access: 'signed-in',
       summary:
         'Auto-scaling decisions, newest first: each change of an agent kind limit or of a step queue’s dispatch limits, and why',
       query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }),
@@ -195,6 +209,7 @@ export function poolRoutes(pool: PoolManager): RouteDefinition[] {
     defineRoute({
       method: 'GET',
       path: '/workspaces/:workspace/settings',
+      access: 'viewer',
       summary: 'A workspace’s weight, queue budget and cap',
       params: z.object({ workspace: z.string() }),
       response: WorkspacePoolSchema,
@@ -203,6 +218,7 @@ export function poolRoutes(pool: PoolManager): RouteDefinition[] {
     defineRoute({
       method: 'PUT',
       path: '/workspaces/:workspace/settings',
+      access: 'admin',
       summary: 'Change a workspace’s weight, queue budget or cap; the fields left out keep their value',
       description: '`maxConcurrent: null` removes the cap. Answers with the settings now in force.',
       params: z.object({ workspace: z.string() }),

@@ -1,13 +1,14 @@
-/** The `system` orchestrator: health, runtime info, and a ping that proves events and tasks end to end. */
+/** The `system` orchestrator: health, runtime info, a ping that proves events and tasks end to end, sign-in and the platform's people. */
 import { defineOrchestrator, defineSubscription, defineTask } from '../../platform/orchestrator.js';
 import { PING_TOPIC, PingEventSchema, PingTaskSchema } from './model.js';
+import { sessionRoutes, userRoutes } from './people.js';
 import { getPingRoute, healthRoute, infoRoute, queuesRoute, sendPingRoute } from './routes.js';
 import { recordPingEvent, recordPingTask } from './store.js';
 
 export default defineOrchestrator({
   name: 'system',
   description: 'Health, runtime information and the ping round trip through events and tasks',
-  routes: [healthRoute, infoRoute, queuesRoute, sendPingRoute, getPingRoute],
+  routes: [healthRoute, infoRoute, queuesRoute, sendPingRoute, getPingRoute, ...sessionRoutes, ...userRoutes],
   events: {
     pingReceived: defineSubscription({
       topic: PING_TOPIC,

@@ -70,3 +70,49 @@ export const PingParamsSchema = z.object({
 
 /** Pings live outside any workspace: they are the platform's own. */
 export const pingPath = (id: string) => `system/health/pings/${id}`;
+
+export const SessionUserSchema = z.object({
+  uid: z.string(),
+  email: z.string().nullable(),
+  displayName: z.string().nullable(),
+  platformAdmin: z.boolean(),
+});
+
+export const SessionSchema = z
+  .object({
+    mode: z.enum(['local', 'session', 'firebase']),
+    signedIn: z.boolean(),
+    user: SessionUserSchema.nullable(),
+    firebase: z
+      .object({
+        apiKey: z.string().nullable(),
+        authDomain: z.string().nullable(),
+        projectId: z.string().nullable(),
+        authEmulatorUrl: z.string().nullable(),
+      })
+      .nullable()
+      .describe('Firebase Auth settings for the web SDK; null unless mode is firebase'),
+  })
+  .meta({ id: 'Session' });
+export type Session = z.infer<typeof SessionSchema>;
+
+export const SignInBodySchema = z.object({
+  email: z.string().min(1).max(320),
+  password: z.string().min(1).max(1024),
+});
+export const RedeemLinkBodySchema = z.object({
+  token: z.string().min(1).max(200),
+  password: z.string().max(1024).optional(),
+});
+export const SignedOutSchema = z.object({ signedIn: z.literal(false) });
+
+export const UsersSchema = z.object({ users: z.array(SessionUserSchema) }).meta({ id: 'Users' });
+export const AddUserBodySchema = z.object({ email: z.email() }).strict();
+export const AddedUserSchema = z
+  .object({
+    user: SessionUserSchema,
+    invitation: z.object({ url: z.string(), expiresAt: z.number() }).nullable(),
+  })
+  .meta({ id: 'AddedUser' });
+export const UserParamsSchema = z.object({ uid: z.string().min(1).max(128) });
+export const RemovedSchema = z.object({ removed: z.literal(true) });

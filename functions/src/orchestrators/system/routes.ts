@@ -62,6 +62,7 @@ export const healthRoute = defineRoute({
 export const infoRoute = defineRoute({
   method: 'GET',
   path: '/info',
+  access: 'signed-in',
   summary: 'Runtime, version and the orchestrators this deployment runs',
   response: InfoSchema,
   async handler(_req, ctx) {
@@ -86,6 +87,7 @@ export const infoRoute = defineRoute({
 export const queuesRoute = defineRoute({
   method: 'GET',
   path: '/queues',
+  access: 'signed-in',
   summary: 'Depth, in-flight, oldest age and dead letters of every task queue',
   response: QueuesSchema,
   async handler(_req, ctx) {
@@ -97,6 +99,7 @@ export const queuesRoute = defineRoute({
 export const sendPingRoute = defineRoute({
   method: 'POST',
   path: '/pings',
+  access: 'platform-admin',
   summary: 'Round trip through the event bus and the task queue; poll the ping to see both arrive',
   status: 202,
   body: z.object({}).strict().optional(),
@@ -124,6 +127,7 @@ export const sendPingRoute = defineRoute({
 export const getPingRoute = defineRoute({
   method: 'GET',
   path: '/pings/:id',
+  access: 'platform-admin',
   summary: 'A ping and where it has arrived',
   params: PingParamsSchema,
   response: PingSchema,

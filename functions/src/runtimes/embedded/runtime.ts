@@ -4,7 +4,17 @@
  * schedules into queues on the embedded task queue, and its routes into the
  * shared HTTP front door.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import { Cron } from 'croner';
@@ -12,7 +22,7 @@ import { type Clock, systemClock } from '../../platform/clock.js';
 import { type Env, envConfig } from '../../platform/config.js';
 import { errorMessage, PermanentError } from '../../platform/errors.js';
 import { type ApiHandler, createApiHandler } from '../../platform/http.js';
-import { LOCAL_OPERATOR } from '../../platform/identity.js';
+import { LOCAL_OWNER } from '../../platform/identity.js';
 import { createUlids, type Ids } from '../../platform/ids.js';
 import { createLogger, type Logger } from '../../platform/logger.js';
 import { buildOpenApi } from '../../platform/openapi.js';
@@ -29,7 +39,10 @@ import type { DocumentChange, KeyValueStore, Ports, StoredDocument } from '../..
 import { type DeliveryPayload, DOCUMENTS_TOPIC, EmbeddedEventBus } from './bus.js';
 import { type DocumentChangeRecord, SqliteDocumentStore } from './documents.js';
 import { MemoryKv } from './kv.js';
+import { LocalDirectory } from './people.js';
 import { EmbeddedTaskQueue, type QueueConfig, type TaskHandler } from './queue.js';
+import { cliTokenResolver, EmbeddedSessions } from './sessions.js';
+import { CLI_TOKEN_FILE } from './settings.js';
 import { DatabaseStateError, openDatabase } from './sqlite.js';
 
 export interface EmbeddedRuntimeOptions {
@@ -42,6 +55,11 @@ export interface EmbeddedRuntimeOptions {
   ids?: Ids;
   kv?: KeyValueStore;
   version: string;
+  /**
+   * `local`: every request is the local owner (a loopback address); `session`:
+   * sign-in required (cookie sessions). @default 'local'
+   */
+  auth?: 'local' | 'session';
 }
 
 const SWEEP_INTERVAL_MS = 5_000;
@@ -52,6 +70,10 @@ export class EmbeddedRuntime {
   readonly bus: EmbeddedEventBus;
   readonly documents: SqliteDocumentStore;
   readonly api: ApiHandler;
+  readonly people: LocalDirectory;
+  readonly sessions: EmbeddedSessions;
+  /** Sent by the CLI on this machine as `Authorization: Bearer`; the local owner. */
+  readonly cliToken: string;
   readonly orchestrators: readonly Orchestrator[];
   readonly startedAt: number;
   readonly #db: DatabaseSync;
@@ -77,22 +99,33 @@ export class EmbeddedRuntime {
     this.queue = new EmbeddedTaskQueue(this.#db, { clock, ids, logger });
     this.bus = new EmbeddedEventBus(this.#db, this.queue, { clock, ids });
     this.documents = new SqliteDocumentStore(this.#db, { now: clock.now, recorder: this.bus });
+    const kv = opts.kv ?? new MemoryKv({ clock });
+    const mode = opts.auth ?? 'local';
+    this.people = new LocalDirectory({ mode, documents: this.documents, clock, ids });
+    this.sessions = new EmbeddedSessions({ directory: this.people, documents: this.documents, kv, clock });
+    this.people.sessions = this.sessions;
+    this.cliToken = randomBytes(32).toString('base64url');
+    if (!memory) writeCliToken(opts.dataDir, this.cliToken);
     this.ports = {
       runtime: 'embedded',
       documents: this.documents,
       events: this.bus,
       tasks: this.queue,
-      kv: opts.kv ?? new MemoryKv({ clock }),
+      kv,
       clock,
       ids,
       config: envConfig(opts.env ?? process.env),
       logger,
+      people: this.people,
     };
     for (const o of opts.orchestrators) this.#mount(o);
     const version = opts.version;
     this.api = createApiHandler(opts.orchestrators, {
       ports: this.ports,
-      authenticate: async () => LOCAL_OPERATOR,
+      resolvers: [
+        cliTokenResolver(this.cliToken),
+        mode === 'local' ? async () => LOCAL_OWNER : this.sessions.resolver(),
+      ],
       openApi: async () => buildOpenApi(opts.orchestrators, { version }),
     });
   }
@@ -247,6 +280,13 @@ export class EmbeddedRuntime {
     releaseLock(this.#lock);
     return result;
   }
+}
+
+/** Readable by this user only: whoever can read it is the machine's owner to the API. */
+function writeCliToken(dataDir: string, token: string): void {
+  const file = join(dataDir, CLI_TOKEN_FILE);
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600); // an older file keeps its mode through writeFileSync
 }
 
 /** One runtime per data folder: two processes draining one queue file would steal each other's leases. */

@@ -17,6 +17,7 @@ const crashing = defineOrchestrator({
     defineRoute({
       method: 'GET',
       path: '/counter',
+      access: 'public',
       summary: 'a different answer on every call',
       response: z.object({ n: z.number() }),
       handler: async () => ({ n: ++counted }),
@@ -24,6 +25,7 @@ const crashing = defineOrchestrator({
     defineRoute({
       method: 'GET',
       path: '/boom',
+      access: 'public',
       summary: 'always crashes',
       response: z.object({}),
       handler: async () => {
@@ -33,6 +35,7 @@ const crashing = defineOrchestrator({
     defineRoute({
       method: 'POST',
       path: '/workspaces/:workspace/things',
+      access: 'operator',
       summary: 'validates a body',
       params: z.object({ workspace: z.string() }),
       body: z.object({ name: z.string().min(1), count: z.number().int().positive() }),

@@ -14,6 +14,8 @@ import {
   errorResponse,
 } from '../../platform/http.js';
 import type { Ports } from '../../platform/ports.js';
+import { problem } from '../../platform/problem.js';
+import { allowedHosts, refusal } from './host-check.js';
 
 export interface HttpServerOptions {
   api: ApiHandler;
@@ -23,6 +25,8 @@ export interface HttpServerOptions {
   host: string;
   port: number;
   maxBodyBytes?: number;
+  /** Extra `Host` names to answer (SERAPHIM_ALLOWED_HOSTS), e.g. a proxy's public name. */
+  allowedHosts?: readonly string[];
 }
 
 export interface RunningServer {
@@ -94,8 +98,22 @@ function serveStatic(staticDir: string | undefined, pathname: string, res: Serve
 
 export async function startHttpServer(opts: HttpServerOptions): Promise<RunningServer> {
   const limit = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  let hostAllowed: (host: string) => boolean = () => false; // set once the port is known
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const refused = refusal(req.headers, hostAllowed);
+    if (refused) {
+      const detail =
+        refused === 'forbidden-host'
+          ? `This server does not answer to Host "${req.headers.host ?? ''}". Behind a proxy, add its name to SERAPHIM_ALLOWED_HOSTS.`
+          : `Requests from ${req.headers.origin ?? 'that origin'} are not accepted.`;
+      send(res, {
+        status: 403,
+        headers: { 'content-type': 'application/problem+json; charset=utf-8' },
+        body: JSON.stringify(problem(403, refused, 'Forbidden', { detail })),
+      });
+      return;
+    }
     if (!url.pathname.startsWith('/api/') && url.pathname !== '/api') {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405, { allow: 'GET, HEAD' });
@@ -136,6 +154,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningS
     server.listen(opts.port, opts.host, () => resolvePromise());
   });
   const address = server.address() as AddressInfo;
+  hostAllowed = allowedHosts({ host: opts.host, port: address.port, extra: opts.allowedHosts ?? [] });
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`,

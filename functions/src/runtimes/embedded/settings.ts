@@ -5,9 +5,13 @@ import { z } from 'zod';
 import type { Env } from '../../platform/config.js';
 import { InvalidInputError } from '../../platform/errors.js';
 import { zodFields } from '../../platform/problem.js';
+import { isLoopback } from './host-check.js';
 
 /** The repository root, found from this file (lib/runtimes/embedded or src/runtimes/embedded). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
+
+/** In the data folder: the machine-local credential the CLI sends (`Authorization: Bearer`). */
+export const CLI_TOKEN_FILE = 'cli-token';
 
 const SettingsSchema = z.object({
   SERAPHIM_HOST: z.string().min(1).default('127.0.0.1'),
@@ -26,6 +30,17 @@ const SettingsSchema = z.object({
     .default(1024 * 1024),
   SERAPHIM_DEMO: z.enum(['0', '1']).default('1'),
   UPSTASH_REDIS_REST_URL: z.url().optional(),
+  /** `session` requires sign-in even on loopback; `local` is refused beyond loopback. Default: by the bind address. */
+  SERAPHIM_AUTH: z.enum(['local', 'session']).optional(),
+  SERAPHIM_ALLOWED_HOSTS: z
+    .string()
+    .optional()
+    .transform((v) =>
+      (v ?? '')
+        .split(',')
+        .map((h) => h.trim())
+        .filter(Boolean),
+    ),
 });
 
 export type EmbeddedSettings = z.infer<typeof SettingsSchema>;
@@ -41,4 +56,22 @@ export function readSettings(env: Env = process.env): EmbeddedSettings {
     );
   }
   return parsed.data;
+}
+
+/**
+ * How people sign in: nobody on a loopback address (the person at the machine
+ * is the owner), sessions beyond it. A shared machine forces sessions on
+ * loopback too; `local` beyond loopback would open the API to the network.
+ */
+export function signInMode(
+  settings: Pick<EmbeddedSettings, 'SERAPHIM_HOST' | 'SERAPHIM_AUTH'>,
+): 'local' | 'session' {
+  const loopback = isLoopback(settings.SERAPHIM_HOST);
+  if (settings.SERAPHIM_AUTH === 'local' && !loopback) {
+    throw new InvalidInputError(
+      `SERAPHIM_AUTH=local is refused on ${settings.SERAPHIM_HOST}: without sign-in, anyone who reaches that address would own this runtime. Bind to 127.0.0.1, or drop SERAPHIM_AUTH to require sign-in.`,
+      [{ path: 'env.SERAPHIM_AUTH', message: 'local needs a loopback SERAPHIM_HOST' }],
+    );
+  }
+  return settings.SERAPHIM_AUTH ?? (loopback ? 'local' : 'session');
 }

@@ -7,11 +7,11 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import system from '../../orchestrators/system/index.js';
-import { LOCAL_OPERATOR } from '../../platform/identity.js';
+import { LOCAL_OWNER } from '../../platform/identity.js';
 import type { Ports } from '../../platform/ports.js';
 import { testPorts } from '../../test-support/ports.js';
 import { openDatabase } from '../embedded/sqlite.js';
-import { firebaseAuthenticator, type HttpRequestLike, toApiRequest } from './api.js';
+import { firebaseIdTokenResolver, type HttpRequestLike, toApiRequest } from './api.js';
 import { type CloudFunctionGroup, toCloudFunctions } from './functions.js';
 
 let db: DatabaseSync;
@@ -23,7 +23,7 @@ beforeEach(() => {
 afterEach(() => db.close());
 
 function group(extra: Parameters<typeof toCloudFunctions>[1] = {}): CloudFunctionGroup {
-  return toCloudFunctions(system, { ports: () => ports, authenticate: async () => LOCAL_OPERATOR, ...extra });
+  return toCloudFunctions(system, { ports: () => ports, resolvers: [async () => LOCAL_OWNER], ...extra });
 }
 
 interface Sent {
@@ -133,37 +133,41 @@ describe('the api function', () => {
   });
 });
 
-describe('firebaseAuthenticator', () => {
+describe('firebaseIdTokenResolver', () => {
   const request = (authorization?: string) => ({
     ...toApiRequest({ method: 'GET', url: '/api/x', headers: {} }),
     headers: { authorization },
   });
 
-  it('grants the workspaces of the custom claim, ignoring malformed ones', async () => {
-    const auth = firebaseAuthenticator(async (token) => ({
+  it('makes a user from the token, platform admin only with the seraphimAdmin claim, and ignores a `workspaces` claim', async () => {
+    const resolve = firebaseIdTokenResolver(async (token) => ({
       uid: `u-${token}`,
       email: 'a@example.com',
-      workspaces: ['acme', 'Not Valid', 7, 'beta-2'],
+      name: 'Ada',
+      workspaces: ['acme'],
+      seraphimAdmin: token === 'admin',
     }));
-    expect(await auth(request('Bearer tok'))).toEqual({
+    expect(await resolve(request('Bearer tok'))).toEqual({
       uid: 'u-tok',
       kind: 'user',
       email: 'a@example.com',
-      workspaces: ['acme', 'beta-2'],
+      displayName: 'Ada',
+      platformAdmin: false,
     });
+    expect(await resolve(request('Bearer admin'))).toMatchObject({ uid: 'u-admin', platformAdmin: true });
   });
 
-  it('answers 401 for a missing or rejected token, and lets other failures through', async () => {
-    const rejecting = firebaseAuthenticator(async () => {
-      throw Object.assign(new Error('expired'), { code: 'auth/id-token-expired' });
+  it('passes on a request without a bearer token, answers 401 for a rejected one, and lets other failures through', async () => {
+    const rejecting = firebaseIdTokenResolver(async () => {
+      throw Object.assign(new Error('revoked'), { code: 'auth/id-token-revoked' });
     });
-    await expect(rejecting(request())).rejects.toMatchObject({ status: 401 });
-    await expect(rejecting(request('Basic abc'))).rejects.toMatchObject({ status: 401 });
+    expect(await rejecting(request())).toBeNull();
+    expect(await rejecting(request('Basic abc'))).toBeNull();
     await expect(rejecting(request('Bearer tok'))).rejects.toMatchObject({
       status: 401,
-      message: /id-token-expired/,
+      message: /id-token-revoked/,
     });
-    const offline = firebaseAuthenticator(async () => {
+    const offline = firebaseIdTokenResolver(async () => {
       throw Object.assign(new Error('no keys'), { code: 'app/network-error' });
     });
     await expect(offline(request('Bearer tok'))).rejects.toThrow('no keys');

@@ -10,10 +10,11 @@ import {
   type ApiResponse,
   createApiHandler,
   errorResponse,
+  type IdentityResolver,
 } from '../../platform/http.js';
-import { type Identity, WORKSPACE_ID } from '../../platform/identity.js';
 import type { Orchestrator } from '../../platform/orchestrator.js';
 import type { Ports } from '../../platform/ports.js';
+import { PLATFORM_ADMIN_CLAIM } from './people.js';
 import { adminApp } from './ports.js';
 
 /** The parts of Express's request and response the front door uses. */
@@ -43,7 +44,7 @@ export function toApiRequest(req: HttpRequestLike): ApiRequest {
 
 export interface ApiDeps {
   ports: () => Ports | Promise<Ports>;
-  authenticate: (request: ApiRequest) => Promise<Identity>;
+  resolvers: readonly IdentityResolver[];
   openApi: () => Promise<unknown>;
   maxBodyBytes: number;
 }
@@ -58,7 +59,7 @@ export function apiRequestHandler(
     const ports = await deps.ports();
     api ??= createApiHandler([o], {
       ports,
-      authenticate: deps.authenticate,
+      resolvers: deps.resolvers,
       openApi: deps.openApi,
       maxBodyBytes: deps.maxBodyBytes,
     });
@@ -79,25 +80,25 @@ export function apiRequestHandler(
   };
 }
 
-/** What the authenticator needs from a verified ID token. */
+/** What the resolver needs from a verified ID token. */
 export interface VerifiedToken {
   uid: string;
   email?: string | undefined;
+  name?: unknown;
   [claim: string]: unknown;
 }
 
 /**
- * Resolves the caller from `Authorization: Bearer <Firebase ID token>`. The
- * `workspaces` custom claim (an array of workspace ids) grants those
- * workspaces; membership documents grant the rest (platform/identity.ts).
+ * Resolves the caller from `Authorization: Bearer <Firebase ID token>`.
+ * Roles come from membership documents alone (platform/identity.ts); the
+ * `seraphimAdmin: true` custom claim makes a user platform admin.
  */
-export function firebaseAuthenticator(
+export function firebaseIdTokenResolver(
   verify: (idToken: string) => Promise<VerifiedToken>,
-): (request: ApiRequest) => Promise<Identity> {
+): IdentityResolver {
   return async (request) => {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-    if (!match)
-      throw new UnauthenticatedError('Send a Firebase Auth ID token: Authorization: Bearer <token>');
+    if (!match) return null;
     let token: VerifiedToken;
     try {
       token = await verify(match[1] as string);
@@ -109,16 +110,22 @@ export function firebaseAuthenticator(
       }
       throw error;
     }
-    const claimed = token.workspaces;
-    const workspaces = Array.isArray(claimed)
-      ? claimed.filter((w): w is string => typeof w === 'string' && WORKSPACE_ID.test(w))
-      : [];
-    return { uid: token.uid, kind: 'user', ...(token.email ? { email: token.email } : {}), workspaces };
+    return {
+      uid: token.uid,
+      kind: 'user',
+      email: token.email ?? null,
+      displayName: typeof token.name === 'string' ? token.name : null,
+      platformAdmin: token[PLATFORM_ADMIN_CLAIM] === true,
+    };
   };
 }
 
-/** Verifies an ID token with Firebase Auth (or its emulator, when FIREBASE_AUTH_EMULATOR_HOST is set). */
+/**
+ * Verifies an ID token with Firebase Auth (or its emulator, when
+ * FIREBASE_AUTH_EMULATOR_HOST is set), revocation checked: a user whose
+ * refresh tokens were revoked (signed out everywhere, disabled) is refused.
+ */
 export async function verifyWithFirebaseAuth(idToken: string): Promise<VerifiedToken> {
   const [{ getAuth }, app] = await Promise.all([import('firebase-admin/auth'), adminApp()]);
-  return getAuth(app).verifyIdToken(idToken);
+  return getAuth(app).verifyIdToken(idToken, true);
 }

@@ -12,7 +12,7 @@ import { orchestrators } from '../../orchestrators/registry.js';
 import system from '../../orchestrators/system/index.js';
 import { ManualClock } from '../../platform/clock.js';
 import { DeferError, PermanentError, RetryableError } from '../../platform/errors.js';
-import { LOCAL_OPERATOR } from '../../platform/identity.js';
+import { LOCAL_OWNER } from '../../platform/identity.js';
 import { MemorySink } from '../../platform/logger.js';
 import {
   defineOrchestrator,
@@ -115,7 +115,7 @@ const probe = defineOrchestrator({
 });
 
 function group(o: Orchestrator = probe, extra: Parameters<typeof toCloudFunctions>[1] = {}) {
-  return toCloudFunctions(o, { ports: () => h.ports, authenticate: async () => LOCAL_OPERATOR, ...extra });
+  return toCloudFunctions(o, { ports: () => h.ports, resolvers: [async () => LOCAL_OWNER], ...extra });
 }
 
 /** The firebase-functions endpoint a function deploys as: what Firebase reads from the manifest. */

@@ -28,8 +28,7 @@ import { onSchedule, type ScheduledEvent, type ScheduleOptions } from 'firebase-
 import { onTaskDispatched, type Request as TaskRequest } from 'firebase-functions/v2/tasks';
 import { SERAPHIM_VERSION } from '../../platform/config.js';
 import { DeferError, errorMessage, PermanentError, RetryableError } from '../../platform/errors.js';
-import { type ApiRequest, DEFAULT_MAX_BODY_BYTES } from '../../platform/http.js';
-import type { Identity } from '../../platform/identity.js';
+import { DEFAULT_MAX_BODY_BYTES, type IdentityResolver } from '../../platform/http.js';
 import {
   type Context,
   type DocumentTrigger,
@@ -45,7 +44,7 @@ import {
 } from '../../platform/orchestrator.js';
 import type { DocumentChange, EventEnvelope, Ports, TaskInfo } from '../../platform/ports.js';
 import { deferDelayMs, deferredTaskId } from '../../platform/task-rules.js';
-import { apiRequestHandler, firebaseAuthenticator, verifyWithFirebaseAuth } from './api.js';
+import { apiRequestHandler, firebaseIdTokenResolver, verifyWithFirebaseAuth } from './api.js';
 import { runGuarded } from './dead-letters.js';
 import { fromSnapshot } from './firestore-codec.js';
 import { FUNCTION_SECRETS, firebasePorts, REGION } from './ports.js';
@@ -55,8 +54,8 @@ export type CloudFunctionGroup = Record<string, HttpsFunction | CloudFunction<Cl
 export interface FirebaseDeps {
   /** Ports for the handlers. @default {@link firebasePorts}, made on the first invocation of this instance */
   ports?: () => Ports | Promise<Ports>;
-  /** Resolves the caller of an API route. @default verifies a Firebase Auth ID token ({@link firebaseAuthenticator}) */
-  authenticate?: (request: ApiRequest) => Promise<Identity>;
+  /** Resolve the caller of an API route, first match wins. @default a Firebase Auth ID token ({@link firebaseIdTokenResolver}) */
+  resolvers?: readonly IdentityResolver[];
   /** Builds `/api/openapi.json`. @default every orchestrator in the registry, imported on the first request for it */
   openApi?: () => Promise<unknown>;
   /** @default 'us-central1' ({@link REGION}) */
@@ -70,7 +69,7 @@ type Resolved = Required<FirebaseDeps>;
 function resolve(deps: FirebaseDeps): Resolved {
   return {
     ports: deps.ports ?? firebasePorts,
-    authenticate: deps.authenticate ?? firebaseAuthenticator(verifyWithFirebaseAuth),
+    resolvers: deps.resolvers ?? [firebaseIdTokenResolver(verifyWithFirebaseAuth)],
     openApi:
       deps.openApi ??
       (async () => {

@@ -4,6 +4,7 @@
  * connection on first use, so an instance pays only for what its handler
  * touches. Configuration and secrets are read at call time.
  */
+
 import type { App } from 'firebase-admin/app';
 import { defineSecret } from 'firebase-functions/params';
 import { type Clock, systemClock } from '../../platform/clock.js';
@@ -23,6 +24,7 @@ import {
 } from './cloud-tasks.js';
 import { FirestoreDocumentStore } from './firestore.js';
 import { kvPacer } from './pacing.js';
+import { firebasePeople } from './people.js';
 import { PubSubEventBus } from './pubsub.js';
 
 /** Where every function runs; Hosting's rewrites in firebase.json name the same region. */
@@ -139,6 +141,7 @@ export function createFirebasePorts(opts: FirebasePortsOptions = {}): Ports {
     ids: createUlids(() => clock.now()),
     config,
     logger,
+    people: firebasePeople(async () => (await import('firebase-admin/auth')).getAuth(await adminApp())),
   };
 }
 
