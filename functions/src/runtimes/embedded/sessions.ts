@@ -125,30 +125,34 @@ export class EmbeddedSessions implements SessionAuthority {
     const passwordHash = password === undefined ? null : await hashPassword(password);
     const now = clock.now();
     const uid = await documents.transaction(async (tx) => {
+      // Every read first: Firestore's rule, kept by the embedded store too.
       const current = await tx.get(linkPath(token));
+      const marker = link.data.purpose === 'owner' ? await tx.get(OWNER_MARKER) : null;
+      const ownerIndex = link.data.purpose === 'owner' ? await tx.get(emailIndexPath(OWNER_EMAIL)) : null;
       if (!current) throw invalid(); // redeemed meanwhile: single use
-      tx.delete(linkPath(token));
-      if (link.data.purpose === 'owner') {
-        if (await tx.get(OWNER_MARKER)) throw new ConflictError('This machine already has an owner');
-        const existing = await tx.get(emailIndexPath(OWNER_EMAIL));
-        const ownerUid = z.object({ uid: z.string() }).safeParse(existing?.data);
-        const uid = ownerUid.success ? ownerUid.data.uid : `owner-${sha256(token).slice(0, 12)}`;
-        const owner: PersonDoc = {
-          uid,
-          email: OWNER_EMAIL,
-          displayName: 'Owner',
-          passwordHash,
-          platformAdmin: true,
-          owner: true,
-          createdAt: now,
-        };
-        tx.set(personPath(uid), owner);
-        tx.set(emailIndexPath(OWNER_EMAIL), { uid });
-        tx.create(OWNER_MARKER, { uid, at: now });
+      if (link.data.purpose === 'invitation') {
+        tx.delete(linkPath(token));
+        if (!person) throw invalid();
+        const uid = person.uid;
+        if (passwordHash !== null) tx.update(personPath(uid), { passwordHash });
         return uid;
       }
-      const uid = link.data.uid as string;
-      if (passwordHash !== null) tx.update(personPath(uid), { passwordHash });
+      if (marker) throw new ConflictError('This machine already has an owner');
+      const known = z.object({ uid: z.string() }).safeParse(ownerIndex?.data);
+      const uid = known.success ? known.data.uid : `owner-${sha256(token).slice(0, 12)}`;
+      const owner: PersonDoc = {
+        uid,
+        email: OWNER_EMAIL,
+        displayName: 'Owner',
+        passwordHash,
+        platformAdmin: true,
+        owner: true,
+        createdAt: now,
+      };
+      tx.delete(linkPath(token));
+      tx.set(personPath(uid), owner);
+      tx.set(emailIndexPath(OWNER_EMAIL), { uid });
+      tx.create(OWNER_MARKER, { uid, at: now });
       return uid;
     });
     return this.#openSession(uid, now);
