@@ -9,6 +9,7 @@ import { browserSuite } from './browser-suite.ts';
  */
 const { origin, output, openPage } = browserSuite({ env: { SERAPHIM_AUTH: 'session' } });
 
+const SIGN_IN_SCREENSHOT = '/tmp/sign-in.png';
 const OWNER_EMAIL = 'owner@localhost';
 const OWNER_PASSWORD = 'correct horse battery';
 const VIEWER_EMAIL = 'viewer@example.com';
@@ -56,6 +57,24 @@ describe('Signing in (session mode)', () => {
     expect(await problem.textContent()).toContain('Wrong email or password');
     expect(await problem.textContent()).toContain('HTTP 401');
     expect(page.url()).toBe(`${origin()}/signin?next=%2Fexecutions`);
+
+    // Past ten failures for one email, the runtime makes them wait, and the page says how long.
+    const limited = 'limited@example.com';
+    for (let i = 0; i < 10; i += 1) {
+      const response = await fetch(`${origin()}/api/system/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: limited, password: `wrong password ${i}` }),
+      });
+      expect(response.status).toBe(401);
+    }
+    await page.getByTestId('email').fill(limited);
+    await page.getByTestId('password').fill('wrong password 10');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await expect.poll(() => problem.getAttribute('data-code')).toBe('rate-limited');
+    expect(await problem.textContent()).toContain('HTTP 429');
+    expect(await page.getByTestId('retry-after').textContent()).toMatch(/^Try again in (\d+m )?\d+s\.$/);
+    await page.screenshot({ path: SIGN_IN_SCREENSHOT });
   });
 
   test('the owner link sets a password and signs in; the owner invites a viewer', async () => {
@@ -92,6 +111,15 @@ describe('Signing in (session mode)', () => {
         page.locator(`[data-testid="member-row"][data-email="${VIEWER_EMAIL}"]`).getAttribute('data-role'),
       )
       .toBe('viewer');
+
+    // The seeded local owner is demo's only owner: demoting them is the API's conflict, shown on the row.
+    const lastOwner = page.locator('[data-testid="member-row"][data-uid="local-owner"]');
+    await lastOwner.getByTestId('member-role').selectOption('admin');
+    const refusal = lastOwner.getByTestId('member-error');
+    await refusal.waitFor();
+    expect(await refusal.getAttribute('data-code')).toBe('conflict');
+    expect(await refusal.textContent()).toContain('HTTP 409');
+    expect(await lastOwner.getByTestId('member-role').inputValue()).toBe('owner');
   });
 
   test('the viewer sets a password with their link, sees the workspace read-only, and signs out', async () => {

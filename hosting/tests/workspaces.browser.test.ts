@@ -103,7 +103,7 @@ describe('Workspaces (local mode)', () => {
     await page.waitForURL(`${origin()}/pool?ws=acme-claims`);
   });
 
-  test('the members page lists the local owner, who may invite', async () => {
+  test('the members page lists the local owner, who invites, changes a role and removes someone', async () => {
     const page = await openPage();
     await page.goto(`${origin()}/settings?ws=demo`);
     await page.getByTestId('members-link').click();
@@ -117,6 +117,29 @@ describe('Workspaces (local mode)', () => {
     );
     expect(await page.getByTestId('invite-form').isVisible()).toBe(true);
     expect(await page.getByTestId('read-only-note').count()).toBe(0);
+
+    await page.getByTestId('invite-email').fill('op@example.com');
+    await page.getByTestId('invite-role').selectOption('operator');
+    await page.getByRole('button', { name: 'Invite' }).click();
+    const row = page.locator('[data-testid="member-row"][data-email="op@example.com"]');
+    await expect.poll(() => row.getAttribute('data-role')).toBe('operator');
+    // Never signed in: a one-time link to pass on.
+    expect(await page.getByTestId('invitation-url').inputValue()).toMatch(/\/signin#invite=\S+$/);
+
+    await row.getByTestId('member-role').selectOption('admin');
+    await expect.poll(() => row.getAttribute('data-role')).toBe('admin');
+    const listed = async () => {
+      const response = await fetch(`${origin()}/api/workspaces/demo/members`);
+      return ((await response.json()) as { members: { email: string | null; role: string }[] }).members;
+    };
+    expect(await listed()).toContainEqual(
+      expect.objectContaining({ email: 'op@example.com', role: 'admin' }),
+    );
+
+    await row.getByTestId('remove-member').click();
+    await row.getByTestId('remove-yes').click();
+    await row.waitFor({ state: 'detached' });
+    expect((await listed()).map((member) => member.email)).not.toContain('op@example.com');
   });
 
   test('a workspace the caller cannot see says so, with the switcher to leave', async () => {
