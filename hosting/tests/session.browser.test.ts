@@ -120,6 +120,16 @@ describe('Signing in (session mode)', () => {
     expect(await refusal.getAttribute('data-code')).toBe('conflict');
     expect(await refusal.textContent()).toContain('HTTP 409');
     expect(await lastOwner.getByTestId('member-role').inputValue()).toBe('owner');
+
+    // A session that ends behind the page's back (here: its cookie gone): the next 401 sends the
+    // owner to sign in, to come back where they were.
+    await page.context().clearCookies();
+    await page
+      .getByRole('navigation', { name: 'Sections' })
+      .getByRole('link', { name: 'Executions' })
+      .click();
+    await page.waitForURL(`${origin()}/signin?next=${encodeURIComponent('/executions?ws=demo')}`);
+    await page.getByTestId('sign-in').waitFor({ timeout: 15_000 });
   });
 
   test('the viewer sets a password with their link, sees the workspace read-only, and signs out', async () => {

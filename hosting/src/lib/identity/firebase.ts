@@ -49,14 +49,18 @@ async function attempt(run: () => Promise<unknown>): Promise<void> {
   }
 }
 
+/** The Auth emulator takes any API key; a runtime pointed at it need not configure one. */
+const EMULATOR_API_KEY = 'emulator-api-key';
+
 export function connectFirebase(settings: FirebaseSettings): FirebaseSignIn {
-  if (!settings.apiKey) {
+  const apiKey = settings.apiKey ?? (settings.authEmulatorUrl ? EMULATOR_API_KEY : null);
+  if (!apiKey) {
     throw new ApiError('firebase-not-configured', 0, 'Firebase sign-in is not configured', {
       detail: 'The runtime sent no Firebase API key (SERAPHIM_FIREBASE_API_KEY).',
     });
   }
   const app = initializeApp({
-    apiKey: settings.apiKey,
+    apiKey,
     ...(settings.authDomain ? { authDomain: settings.authDomain } : {}),
     ...(settings.projectId ? { projectId: settings.projectId } : {}),
   });
