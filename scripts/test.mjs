@@ -81,6 +81,7 @@ vitest('hosting: Mission Control in headless Chromium', join(root, 'hosting'), [
 
 for (const [variable, suite] of [
   ['FIRESTORE_EMULATOR_HOST', 'Firestore adapter contract suite'],
+  ['FIRESTORE_EMULATOR_HOST', 'firestore.rules tests (@firebase/rules-unit-testing)'],
   ['PUBSUB_EMULATOR_HOST', 'Pub/Sub adapter contract suite'],
 ]) {
   if (!process.env[variable]) {

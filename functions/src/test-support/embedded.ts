@@ -11,6 +11,7 @@ export interface TestRuntime {
   runtime: EmbeddedRuntime;
   http: RunningServer;
   url: string;
+  dataDir: string;
   /** Every log entry the runtime wrote. */
   logs: MemorySink;
   /** Stops both; the data folder stays until `dispose`. */
@@ -48,6 +49,7 @@ export async function startTestRuntime(
     runtime,
     http,
     url: http.url,
+    dataDir,
     logs,
     stop,
     dispose: async () => {

@@ -84,7 +84,7 @@ export class EmbeddedRuntime {
 
   constructor(opts: EmbeddedRuntimeOptions) {
     const clock = opts.clock ?? systemClock;
-    const ids = opts.ids ?? createUlids(clock.now);
+    const ids = opts.ids ?? createUlids(() => clock.now());
     const logger = opts.logger ?? createLogger({ fields: { runtime: 'embedded' } });
     this.orchestrators = opts.orchestrators;
     this.startedAt = clock.now();
@@ -98,7 +98,7 @@ export class EmbeddedRuntime {
     }
     this.queue = new EmbeddedTaskQueue(this.#db, { clock, ids, logger });
     this.bus = new EmbeddedEventBus(this.#db, this.queue, { clock, ids });
-    this.documents = new SqliteDocumentStore(this.#db, { now: clock.now, recorder: this.bus });
+    this.documents = new SqliteDocumentStore(this.#db, { now: () => clock.now(), recorder: this.bus });
     const kv = opts.kv ?? new MemoryKv({ clock });
     const mode = opts.auth ?? 'local';
     this.people = new LocalDirectory({ mode, documents: this.documents, clock, ids });
@@ -122,10 +122,11 @@ export class EmbeddedRuntime {
     const version = opts.version;
     this.api = createApiHandler(opts.orchestrators, {
       ports: this.ports,
-      resolvers: [
-        cliTokenResolver(this.cliToken),
-        mode === 'local' ? async () => LOCAL_OWNER : this.sessions.resolver(),
-      ],
+      // On loopback without sign-in everyone is the owner: a token (maybe another runtime's) changes nothing.
+      resolvers:
+        mode === 'local'
+          ? [async () => LOCAL_OWNER]
+          : [cliTokenResolver(this.cliToken), this.sessions.resolver()],
       openApi: async () => buildOpenApi(opts.orchestrators, { version }),
     });
   }

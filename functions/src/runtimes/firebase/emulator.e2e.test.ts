@@ -7,10 +7,14 @@
  *
  * Firestore and Pub/Sub emulators are not available here, so handlers that
  * write documents fail after their first step; the test proves arrival by the
- * task handler's own structured log line, which comes before any write.
+ * task handler's own structured log line, which comes before any write. For
+ * the same reason membership (documents) is not tested here: ID tokens and
+ * revocation are, against the Auth emulator; roles and membership are tested
+ * through the same front door on the embedded runtime (access-matrix.test.ts).
  */
 import { readFileSync } from 'node:fs';
 import { deleteApp, initializeApp } from 'firebase-admin/app';
+import { getAuth } from 'firebase-admin/auth';
 import { getFunctions } from 'firebase-admin/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orchestrators } from '../../orchestrators/registry.js';
@@ -113,7 +117,7 @@ describe('functions emulator', () => {
 
   it("serves every orchestrator's api function through the shared front door", async () => {
     for (const o of orchestrators) {
-      const res = await fetch(apiUrl(o.name, '/no-such-route'));
+      const res = await fetch(apiUrl(o.name, '/no-such/route/at/all'));
       expect(res.status, o.name).toBe(404);
       expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
       expect(await res.json()).toMatchObject({ code: 'not-found' });
@@ -138,21 +142,21 @@ describe('functions emulator', () => {
 });
 
 describe('auth emulator', () => {
-  it('accepts an ID token from Firebase Auth on an authenticated route and refuses a forged one', async () => {
-    const signUp = await fetch(
+  async function signUp(email: string): Promise<{ idToken: string; localId: string }> {
+    const res = await fetch(
       `http://${authHost}/identitytoolkit.googleapis.com/v1/accounts:signUp?key=demo-key`,
       {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          email: `e2e-${Date.now()}@example.com`,
-          password: 'secret-e2e',
-          returnSecureToken: true,
-        }),
+        body: JSON.stringify({ email, password: 'secret-e2e', returnSecureToken: true }),
       },
     );
-    expect(signUp.status).toBe(200);
-    const { idToken } = (await signUp.json()) as { idToken: string };
+    expect(res.status).toBe(200);
+    return (await res.json()) as { idToken: string; localId: string };
+  }
+
+  it('accepts an ID token from Firebase Auth on a signed-in route and refuses a forged one', async () => {
+    const { idToken } = await signUp(`e2e-${Date.now()}@example.com`);
 
     const info = await fetch(apiUrl('system', '/info'), { headers: { authorization: `Bearer ${idToken}` } });
     expect(info.status).toBe(200);
@@ -164,6 +168,33 @@ describe('auth emulator', () => {
       headers: { authorization: 'Bearer not-a-token' },
     });
     expect(forged.status).toBe(401);
+  });
+
+  it('checks revocation: once the user is signed out everywhere, their ID token gets 401', async () => {
+    const email = `e2e-revoked-${Date.now()}@example.com`;
+    const { idToken, localId } = await signUp(email);
+    const session = await fetch(apiUrl('system', '/session'), {
+      headers: { authorization: `Bearer ${idToken}` },
+    });
+    expect(await session.json()).toMatchObject({
+      mode: 'firebase',
+      signedIn: true,
+      user: { uid: localId, email, platformAdmin: false },
+    });
+    // Revocation counts whole seconds: a token issued in the second of the revocation still passes.
+    const issuedAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 1100 - (issuedAt % 1000)));
+    await getAuth(app).revokeRefreshTokens(localId);
+    const revoked = await fetch(apiUrl('system', '/info'), {
+      headers: { authorization: `Bearer ${idToken}` },
+    });
+    expect(revoked.status).toBe(401);
+    expect(await revoked.json()).toMatchObject({ code: 'unauthenticated', detail: /id-token-revoked/ });
+    // On a public route the revoked token is simply no one.
+    const after = await fetch(apiUrl('system', '/session'), {
+      headers: { authorization: `Bearer ${idToken}` },
+    });
+    expect(await after.json()).toMatchObject({ signedIn: false, user: null });
   });
 });
 
