@@ -236,11 +236,6 @@ export function postJson<T>(path: string, body: unknown, options: RequestOptions
   return requestJson<T>('POST', path, { ...options, body });
 }
 
-/** DELETE a resource and read the JSON answer; see `requestJson`. */
-export function deleteJson<T>(path: string, options: RequestOptions = {}): Promise<T> {
-  return requestJson<T>('DELETE', path, options);
-}
-
 /** PUT a JSON body (a whole resource) and read the JSON answer; see `requestJson`. */
 export function putJson<T>(path: string, body: unknown, options: RequestOptions = {}): Promise<T> {
   return requestJson<T>('PUT', path, { ...options, body });

@@ -1,5 +1,5 @@
 // The public surface of #lib: what routes import.
-export { ApiError, deleteJson, getJson, getQueueStats, getSystemHealth, postJson, putJson, toApiError } from './api.ts';
+export { ApiError, getJson, getQueueStats, getSystemHealth, postJson, putJson, toApiError } from './api.ts';
 export type {
   HealthCheck,
   HealthStatus,
@@ -83,6 +83,6 @@ export {
   type WorkspaceSummary,
 } from './identity/api.ts';
 export { MemberDirectory } from './identity/members.svelte.ts';
-export { Session, session } from './session.svelte.ts';
-export { chooseWorkspace, WORKSPACE_PARAM, withWorkspace, workspaceIdFrom } from './workspace.ts';
-export { Workspaces, workspaces } from './workspace.svelte.ts';
+export { session } from './session.svelte.ts';
+export { WORKSPACE_PARAM, withWorkspace } from './workspace.ts';
+export { workspaces } from './workspace.svelte.ts';
