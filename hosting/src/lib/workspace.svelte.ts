@@ -21,10 +21,14 @@ export class Workspaces {
   #listError = $state.raw<ApiError | undefined>();
   #current = $state.raw<Workspace | undefined>();
   #currentError = $state.raw<{ id: string; error: ApiError } | undefined>();
+  // Derived, so what depends on them moves only when the value does, not on every navigation
+  // (a new `page.url`) or every check of the same workspace (a new `#current`).
+  #id = $derived(page.url.searchParams.get(WORKSPACE_PARAM) ?? undefined);
+  #currentId = $derived(this.#current?.id === this.#id ? (this.#id ?? '') : '');
 
   /** The workspace the address names, checked or not yet; undefined until one is chosen. */
   get id(): string | undefined {
-    return page.url.searchParams.get(WORKSPACE_PARAM) ?? undefined;
+    return this.#id;
   }
 
   /** The caller's workspaces, undefined until they arrive. */
@@ -47,7 +51,7 @@ export class Workspaces {
    * the workspace, so a page never asks about one it cannot see.
    */
   get currentId(): string {
-    return this.current?.id ?? '';
+    return this.#currentId;
   }
 
   /** Why the current workspace could not be opened (404: it does not exist or the caller is no member). */
