@@ -4,6 +4,10 @@
  * server, and the firebase runtime's `onRequest` function per orchestrator.
  * Validation, authentication, workspace access, error mapping and the 413/404
  * answers therefore behave the same everywhere.
+ *
+ * One chain per request: identity (resolvers, first match wins) → access (the
+ * route's declared access against the caller's membership role) → hooks →
+ * parse params, query and body → handler → response checked against its schema.
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';

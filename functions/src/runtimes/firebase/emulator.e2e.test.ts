@@ -20,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orchestrators } from '../../orchestrators/registry.js';
 import { functionName } from '../../platform/orchestrator.js';
 import { CloudTasksQueue, emulatorCounts } from './cloud-tasks.js';
+import { firebasePeople } from './people.js';
 import { REGION } from './ports.js';
 
 const PROJECT = 'demo-seraphim';
@@ -195,6 +196,27 @@ describe('auth emulator', () => {
       headers: { authorization: `Bearer ${idToken}` },
     });
     expect(await after.json()).toMatchObject({ signedIn: false, user: null });
+  });
+});
+
+describe('people on Firebase Auth (emulator)', () => {
+  it('finds or creates a person by email, lists, reads and removes them', async () => {
+    const people = firebasePeople(async () => getAuth(app));
+    const email = `e2e-person-${Date.now()}@example.com`;
+    const created = await people.findOrCreateByEmail(email.toUpperCase());
+    expect(created).toMatchObject({ email, new: true });
+    expect(await people.findOrCreateByEmail(email)).toEqual({ ...created, new: false });
+    expect(await people.get(created.uid)).toEqual({
+      uid: created.uid,
+      email,
+      displayName: null,
+      platformAdmin: false,
+    });
+    expect((await people.list(1000)).map((p) => p.uid)).toContain(created.uid);
+    expect(await people.invitation(created.uid)).toBeNull();
+    expect(await people.remove(created.uid)).toBe(true);
+    expect(await people.get(created.uid)).toBeNull();
+    expect(await people.remove(created.uid)).toBe(false);
   });
 });
 
