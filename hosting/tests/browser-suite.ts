@@ -24,11 +24,14 @@ const CHROMIUM_ARGS = [
 export interface BrowserSuite {
   /** The runtime's origin, e.g. `http://127.0.0.1:41234`. */
   origin(): string;
+  /** Everything the runtime printed so far. */
+  output(): string;
   /** A page in a fresh context; its uncaught exceptions fail the test. */
   openPage(viewport?: { width: number; height: number }): Promise<Page>;
 }
 
-export function browserSuite(): BrowserSuite {
+/** @param options.env more settings for the runtime under test, e.g. `SERAPHIM_AUTH=session` */
+export function browserSuite(options: { env?: Record<string, string> } = {}): BrowserSuite {
   let server: ServerUnderTest | undefined;
   let browser: Browser | undefined;
   let pageErrors: Error[] = [];
@@ -43,7 +46,7 @@ export function browserSuite(): BrowserSuite {
             '(or point CHROMIUM_PATH at a Chromium binary). These tests never download a browser.',
         );
       }
-      server = await startServer();
+      server = await startServer(options.env);
       // launch() gives every run a fresh temporary profile; each page gets its own context on top.
       browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
     } catch (error) {
@@ -67,6 +70,10 @@ export function browserSuite(): BrowserSuite {
     origin() {
       if (!server) throw new Error('server not started');
       return server.url;
+    },
+    output() {
+      if (!server) throw new Error('server not started');
+      return server.output();
     },
     async openPage(viewport = { width: 1280, height: 860 }) {
       if (!browser) throw new Error('browser not launched');

@@ -96,7 +96,7 @@ describe('Executions', () => {
 
     const first = seeded[0] as Summary;
     await rows(page).first().getByRole('link', { name: first.id }).click();
-    await page.waitForURL(`${origin()}/executions/${first.id}`);
+    await page.waitForURL(`${origin()}/executions/${first.id}?ws=demo`);
     expect(await page.getByTestId('execution-id').textContent()).toBe(first.id);
 
     await page.goBack();
@@ -110,7 +110,7 @@ describe('Executions', () => {
     await expect.poll(() => rows(page).count(), { timeout: 15_000 }).toBe(4);
 
     await page.getByTestId('filter-status').selectOption('waiting');
-    await page.waitForURL(`${origin()}/executions?status=waiting`);
+    await page.waitForURL(`${origin()}/executions?ws=demo&status=waiting`);
     await expect.poll(() => rowStatuses(page)).toEqual(['waiting', 'waiting']);
 
     await page.reload();
@@ -131,7 +131,7 @@ describe('Executions', () => {
       .toContain('No executions match these filters.');
 
     await page.getByRole('link', { name: 'Clear filters' }).click();
-    await page.waitForURL(`${origin()}/executions`);
+    await page.waitForURL(`${origin()}/executions?ws=demo`);
     await expect.poll(() => rows(page).count()).toBe(4);
     expect(await page.getByTestId('filter-status').inputValue()).toBe('');
   });
@@ -145,7 +145,7 @@ describe('Executions', () => {
       .locator(`[data-testid="execution-row"][data-id="${waiting.id}"]`)
       .getByRole('link', { name: waiting.id })
       .click();
-    await page.waitForURL(`${origin()}/executions/${waiting.id}`);
+    await page.waitForURL(`${origin()}/executions/${waiting.id}?ws=demo`);
 
     await expect.poll(() => stepStatus(page, 'review'), { timeout: 15_000 }).toBe('waiting');
     expect(await executionStatus(page)).toBe('waiting');

@@ -19,7 +19,7 @@ const SECTIONS = [
 ] as const;
 
 /** Sections with a real page; every other one is a placeholder until it is built. */
-const BUILT = new Set<string>(['/', '/executions', '/pool']);
+const BUILT = new Set<string>(['/', '/executions', '/pool', '/settings']);
 
 interface QueueStats {
   queue: string;
@@ -89,7 +89,8 @@ describe('Mission Control', () => {
 
     for (const section of [...SECTIONS.slice(1), SECTIONS[0]]) {
       await navLink(page, section.label).click();
-      await page.waitForURL(`${origin()}${section.path}`);
+      // Links keep the workspace: every address names it.
+      await page.waitForURL(`${origin()}${section.path}?ws=demo`);
       await expect.poll(() => heading(page)).toBe(section.label);
       expect(await navLink(page, section.label).getAttribute('aria-current')).toBe('page');
       if (!BUILT.has(section.path)) {
@@ -185,7 +186,7 @@ describe('Mission Control', () => {
     expect(await menu.getAttribute('aria-expanded')).toBe('true');
 
     await navLink(page, 'Events').click();
-    await page.waitForURL(`${origin()}/events`);
+    await page.waitForURL(`${origin()}/events?ws=demo`);
     await expect.poll(() => heading(page)).toBe('Events');
     await nav.waitFor({ state: 'hidden' });
 

@@ -225,7 +225,7 @@ describe('Pool dashboard', () => {
     await expect.poll(() => statsCalls).toBe(whileHidden + 1);
 
     await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Home' }).click();
-    await page.waitForURL(`${origin()}/`);
+    await page.waitForURL(`${origin()}/?ws=demo`);
     const afterLeaving = statsCalls;
     await page.clock.fastForward(5 * POLL_MS);
     await page.waitForTimeout(300);

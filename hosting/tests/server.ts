@@ -11,15 +11,18 @@ import { startRuntimeProcess } from '../../functions/src/test-support/runtime-pr
 export interface ServerUnderTest {
   /** Origin without a trailing slash, e.g. `http://127.0.0.1:41234`. */
   url: string;
+  /** Everything the runtime printed so far (e.g. its one-time owner link). */
+  output(): string;
   stop(): Promise<void>;
 }
 
 const BUILD_INDEX = fileURLToPath(new URL('../build/index.html', import.meta.url));
 
-export async function startServer(): Promise<ServerUnderTest> {
+/** @param env more settings for the runtime, e.g. `SERAPHIM_AUTH=session` */
+export async function startServer(env: Record<string, string> = {}): Promise<ServerUnderTest> {
   if (!existsSync(BUILD_INDEX)) throw new Error('hosting/build is missing: run `npm run build` first');
   const runtime = await startRuntimeProcess({
-    env: { SERAPHIM_STATIC_DIR: fileURLToPath(new URL('../build', import.meta.url)) },
+    env: { SERAPHIM_STATIC_DIR: fileURLToPath(new URL('../build', import.meta.url)), ...env },
   });
-  return { url: runtime.url, stop: () => runtime.dispose() };
+  return { url: runtime.url, output: () => runtime.output(), stop: () => runtime.dispose() };
 }

@@ -65,12 +65,14 @@ export class ApiError extends Error {
   readonly detail: string | undefined;
   /** The offending fields of an `invalid-input` problem; empty otherwise. */
   readonly errors: readonly ProblemField[];
+  /** Seconds to wait before trying again, from a `Retry-After` header (429, 503). */
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(
     code: string,
     status: number,
     message: string,
-    opts: { detail?: string; errors?: readonly ProblemField[]; cause?: unknown } = {},
+    opts: { detail?: string; errors?: readonly ProblemField[]; retryAfterSeconds?: number; cause?: unknown } = {},
   ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'ApiError';
@@ -78,6 +80,7 @@ export class ApiError extends Error {
     this.status = status;
     this.detail = opts.detail;
     this.errors = opts.errors ?? [];
+    this.retryAfterSeconds = opts.retryAfterSeconds;
   }
 }
 
@@ -120,18 +123,50 @@ export interface RequestOptions {
 }
 
 /**
+ * How every call proves who is calling, set once by the session: the runtime's cookie needs
+ * nothing, Firebase needs a fresh ID token on each call. `onUnauthorized` hears every 401, so a
+ * session that ended anywhere sends the visitor to sign in.
+ */
+export interface ApiAuth {
+  /** The `Authorization: Bearer` credential, or null to send none. */
+  bearerToken?: () => Promise<string | null>;
+  onUnauthorized?: (error: ApiError) => void;
+}
+
+let apiAuth: ApiAuth = {};
+
+export function configureApiAuth(auth: ApiAuth): void {
+  apiAuth = auth;
+}
+
+/**
  * Sends one request and resolves with the parsed JSON body on 2xx; rejects with an `ApiError`
  * otherwise (an `AbortError` from the signal passes through untouched, so callers can tell it
  * apart). A `body` is sent as JSON.
  */
 export async function requestJson<T>(
-  method: 'GET' | 'POST' | 'PUT',
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
   path: string,
   options: RequestOptions & { body?: unknown } = {},
 ): Promise<T> {
+  try {
+    return (await sendJson(method, path, options)) as T;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) apiAuth.onUnauthorized?.(error);
+    throw error;
+  }
+}
+
+async function sendJson(
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  options: RequestOptions & { body?: unknown },
+): Promise<unknown> {
   const doFetch = options.fetch ?? fetch;
   const headers: Record<string, string> = { accept: 'application/json, application/problem+json' };
   if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const token = await apiAuth.bearerToken?.();
+  if (token) headers.authorization = `Bearer ${token}`;
   let response: Response;
   try {
     response = await doFetch(path, {
@@ -150,9 +185,11 @@ export async function requestJson<T>(
     if (contentType.includes('json')) {
       const body = await readJson(response).catch(() => undefined);
       if (isProblem(body)) {
+        const retryAfter = Number.parseInt(response.headers.get('retry-after') ?? '', 10);
         throw new ApiError(body.code, body.status, body.title, {
           ...(body.detail === undefined ? {} : { detail: body.detail }),
           ...(Array.isArray(body.errors) ? { errors: body.errors } : {}),
+          ...(Number.isFinite(retryAfter) ? { retryAfterSeconds: retryAfter } : {}),
         });
       }
     }
@@ -165,7 +202,28 @@ export async function requestJson<T>(
   if (!contentType.includes('json')) {
     throw new ApiError('unexpected-response', response.status, 'The API answered with something other than JSON');
   }
-  return (await readJson(response)) as T;
+  return readJson(response);
+}
+
+/**
+ * Sends one request and checks the answer's shape with `parse` (which throws on a mismatch):
+ * for the calls whose types live next to a parser, so nothing unchecked is cast.
+ */
+export async function requestParsed<T>(
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  parse: (body: unknown) => T,
+  options: RequestOptions & { body?: unknown } = {},
+): Promise<T> {
+  const body = await requestJson<unknown>(method, path, options);
+  try {
+    return parse(body);
+  } catch (cause) {
+    throw new ApiError('unexpected-response', 200, 'The API answered with an unexpected shape', {
+      detail: cause instanceof Error ? cause.message : String(cause),
+      cause,
+    });
+  }
 }
 
 /** GET a JSON resource; see `requestJson`. */

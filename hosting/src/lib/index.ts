@@ -69,4 +69,20 @@ export { WorkspaceSettingsEditor } from './pool/settings.svelte.ts';
 export { type SettingsDraft, type SettingsField, settingsBody } from './pool/settings-draft.ts';
 export { type QueueTotals, queueTotals } from './queues.ts';
 export { type Section, type SectionPath, sectionFor, sections } from './sections.ts';
-export { WORKSPACE } from './workspace.ts';
+export {
+  type AuthMode,
+  type Invitation,
+  type InviteResult,
+  isRole,
+  type Member,
+  ROLES,
+  type Role,
+  roleAtLeast,
+  type SessionUser,
+  type Workspace,
+  type WorkspaceSummary,
+} from './identity/api.ts';
+export { MemberDirectory } from './identity/members.svelte.ts';
+export { session } from './session.svelte.ts';
+export { WORKSPACE_PARAM, withWorkspace } from './workspace.ts';
+export { workspaces } from './workspace.svelte.ts';

@@ -53,7 +53,7 @@ export const sections = [
   {
     path: '/settings',
     label: 'Settings',
-    summary: 'Workspace configuration, API keys, secrets and operator identity will be managed here.',
+    summary: 'The workspace’s members and new workspaces; API keys and secrets will be managed here too.',
   },
 ] as const satisfies readonly Section[];
 

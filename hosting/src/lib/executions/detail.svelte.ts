@@ -5,7 +5,6 @@
  */
 import { type ApiError, type RequestOptions, toApiError } from '../api.ts';
 import { Polled } from '../polled.svelte.ts';
-import { WORKSPACE } from '../workspace.ts';
 import {
   type ControlAction,
   controlExecution,
@@ -34,8 +33,8 @@ export interface CheckpointRef {
 export type ActionKey = ControlAction | `${'retry' | 'decide' | 'reschedule'}:${string}` | `fork:${number}`;
 
 export interface ExecutionDetailOptions {
-  /** @default WORKSPACE */
-  workspace?: string;
+  /** The workspace, from the address (`workspaces.id`). */
+  workspace: string;
   /** @default DETAIL_POLL_MS */
   intervalMs?: number;
   /** Injected in tests; the global fetch otherwise. */
@@ -57,10 +56,14 @@ export class ExecutionDetail extends Polled {
   readonly id: string;
   readonly #workspace: string;
 
-  constructor(id: string, options: ExecutionDetailOptions = {}) {
+  constructor(id: string, options: ExecutionDetailOptions) {
     super(options.intervalMs ?? DETAIL_POLL_MS, options.fetch);
     this.id = id;
-    this.#workspace = options.workspace ?? WORKSPACE;
+    this.#workspace = options.workspace;
+  }
+
+  get workspace(): string {
+    return this.#workspace;
   }
 
   get execution(): Execution | undefined {

@@ -4,7 +4,6 @@
  * still in flight.
  */
 import { type ApiError, isAbortError, toApiError } from '../api.ts';
-import { WORKSPACE } from '../workspace.ts';
 import { type CheckpointDiff, getCheckpointDiff } from './api.ts';
 
 export class CheckpointComparison {
@@ -18,9 +17,9 @@ export class CheckpointComparison {
   readonly #fetch: typeof fetch | undefined;
   #inFlight: AbortController | undefined;
 
-  constructor(executionId: string, options: { workspace?: string; fetch?: typeof fetch } = {}) {
+  constructor(executionId: string, options: { workspace: string; fetch?: typeof fetch }) {
     this.#executionId = executionId;
-    this.#workspace = options.workspace ?? WORKSPACE;
+    this.#workspace = options.workspace;
     this.#fetch = options.fetch;
   }
 

@@ -4,7 +4,6 @@
  */
 import { type ApiError, isAbortError, type RequestOptions, toApiError } from '../api.ts';
 import { pollWhileVisible } from '../polling.ts';
-import { WORKSPACE } from '../workspace.ts';
 import { type ExecutionFilter, type ExecutionSummary, listExecutions } from './api.ts';
 
 /** @default 3000 */
@@ -15,8 +14,8 @@ export const LIST_PAGE_SIZE = 25;
 const MAX_LIMIT = 200;
 
 export interface ExecutionListOptions {
-  /** @default WORKSPACE */
-  workspace?: string;
+  /** The workspace, from the address (`workspaces.id`). */
+  workspace: string;
   /** @default LIST_PAGE_SIZE */
   pageSize?: number;
   /** @default LIST_POLL_MS */
@@ -41,8 +40,8 @@ export class ExecutionList {
   #refreshing: AbortController | undefined;
   #appending: AbortController | undefined;
 
-  constructor(options: ExecutionListOptions = {}) {
-    this.#workspace = options.workspace ?? WORKSPACE;
+  constructor(options: ExecutionListOptions) {
+    this.#workspace = options.workspace;
     this.#pageSize = options.pageSize ?? LIST_PAGE_SIZE;
     this.#intervalMs = options.intervalMs ?? LIST_POLL_MS;
     this.#fetch = options.fetch;

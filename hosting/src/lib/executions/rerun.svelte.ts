@@ -3,7 +3,6 @@
  * execution changes, so this lives apart from `ExecutionDetail` and its controls.
  */
 import { type ApiError, toApiError } from '../api.ts';
-import { WORKSPACE } from '../workspace.ts';
 import { type RerunResult, rerunStep } from './api.ts';
 
 export class StepRerun {
@@ -16,10 +15,10 @@ export class StepRerun {
   readonly #workspace: string;
   readonly #fetch: typeof fetch | undefined;
 
-  constructor(executionId: string, stepId: string, options: { workspace?: string; fetch?: typeof fetch } = {}) {
+  constructor(executionId: string, stepId: string, options: { workspace: string; fetch?: typeof fetch }) {
     this.#executionId = executionId;
     this.#stepId = stepId;
-    this.#workspace = options.workspace ?? WORKSPACE;
+    this.#workspace = options.workspace;
     this.#fetch = options.fetch;
   }
 

@@ -3,7 +3,6 @@
  * use case and its steps' agents. They change rarely; a reload picks up new ones.
  */
 import { type ApiError, isAbortError, type RequestOptions, toApiError } from '../api.ts';
-import { WORKSPACE } from '../workspace.ts';
 import { listUseCases, type UseCase } from './api.ts';
 
 export class UseCaseDirectory {
@@ -14,8 +13,8 @@ export class UseCaseDirectory {
   readonly #workspace: string;
   readonly #fetch: typeof fetch | undefined;
 
-  constructor(options: { workspace?: string; fetch?: typeof fetch } = {}) {
-    this.#workspace = options.workspace ?? WORKSPACE;
+  constructor(options: { workspace: string; fetch?: typeof fetch }) {
+    this.#workspace = options.workspace;
     this.#fetch = options.fetch;
   }
 
