@@ -9,14 +9,13 @@ import { createHash } from 'node:crypto';
 import { PermanentError, RetryAfterError } from '../../platform/errors.js';
 import type { Context } from '../../platform/orchestrator.js';
 import type { PoolManager } from '../pool/manager.js';
-import type { AgentResult } from './agents/types.js';
 import { checkInput } from './contract.js';
 import { carryOut } from './effects.js';
 import { type ForkParent, forkFrom } from './fork.js';
 import { type Decision, decide, type Effect, type MachineInput, newExecution } from './machine.js';
-import type { Execution, StepError, UseCase } from './model.js';
+import type { Execution, UseCase } from './model.js';
 import type { StepTask, TimerTask } from './queues.js';
-import { type AgentRegistry, StepRunner, type WorkflowSource } from './step-runner.js';
+import { type AgentRegistry, type StepRerun, StepRunner, type WorkflowSource } from './step-runner.js';
 import { commitDecision, createExecution, getUseCase } from './store.js';
 import { traceStep } from './tracing.js';
 import { adoptValues } from './values.js';
@@ -215,12 +214,7 @@ export class ExecutionEngine implements WorkflowSource {
     execution: Execution,
     stepId: string,
     recordedInputs: Record<string, unknown> | null,
-  ): Promise<{
-    inputs: Record<string, unknown>;
-    result: AgentResult | null;
-    error: StepError | null;
-    durationMs: number;
-  }> {
+  ): Promise<StepRerun> {
     return this.#runner.rerun(ctx, execution, stepId, recordedInputs);
   }
 

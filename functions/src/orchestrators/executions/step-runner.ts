@@ -88,6 +88,14 @@ export function toStepError(error: unknown): StepError {
 
 type RunResult = AgentResult & { cacheHit?: boolean };
 
+/** What a debugging re-run of one step found: the inputs it used and the agent's answer or error. */
+export interface StepRerun {
+  inputs: Record<string, unknown>;
+  result: AgentResult | null;
+  error: StepError | null;
+  durationMs: number;
+}
+
 export class StepRunner {
   readonly #agents: AgentRegistry;
   readonly #source: WorkflowSource;
@@ -168,12 +176,7 @@ export class StepRunner {
     execution: Execution,
     stepId: string,
     recordedInputs: Record<string, unknown> | null,
-  ): Promise<{
-    inputs: Record<string, unknown>;
-    result: AgentResult | null;
-    error: StepError | null;
-    durationMs: number;
-  }> {
+  ): Promise<StepRerun> {
     const useCase = await this.#source.useCase(
       ctx,
       execution.workspace,
