@@ -124,7 +124,7 @@ export class EmbeddedRuntime {
       releaseLock(this.#lock);
       throw error;
     }
-    this.#tracing = createEmbeddedTracing(this.#db, { now: clock.now, logger });
+    this.#tracing = createEmbeddedTracing(this.#db, { now: () => clock.now(), logger });
     this.#spanRetention = opts.spanRetention ?? DEFAULT_SPAN_RETENTION;
     this.queue = new EmbeddedTaskQueue(this.#db, { clock, ids, logger });
     this.bus = new EmbeddedEventBus(this.#db, this.queue, { clock, ids });
