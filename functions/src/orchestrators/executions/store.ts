@@ -237,9 +237,17 @@ export async function commitDecision(
     const result = await documents.transaction(async (tx) => {
       const snapshot = await readDocument(tx, ExecutionDocument, paths.execution(workspace, id));
       if (!snapshot) throw new NotFoundError(`Execution ${id} not found`);
-      const now = await current(documents, snapshot);
-      // Read inside the transaction: a checkpoint written in its place since makes this commit run again.
-      if (await tx.get(paths.checkpoint(workspace, id, now.checkpoint + 1))) return RACED;
+      // Read inside the transaction: a checkpoint written in the next slot since makes this commit run
+      // again. Checkpoints are written one after another, so with the slot after the state this process
+      // last folded still empty, that state is current: no query for the tail.
+      const slotAfter = (n: number) => tx.get(paths.checkpoint(workspace, id, n + 1));
+      const known = foldedIn(documents).get(snapshot.path);
+      let now: Execution;
+      if (known?.version === snapshot.version && !(await slotAfter(known.state.checkpoint))) now = known.state;
+      else {
+        now = await current(documents, snapshot);
+        if (await slotAfter(now.checkpoint)) return RACED;
+      }
       const decision = await decideFn(now, tx);
       if (!decision?.accepted) return decision;
       const next = decision.state;
