@@ -135,13 +135,19 @@ function remember(documents: DocumentStore, path: string, version: number, state
   const map = foldedIn(documents);
   map.delete(path);
   if (map.size >= FOLDED_MAX) map.delete(map.keys().next().value as string);
-  map.set(path, { version, state: structuredClone(state) });
+  // Kept as it is: states are never changed in place (decide() works on a copy), so no copy is needed.
+  map.set(path, { version, state });
 }
 
 async function current(documents: DocumentStore, snapshot: Parsed<Execution>): Promise<Execution> {
   const known = foldedIn(documents).get(snapshot.path);
-  const base = known?.version === snapshot.version ? known.state : snapshot.data;
   const { workspace, id } = snapshot.data;
+  if (known?.version === snapshot.version) {
+    // Checkpoints are written one after another: with the next slot empty, nothing came since.
+    const slot = await documents.get(paths.checkpoint(workspace, id, known.state.checkpoint + 1));
+    if (!slot) return known.state;
+  }
+  const base = known?.version === snapshot.version ? known.state : snapshot.data;
   const state = fold(base, await checkpointsAfter(documents, workspace, id, base.checkpoint));
   remember(documents, snapshot.path, snapshot.version, state);
   return state;
