@@ -248,7 +248,6 @@ describe('seraphim pool', () => {
     const { seedExecutionsDemo } = await import('../orchestrators/executions/demo.js');
     const { STEP_QUEUE_LIMITS, stepQueue } = await import('../orchestrators/executions/queues.js');
     const { default: poolOrchestrator } = await import('../orchestrators/pool/index.js');
-    const { pool } = await import('../orchestrators/pool/instance.js');
     t = await startTestRuntime([system, executions, poolOrchestrator]);
     const ctx = { ...t.runtime.ports, correlationId: 'cli' };
     await t.runtime.ports.documents.create('workspaces/demo', {});
@@ -257,6 +256,8 @@ describe('seraphim pool', () => {
     // An upstream's 429 halves both an agent kind's limit and its step queue's: one decision of each.
     normalQueue = stepQueue('normal');
     const tooMany = { latencyMs: 100, rateLimited: true };
+    const pool = engine.pool;
+    if (!pool) throw new Error('the executions engine runs with a pool');
     await pool.observe(ctx, 'llm', tooMany);
     await pool.observeQueue(ctx, normalQueue, STEP_QUEUE_LIMITS.normal, tooMany);
   });

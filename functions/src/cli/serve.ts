@@ -1,5 +1,6 @@
 /** `seraphim serve`: the embedded runtime with Mission Control, until Ctrl-C. */
 
+import { poolLimitsFromConfig } from '../orchestrators/pool/model.js';
 import { orchestrators } from '../orchestrators/registry.js';
 import { envConfig, SERAPHIM_VERSION } from '../platform/config.js';
 import { errorMessage } from '../platform/errors.js';
@@ -24,6 +25,8 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
     ...(opts.dataDir === undefined ? {} : { SERAPHIM_DATA_DIR: opts.dataDir }),
     ...(opts.demo === undefined ? {} : { SERAPHIM_DEMO: opts.demo ? '1' : '0' }),
   });
+  // The pool's limits are read when first used; a bad one should stop start-up, not the first step.
+  poolLimitsFromConfig(envConfig(env));
   const logger = createLogger({ level: settings.SERAPHIM_LOG_LEVEL, fields: { runtime: 'embedded' } });
   const auth = signInMode(settings);
   const runtime = new EmbeddedRuntime({

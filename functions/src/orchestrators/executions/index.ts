@@ -6,7 +6,7 @@
  */
 
 import { defineOrchestrator, defineTask, tasksPerPriority } from '../../platform/orchestrator.js';
-import { pool } from '../pool/instance.js';
+import { PoolManager } from '../pool/manager.js';
 import { builtinAgents, createAgentRegistry } from './agents/registry.js';
 import { ExecutionEngine } from './engine.js';
 import { cleanupExpired, recoverStalled } from './maintenance.js';
@@ -58,5 +58,9 @@ export function createExecutionsOrchestrator(engine: ExecutionEngine) {
   });
 }
 
-export const engine = new ExecutionEngine(createAgentRegistry(builtinAgents), pool);
+/**
+ * The pool keeps nothing of its own in memory but short caches: its slots, counts and controllers live
+ * in kv, and its limits come from configuration when first used, so each orchestrator may hold its own.
+ */
+export const engine = new ExecutionEngine(createAgentRegistry(builtinAgents), new PoolManager());
 export default createExecutionsOrchestrator(engine);

@@ -4,11 +4,11 @@
  * manager.ts and machine.ts.
  */
 import { defineOrchestrator } from '../../platform/orchestrator.js';
-import { pool } from './instance.js';
+import { PoolManager } from './manager.js';
 import { poolRoutes } from './routes.js';
 
 export default defineOrchestrator({
   name: 'pool',
   description: 'Resource pool: concurrency limits, weighted fair sharing, admission and monitoring',
-  routes: poolRoutes(pool),
+  routes: poolRoutes(new PoolManager()),
 });

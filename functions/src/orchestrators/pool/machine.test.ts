@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { envConfig } from '../../platform/config.js';
+import { InvalidInputError } from '../../platform/errors.js';
 import { admit, fairShare, percentile } from './machine.js';
+import { DEFAULT_POOL_LIMITS, poolLimitsFromConfig } from './model.js';
 
 describe('fairShare', () => {
   it.each<[string, number, string, Array<[string, number]>, number]>([
@@ -96,5 +99,44 @@ describe('percentile', () => {
     [[10, 1, 5], 50, 5],
   ])('%j p%i = %i', (values, p, expected) => {
     expect(percentile(values, p)).toBe(expected);
+  });
+});
+
+describe('pool limits from configuration', () => {
+  it('takes each SERAPHIM_POOL_* setting over its default, and kind=limit pairs per agent kind', () => {
+    const limits = poolLimitsFromConfig(
+      envConfig({
+        SERAPHIM_POOL_GLOBAL: '64',
+        SERAPHIM_POOL_PER_USE_CASE: '8',
+        SERAPHIM_POOL_DEFAULT_PER_AGENT_KIND: '12',
+        SERAPHIM_POOL_PER_AGENT_KIND: ' llm=4, vision-model = 2 ',
+      }),
+    );
+    expect(limits).toEqual({
+      global: 64,
+      perUseCase: 8,
+      defaultPerAgentKind: 12,
+      perAgentKind: { ...DEFAULT_POOL_LIMITS.perAgentKind, llm: 4, 'vision-model': 2 },
+    });
+    expect(poolLimitsFromConfig(envConfig({}))).toEqual(DEFAULT_POOL_LIMITS);
+  });
+
+  it.each([
+    ['SERAPHIM_POOL_GLOBAL', '0'],
+    ['SERAPHIM_POOL_GLOBAL', 'lots'],
+    ['SERAPHIM_POOL_PER_AGENT_KIND', 'llm:4'],
+    ['SERAPHIM_POOL_PER_AGENT_KIND', 'llm=0'],
+  ])('refuses %s=%s, naming the setting', (name, value) => {
+    const error = (() => {
+      try {
+        poolLimitsFromConfig(envConfig({ [name]: value }));
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as InvalidInputError).fields.map((f) => f.path.split('.').slice(0, 2).join('.'))).toEqual([
+      `config.${name}`,
+    ]);
   });
 });

@@ -23,9 +23,9 @@ import {
 } from './aimd.js';
 import { type Admission, admit, fairShare } from './machine.js';
 import {
-  DEFAULT_POOL_LIMITS,
   PoolDecisionDocument,
   type PoolLimits,
+  poolLimitsFromConfig,
   type WorkspacePool,
   WorkspacePoolSchema,
 } from './model.js';
@@ -54,19 +54,29 @@ const RECENT_MS = 5_000;
 const MINUTE = 60_000;
 
 export class PoolManager {
-  readonly limits: PoolLimits;
+  /** Set by the constructor (tests); otherwise read from configuration on first use. */
+  readonly #overrides: Partial<PoolLimits>;
+  #limits: PoolLimits | undefined;
   #active:
     | { at: number; weights: Map<string, number>; settings: Map<string, WorkspacePool>; recent: Set<string> }
     | undefined;
   /** When this process last marked each workspace recently active in kv (so it writes that at most once a second). */
   readonly #marked = new Map<string, number>();
 
-  constructor(limits: Partial<PoolLimits> = {}) {
-    this.limits = { ...DEFAULT_POOL_LIMITS, ...limits };
+  /** `overrides` win over configuration (SERAPHIM_POOL_*, see poolLimitsFromConfig), which wins over the defaults. */
+  constructor(overrides: Partial<PoolLimits> = {}) {
+    this.#overrides = overrides;
   }
 
-  agentKindLimit(kind: string): number {
-    return this.limits.perAgentKind[kind] ?? this.limits.defaultPerAgentKind;
+  /** The limits in force: configuration read once, on first use, then the overrides. */
+  limitsFor(ctx: Pick<Context, 'config'>): PoolLimits {
+    this.#limits ??= { ...poolLimitsFromConfig(ctx.config), ...this.#overrides };
+    return this.#limits;
+  }
+
+  agentKindLimit(ctx: Pick<Context, 'config'>, kind: string): number {
+    const limits = this.limitsFor(ctx);
+    return limits.perAgentKind[kind] ?? limits.defaultPerAgentKind;
   }
 
   /** Takes one slot in every dimension, or none: on the first full one, what was taken is given back. */
@@ -80,7 +90,7 @@ export class PoolManager {
     }
     const own = settings.get(req.workspace);
     const share = fairShare({
-      globalLimit: this.limits.global,
+      globalLimit: this.limitsFor(ctx).global,
       workspace: req.workspace,
       activeWeights: weights,
       recentlyIdle: [...recent].filter((ws) => ws !== req.workspace && !weights.has(ws)).length,
@@ -92,16 +102,16 @@ export class PoolManager {
         limit: Math.min(share, own?.maxConcurrent ?? Number.POSITIVE_INFINITY),
       },
       // The workspace's share first: a flooder over its share is turned back before it takes a global slot.
-      { name: 'global' as const, key: 'pool:slot:global', limit: this.limits.global },
+      { name: 'global' as const, key: 'pool:slot:global', limit: this.limitsFor(ctx).global },
       {
         name: 'useCase' as const,
         key: `pool:slot:uc:${req.workspace}:${req.useCaseId}`,
-        limit: this.limits.perUseCase,
+        limit: this.limitsFor(ctx).perUseCase,
       },
       {
         name: 'agentKind' as const,
         key: `pool:slot:agent:${req.agentKind}`,
-        limit: (await this.#aimdState(ctx, `pool:aimd:${req.agentKind}`, this.aimdPolicy(req.agentKind)))
+        limit: (await this.#aimdState(ctx, `pool:aimd:${req.agentKind}`, this.aimdPolicy(ctx, req.agentKind)))
           .limit,
       },
     ];
@@ -149,8 +159,8 @@ export class PoolManager {
     await ctx.kv.set(recentKey(workspace), '1', { ttlMs: RECENT_MS });
   }
 
-  aimdPolicy(kind: string): AimdPolicy {
-    return { min: 1, max: this.agentKindLimit(kind), window: 10 };
+  aimdPolicy(ctx: Pick<Context, 'config'>, kind: string): AimdPolicy {
+    return { min: 1, max: this.agentKindLimit(ctx, kind), window: 10 };
   }
 
   async #aimdState(ctx: Context, key: string, policy: AimdPolicy): Promise<AimdState> {
@@ -199,7 +209,7 @@ export class PoolManager {
    * approximate by design.
    */
   async observe(ctx: Context, kind: string, seen: AimdObservation): Promise<void> {
-    await this.#observe(ctx, `pool:aimd:${kind}`, this.aimdPolicy(kind), seen, { agentKind: kind });
+    await this.#observe(ctx, `pool:aimd:${kind}`, this.aimdPolicy(ctx, kind), seen, { agentKind: kind });
   }
 
   /**
@@ -221,11 +231,11 @@ export class PoolManager {
 
   /** Effective limits per agent kind now (AIMD), for monitoring. */
   async effectiveAgentLimits(ctx: Context): Promise<Record<string, number>> {
-    const kinds = Object.keys(this.limits.perAgentKind);
+    const kinds = Object.keys(this.limitsFor(ctx).perAgentKind);
     const states = await Promise.all(
-      kinds.map((k) => this.#aimdState(ctx, `pool:aimd:${k}`, this.aimdPolicy(k))),
+      kinds.map((k) => this.#aimdState(ctx, `pool:aimd:${k}`, this.aimdPolicy(ctx, k))),
     );
-    return Object.fromEntries(kinds.map((k, i) => [k, states[i]?.limit ?? this.agentKindLimit(k)]));
+    return Object.fromEntries(kinds.map((k, i) => [k, states[i]?.limit ?? this.agentKindLimit(ctx, k)]));
   }
 
   /** Each queue's limits now (AIMD), as tenths of its declared limits. */

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { InvalidInputError } from '../../platform/errors.js';
+import type { ConfigSource } from '../../platform/ports.js';
+import { zodFields } from '../../platform/problem.js';
 import { defineDocumentKind } from '../../platform/stored.js';
 
 // The bounds of each setting, shared by the settings and a change to them.
@@ -47,6 +50,60 @@ export interface PoolLimits {
   /** For agent kinds not listed. */
   defaultPerAgentKind: number;
 }
+
+/**
+ * The pool's limits from configuration, read when used (never at import):
+ * `SERAPHIM_POOL_GLOBAL`, `SERAPHIM_POOL_PER_USE_CASE`,
+ * `SERAPHIM_POOL_DEFAULT_PER_AGENT_KIND`, and `SERAPHIM_POOL_PER_AGENT_KIND`
+ * as `kind=limit` pairs (`llm=4,http=32`), each over its default. A bad value
+ * is refused with the setting named.
+ * @example poolLimitsFromConfig(envConfig({ SERAPHIM_POOL_GLOBAL: '64' })).global // 64
+ */
+export function poolLimitsFromConfig(config: Pick<ConfigSource, 'get'>): PoolLimits {
+  const parsed = PoolSettingsSchema.safeParse({
+    SERAPHIM_POOL_GLOBAL: config.get('SERAPHIM_POOL_GLOBAL'),
+    SERAPHIM_POOL_PER_USE_CASE: config.get('SERAPHIM_POOL_PER_USE_CASE'),
+    SERAPHIM_POOL_DEFAULT_PER_AGENT_KIND: config.get('SERAPHIM_POOL_DEFAULT_PER_AGENT_KIND'),
+    SERAPHIM_POOL_PER_AGENT_KIND: config.get('SERAPHIM_POOL_PER_AGENT_KIND'),
+  });
+  if (!parsed.success) {
+    const fields = zodFields(parsed.error, 'config');
+    throw new InvalidInputError(
+      `Bad pool configuration: ${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}`,
+      fields,
+    );
+  }
+  const s = parsed.data;
+  return {
+    global: s.SERAPHIM_POOL_GLOBAL ?? DEFAULT_POOL_LIMITS.global,
+    perUseCase: s.SERAPHIM_POOL_PER_USE_CASE ?? DEFAULT_POOL_LIMITS.perUseCase,
+    defaultPerAgentKind: s.SERAPHIM_POOL_DEFAULT_PER_AGENT_KIND ?? DEFAULT_POOL_LIMITS.defaultPerAgentKind,
+    perAgentKind: { ...DEFAULT_POOL_LIMITS.perAgentKind, ...s.SERAPHIM_POOL_PER_AGENT_KIND },
+  };
+}
+
+const Limit = z.coerce.number().int().min(1).max(100_000);
+const PoolSettingsSchema = z.object({
+  SERAPHIM_POOL_GLOBAL: Limit.optional(),
+  SERAPHIM_POOL_PER_USE_CASE: Limit.optional(),
+  SERAPHIM_POOL_DEFAULT_PER_AGENT_KIND: Limit.optional(),
+  SERAPHIM_POOL_PER_AGENT_KIND: z
+    .string()
+    .regex(
+      /^\s*[a-z][a-zA-Z0-9_-]*\s*=\s*\d+\s*(,\s*[a-z][a-zA-Z0-9_-]*\s*=\s*\d+\s*)*$/,
+      'use kind=limit pairs, e.g. llm=4,http=32',
+    )
+    .transform((text) =>
+      Object.fromEntries(
+        text.split(',').map((pair) => {
+          const [kind = '', limit = ''] = pair.split('=').map((part) => part.trim());
+          return [kind, Number(limit)];
+        }),
+      ),
+    )
+    .pipe(z.record(z.string(), z.number().int().min(1).max(100_000)))
+    .optional(),
+});
 
 export const DEFAULT_POOL_LIMITS: PoolLimits = {
   global: 32,

@@ -107,7 +107,7 @@ export function poolRoutes(pool: PoolManager): RouteDefinition[] {
         ids.forEach((id, i) => {
           if ((inFlight[i] ?? 0) > 0) active.set(id, settings[i]?.weight ?? 1);
         });
-        const running = await pool.held(ctx, 'pool:slot:global', pool.limits.global);
+        const running = await pool.held(ctx, 'pool:slot:global', pool.limitsFor(ctx).global);
         const queues = (await ctx.tasks.list()).filter((q) => q.queue.startsWith('executions-'));
         const [throttled, totals, perAgentKind] = await Promise.all([
           pool.throttles(ctx),
@@ -115,9 +115,17 @@ export function poolRoutes(pool: PoolManager): RouteDefinition[] {
           agentLimitsInForce(pool, ctx),
         ]);
         return {
-          limits: { ...pool.limits, perAgentKind: { ...pool.limits.perAgentKind } },
-          limitsInForce: { global: pool.limits.global, perUseCase: pool.limits.perUseCase, perAgentKind },
-          utilisation: { running, limit: pool.limits.global, ratio: running / pool.limits.global },
+          limits: { ...pool.limitsFor(ctx), perAgentKind: { ...pool.limitsFor(ctx).perAgentKind } },
+          limitsInForce: {
+            global: pool.limitsFor(ctx).global,
+            perUseCase: pool.limitsFor(ctx).perUseCase,
+            perAgentKind,
+          },
+          utilisation: {
+            running,
+            limit: pool.limitsFor(ctx).global,
+            ratio: running / pool.limitsFor(ctx).global,
+          },
           queues,
           waits: await recentWaits(
             ctx,
@@ -126,7 +134,11 @@ export function poolRoutes(pool: PoolManager): RouteDefinition[] {
           throttled: { ...throttled, totals },
           workspaces: ids.flatMap((workspace, i) => {
             if (!visible.has(workspace)) return [];
-            const share = fairShare({ globalLimit: pool.limits.global, workspace, activeWeights: active });
+            const share = fairShare({
+              globalLimit: pool.limitsFor(ctx).global,
+              workspace,
+              activeWeights: active,
+            });
             const cap = settings[i]?.maxConcurrent ?? null;
             return [
               {
