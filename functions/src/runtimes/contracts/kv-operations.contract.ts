@@ -246,10 +246,13 @@ export function describeKvOperationsContract(name: string, setup: () => Promise<
       expect(await kv.run(releaseSlots, { keys: dimensions.map((d) => d.key), holder: 'a' })).toBe(0);
     });
 
-    it('a limit of 0 refuses everyone', async () => {
+    it('a limit of 0 refuses everyone; an infinite one no one', async () => {
       const dimensions = dims(5, 0);
       expect(await acquire(dimensions, 'a')).toEqual({ ok: false, refused: 1 });
       expect(await count(dimensions[0])).toBe(0);
+      const unlimited = dims(Number.POSITIVE_INFINITY);
+      for (const holder of ['a', 'b', 'c']) expect(await acquire(unlimited, holder)).toEqual({ ok: true });
+      expect(await count(unlimited[0])).toBe(3);
     });
 
     it('release frees only the holder’s own slots and answers how many it held', async () => {
