@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import type { Clock } from './clock.js';
 import type { RateLimits } from './delivery.js';
 import type { Ids } from './ids.js';
+import type { KvOperation } from './kv-operations.js';
 import type { Logger } from './logger.js';
 import type { Tracer } from './tracing.js';
 
@@ -215,6 +216,12 @@ export interface KeyValueStore {
   expire(key: string, ttlMs: number): Promise<boolean>;
   /** Remaining time to live in ms; null when the key is missing or has no expiry. */
   ttl(key: string): Promise<number | null>;
+  /**
+   * Runs one named atomic operation (`platform/kv-operations.ts`): a decision
+   * that reads, decides and writes in one step, one round trip on Upstash.
+   * @example await kv.run(acquireSlots, { dimensions, holder, ttlMs, now })
+   */
+  run<A, R>(op: KvOperation<A, R>, args: A): Promise<R>;
 }
 
 // ---------------------------------------------------------------- blobs

@@ -9,7 +9,9 @@
  * `/multi-exec` batch can never interleave with another request's commands.
  *
  * It counts the Redis commands it forwards, so tests can check what a call
- * costs (Upstash bills per command).
+ * costs (Upstash bills per command): each command of a pipeline or a
+ * transaction counts, and a script counts once (EVALSHA) however many commands
+ * it runs inside, or twice when Redis answered NOSCRIPT and the client sent EVAL.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -233,7 +235,7 @@ export function freePort(): Promise<number> {
 export interface UpstashProxy {
   /** Base URL to hand to `new Redis({ url })`. */
   url: string;
-  /** Redis commands forwarded so far, MULTI and EXEC included. */
+  /** Redis commands forwarded so far, MULTI and EXEC included; a script's inner commands not. */
   readonly commandCount: number;
   /** HTTP requests received so far, rejected ones included. */
   readonly requestCount: number;

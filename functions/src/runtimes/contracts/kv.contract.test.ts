@@ -6,9 +6,11 @@
  */
 import { Redis } from '@upstash/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { observeAimd } from '../../orchestrators/pool/kv-operations.js';
 import { ManualClock } from '../../platform/clock.js';
 import { envConfig } from '../../platform/config.js';
 import { PermanentError, RetryableError } from '../../platform/errors.js';
+import { acquireSlots, releaseSlots } from '../../platform/kv-slots.js';
 import {
   freePort,
   REDIS_MISSING_MESSAGE,
@@ -20,13 +22,20 @@ import {
 import { MemoryKv } from '../embedded/kv.js';
 import { createUpstashKv, UpstashKv } from '../firebase/upstash-kv.js';
 import { describeKvContract } from './kv.contract.js';
+import { describeKvOperationsContract } from './kv-operations.contract.js';
 
 const TOKEN = 'test-token-0123456789';
 
-describeKvContract('MemoryKv', async () => {
+const memorySubject = async () => {
   const clock = new ManualClock();
-  return { kv: new MemoryKv({ clock }), advance: (ms) => clock.advance(ms), teardown: async () => {} };
-});
+  return {
+    kv: new MemoryKv({ clock }),
+    advance: (ms: number) => clock.advance(ms),
+    teardown: async () => {},
+  };
+};
+describeKvContract('MemoryKv', memorySubject);
+describeKvOperationsContract('MemoryKv', memorySubject);
 
 describe('MemoryKv beyond the contract', () => {
   it('evicts the least recently used key beyond maxEntries; reads refresh recency', async () => {
@@ -38,6 +47,21 @@ describe('MemoryKv beyond the contract', () => {
     await kv.set('d', '4');
     expect(await kv.mget(['a', 'b', 'c', 'd'])).toEqual(['1', null, '3', '4']);
     expect(kv.size).toBe(3);
+  });
+
+  it('counts sorted sets in its LRU bound and expires them like strings', async () => {
+    const clock = new ManualClock();
+    const kv = new MemoryKv({ clock, maxEntries: 2 });
+    const now = clock.now();
+    await kv.run(acquireSlots, { dimensions: [{ key: 's1', limit: 1 }], holder: 'a', ttlMs: 100, now });
+    await kv.set('x', '1');
+    await kv.run(acquireSlots, { dimensions: [{ key: 's2', limit: 1 }], holder: 'a', ttlMs: 100, now });
+    expect(kv.size).toBe(2);
+    expect(await kv.run(releaseSlots, { keys: ['s1', 's2'], holder: 'a' })).toBe(1);
+    await kv.run(acquireSlots, { dimensions: [{ key: 's3', limit: 1 }], holder: 'a', ttlMs: 100, now });
+    clock.advance(100);
+    expect(await kv.ttl('s3')).toBeNull();
+    expect(kv.size).toBe(1);
   });
 
   it('drops an expired key when it is next touched', async () => {
@@ -76,10 +100,12 @@ describe('UpstashKv through the Upstash REST proxy on redis-server', () => {
     await redis?.stop();
   });
 
-  describeKvContract('UpstashKv', async () => ({
+  const upstashSubject = async () => ({
     kv: new UpstashKv({ url: started().url, token: TOKEN }),
     teardown: async () => {},
-  }));
+  });
+  describeKvContract('UpstashKv', upstashSubject);
+  describeKvOperationsContract('UpstashKv', upstashSubject);
 
   describe('the proxy and the client together', () => {
     const client = (token = TOKEN) =>
@@ -164,6 +190,47 @@ describe('UpstashKv through the Upstash REST proxy on redis-server', () => {
       proxy.resetCounters();
       await kv.incr('proxy:cost');
       expect(proxy.commandCount).toBe(1);
+    });
+
+    it('runs a kv operation as one EVALSHA, two commands (EVALSHA, EVAL) when Redis lacks the script', async () => {
+      const proxy = started();
+      const kv = new UpstashKv({ url: proxy.url, token: TOKEN });
+      const dimensions = ['global', 'ws:w1', 'uc:w1:u1', 'agent:llm'].map((d) => ({
+        key: `proxy:cost:slot:${d}`,
+        limit: 4,
+        ...(d === 'agent:llm' ? { limitFrom: { key: 'proxy:cost:aimd' } } : {}),
+      }));
+      const acquire = (holder: string) =>
+        kv.run(acquireSlots, { dimensions, holder, ttlMs: 60_000, now: Date.now() });
+      const flushed = await fetch(`${proxy.url}/script/flush`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      expect(await flushed.json()).toEqual({ result: 'OK' });
+
+      proxy.resetCounters();
+      expect(await acquire('first')).toEqual({ ok: true });
+      expect(proxy.commandCount).toBe(2);
+      proxy.resetCounters();
+      expect(await acquire('second')).toEqual({ ok: true });
+      expect(proxy.commandCount).toBe(1);
+
+      await kv.run(releaseSlots, { keys: dimensions.map((d) => d.key), holder: 'first' });
+      proxy.resetCounters();
+      expect(await kv.run(releaseSlots, { keys: dimensions.map((d) => d.key), holder: 'second' })).toBe(4);
+      expect(proxy.commandCount).toBe(1);
+
+      const observe = () =>
+        kv.run(observeAimd, {
+          key: 'proxy:cost:aimd',
+          policy: { min: 1, max: 4, window: 3 },
+          latencyMs: 120,
+          rateLimited: false,
+        });
+      await observe();
+      proxy.resetCounters();
+      await observe();
+      expect(proxy.commandCount).toBe(1);
+      expect(proxy.requestCount).toBe(1);
     });
 
     it('turns upstream 5xx and unreachable hosts into RetryableError', async () => {

@@ -5,10 +5,13 @@
  * (`runtimes/contracts/kv.contract.ts`) holds both to that.
  *
  * Everything runs synchronously inside each call, so every call is atomic
- * with respect to the others without any locking.
+ * with respect to the others without any locking. That includes the named
+ * operations (`run`): their memory version sees the sorted sets they need
+ * through a narrow `KvMemory` view, with Redis' rules for them.
  */
 import { type Clock, systemClock } from '../../platform/clock.js';
-import { InvalidInputError } from '../../platform/errors.js';
+import { InvalidInputError, PermanentError } from '../../platform/errors.js';
+import type { KvMemory, KvOperation } from '../../platform/kv-operations.js';
 import type { KeyValueStore, KvSetOptions } from '../../platform/ports.js';
 
 export interface MemoryKvOptions {
@@ -26,11 +29,13 @@ export interface MemoryKvOptions {
   maxEntries?: number;
 }
 
-interface Entry {
-  value: string;
-  /** Epoch ms at which the key stops existing; undefined means no expiry. */
-  expiresAt: number | undefined;
-}
+/** A string, or a sorted set (member → score) for the named operations; both expire alike. */
+type Entry = { expiresAt: number | undefined } & (
+  | { type: 'string'; value: string }
+  | { type: 'zset'; members: Map<string, number> }
+);
+type StringEntry = Extract<Entry, { type: 'string' }>;
+type ZsetEntry = Extract<Entry, { type: 'zset' }>;
 
 /** Redis' own rule for what INCRBY accepts: canonical signed 64-bit decimal, no sign on zero, no padding. */
 const REDIS_INTEGER = /^(?:0|-?[1-9][0-9]{0,18})$/;
@@ -57,18 +62,22 @@ export class MemoryKv implements KeyValueStore {
   }
 
   async get(key: string): Promise<string | null> {
-    return this.#read(key)?.value ?? null;
+    return this.#readString(key)?.value ?? null;
   }
 
   async mget(keys: string[]): Promise<Array<string | null>> {
-    return keys.map((key) => this.#read(key)?.value ?? null);
+    // Redis' MGET answers nil for a key of another type rather than failing.
+    return keys.map((key) => {
+      const entry = this.#read(key);
+      return entry?.type === 'string' ? entry.value : null;
+    });
   }
 
   async set(key: string, value: string, opts: KvSetOptions = {}): Promise<boolean> {
     if (opts.ttlMs !== undefined) assertTtl(opts.ttlMs);
     if (opts.ifAbsent && this.#read(key) !== undefined) return false;
     // Like Redis SET, a plain set drops any previous expiry.
-    this.#write(key, { value, expiresAt: this.#expiry(opts.ttlMs) });
+    this.#write(key, { type: 'string', value, expiresAt: this.#expiry(opts.ttlMs) });
     return true;
   }
 
@@ -79,7 +88,7 @@ export class MemoryKv implements KeyValueStore {
   }
 
   async delIfEquals(key: string, value: string): Promise<boolean> {
-    if (this.#live(key)?.value !== value) return false;
+    if (this.#readString(key)?.value !== value) return false;
     this.#entries.delete(key);
     return true;
   }
@@ -88,9 +97,10 @@ export class MemoryKv implements KeyValueStore {
     if (!Number.isSafeInteger(by)) throw new InvalidInputError('kv.incr: `by` must be a safe integer');
     if (opts.ttlMs !== undefined) assertTtl(opts.ttlMs);
     const current = this.#read(key);
+    if (current?.type === 'zset') throw notAnInteger(key);
     if (current === undefined) {
       // A new key starts at 0 and gets the ttl: the fixed-window counter case.
-      this.#write(key, { value: String(by), expiresAt: this.#expiry(opts.ttlMs) });
+      this.#write(key, { type: 'string', value: String(by), expiresAt: this.#expiry(opts.ttlMs) });
       return by;
     }
     const next = REDIS_INTEGER.test(current.value) ? BigInt(current.value) + BigInt(by) : undefined;
@@ -112,6 +122,70 @@ export class MemoryKv implements KeyValueStore {
     const entry = this.#live(key);
     if (entry?.expiresAt === undefined) return null;
     return entry.expiresAt - this.#clock.now();
+  }
+
+  async run<A, R>(op: KvOperation<A, R>, args: A): Promise<R> {
+    return op.memory(this.#memory, op.parseArgs(args));
+  }
+
+  /** The operations' view: Redis' sorted-set rules over the same entries, LRU and TTLs. */
+  readonly #memory: KvMemory = {
+    get: (key) => this.#readString(key)?.value ?? null,
+    set: (key, value) => this.#write(key, { type: 'string', value, expiresAt: undefined }),
+    zscore: (key, member) => this.#readZset(key)?.members.get(member) ?? null,
+    zadd: (key, member, score) => {
+      const entry = this.#readZset(key);
+      if (entry !== undefined) entry.members.set(member, score);
+      else this.#write(key, { type: 'zset', members: new Map([[member, score]]), expiresAt: undefined });
+    },
+    zrem: (key, member) => {
+      const entry = this.#readZset(key);
+      const removed = entry?.members.delete(member) ?? false;
+      this.#dropIfEmpty(key, entry);
+      return removed;
+    },
+    zremRangeByScore: (key, max) => {
+      const entry = this.#readZset(key);
+      if (entry === undefined) return 0;
+      let removed = 0;
+      for (const [member, score] of entry.members) {
+        if (score <= max && entry.members.delete(member)) removed += 1;
+      }
+      this.#dropIfEmpty(key, entry);
+      return removed;
+    },
+    zcountAbove: (key, min) => {
+      let count = 0;
+      for (const score of this.#readZset(key)?.members.values() ?? []) if (score > min) count += 1;
+      return count;
+    },
+    pttl: (key) => {
+      const entry = this.#live(key);
+      return entry?.expiresAt === undefined ? null : entry.expiresAt - this.#clock.now();
+    },
+    pexpire: (key, ttlMs) => {
+      const entry = this.#read(key);
+      if (entry !== undefined) entry.expiresAt = this.#expiry(ttlMs);
+      return entry !== undefined;
+    },
+  };
+
+  /** A live string entry; a key of another type fails as Redis' WRONGTYPE does. */
+  #readString(key: string): StringEntry | undefined {
+    const entry = this.#read(key);
+    if (entry?.type === 'zset') throw wrongType(key);
+    return entry;
+  }
+
+  #readZset(key: string): ZsetEntry | undefined {
+    const entry = this.#read(key);
+    if (entry?.type === 'string') throw wrongType(key);
+    return entry;
+  }
+
+  /** Redis deletes a sorted set when its last member goes. */
+  #dropIfEmpty(key: string, entry: ZsetEntry | undefined): void {
+    if (entry !== undefined && entry.members.size === 0) this.#entries.delete(key);
   }
 
   /** The entry if it exists and has not expired; an expired one is dropped on the way (lazy expiry). */
@@ -155,6 +229,11 @@ function assertTtl(ttlMs: number): void {
   if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) {
     throw new InvalidInputError('kv: ttlMs must be a positive integer number of milliseconds');
   }
+}
+
+/** What the Upstash adapter makes of Redis' WRONGTYPE reply. */
+function wrongType(key: string): PermanentError {
+  return new PermanentError(`kv: WRONGTYPE "${key}" holds another kind of value`);
 }
 
 /** Same error, same words, as the Upstash adapter gives for Redis' "not an integer" reply. */

@@ -12,6 +12,7 @@ import { type Env, envConfig } from '../../platform/config.js';
 import { DEFAULT_RATE_LIMITS, rateLimits } from '../../platform/delivery.js';
 import { PermanentError } from '../../platform/errors.js';
 import { createUlids } from '../../platform/ids.js';
+import type { KvOperation } from '../../platform/kv-operations.js';
 import { cloudLoggingTraceFields, createLogger, type Logger } from '../../platform/logger.js';
 import { functionName, summarize } from '../../platform/orchestrator.js';
 import type { KeyValueStore, KvSetOptions, Ports } from '../../platform/ports.js';
@@ -242,5 +243,8 @@ class LazyKv implements KeyValueStore {
   }
   async ttl(key: string): Promise<number | null> {
     return (await this.#store()).ttl(key);
+  }
+  async run<A, R>(op: KvOperation<A, R>, args: A): Promise<R> {
+    return (await this.#store()).run(op, args);
   }
 }

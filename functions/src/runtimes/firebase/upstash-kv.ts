@@ -12,6 +12,7 @@
  */
 import { errors, Redis } from '@upstash/redis';
 import { InvalidInputError, PermanentError, RetryableError } from '../../platform/errors.js';
+import type { KvOperation } from '../../platform/kv-operations.js';
 import type { ConfigSource, KeyValueStore, KvSetOptions } from '../../platform/ports.js';
 
 export interface UpstashKvOptions {
@@ -47,6 +48,8 @@ const DEL_IF_EQUALS =
 
 export class UpstashKv implements KeyValueStore {
   readonly #redis: Redis;
+  /** One script object per operation: it keeps the SHA-1, so the usual call is one EVALSHA. */
+  readonly #scripts = new Map<string, ReturnType<Redis['createScript']>>();
 
   constructor(opts: UpstashKvOptions) {
     const timeoutMs = opts.timeoutMs ?? 10_000;
@@ -143,6 +146,23 @@ export class UpstashKv implements KeyValueStore {
     const ms = asInteger(await this.#call('ttl', () => this.#redis.pttl(key)));
     // -2: no such key; -1: no expiry.
     return ms < 0 ? null : ms;
+  }
+
+  async run<A, R>(op: KvOperation<A, R>, args: A): Promise<R> {
+    const parsed = op.parseArgs(args);
+    let script = this.#scripts.get(op.name);
+    if (script === undefined) {
+      script = this.#redis.createScript(op.lua);
+      this.#scripts.set(op.name, script);
+    }
+    const loaded = script;
+    // EVALSHA, and EVAL only when Redis answers NOSCRIPT (a new or restarted server).
+    const raw = await this.#call(op.name, () => loaded.exec(op.keys(parsed), op.argv(parsed)));
+    try {
+      return op.reply(raw);
+    } catch {
+      throw unexpected(`${op.name} reply`);
+    }
   }
 
   /**

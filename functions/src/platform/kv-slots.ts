@@ -1,0 +1,177 @@
+/**
+ * Concurrency slots as atomic kv operations: a counting semaphore per key,
+ * taken over several keys at once or not at all. They live in the platform, not
+ * the pool, because any declared concurrency limit is the same semaphore.
+ *
+ * Each key is a sorted set of holders scored by lease expiry (ms). A lease
+ * whose score is at or before `now` is expired: a holder that died frees its
+ * slot when its lease passes, with nothing to sweep it.
+ */
+import { z } from 'zod';
+import { defineKvOperation, LUA_ARG_NUMBER, luaNumber } from './kv-operations.js';
+
+/** A limit: a non-negative number of holders, or no limit at all (`Infinity`). */
+const Limit = z.union([z.number().nonnegative(), z.custom<number>((v) => v === Number.POSITIVE_INFINITY)]);
+const Key = z.string().min(1);
+const Holder = z.string().min(1);
+/** Epoch ms; scores are doubles, exact for integers this size. */
+const Instant = z.number().int().nonnegative();
+
+const SlotDimension = z.object({
+  /** The semaphore's key. */
+  key: Key,
+  /** Holders allowed at once; 0 refuses everyone. */
+  limit: Limit,
+  /**
+   * A kv string holding JSON whose numeric `limit` field, when present, a
+   * non-negative number and lower, lowers this dimension's limit (the AIMD state
+   * lives there). A missing key or unreadable JSON leaves `limit` as it is.
+   */
+  limitFrom: z.object({ key: Key }).optional(),
+});
+export type SlotDimension = z.infer<typeof SlotDimension>;
+
+const AcquireSlotsArgs = z.object({
+  dimensions: z.array(SlotDimension).min(1),
+  /** Who takes the slots: the same holder asking again gets its own slots back (redelivery). */
+  holder: Holder,
+  /** Lease length; a holder that never releases frees its slots after this. */
+  ttlMs: z.number().int().positive(),
+  now: Instant,
+});
+export type AcquireSlotsArgs = z.infer<typeof AcquireSlotsArgs>;
+
+/** `refused`: the index in `dimensions` of the first one that was full; nothing was taken. */
+export type SlotsAcquired = { ok: true } | { ok: false; refused: number };
+
+const ACQUIRE_SLOTS_LUA = `${LUA_ARG_NUMBER}
+local holder = ARGV[1]
+local now = argNumber(ARGV[2])
+local ttl = argNumber(ARGV[3])
+local n = tonumber(ARGV[4])
+for i = 1, n do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', numberArg(now))
+end
+for i = 1, n do
+  -- A dimension the holder already holds is its own: no limit to check there.
+  if not redis.call('ZSCORE', KEYS[i], holder) then
+    local limit = argNumber(ARGV[3 + 2 * i])
+    local from = tonumber(ARGV[4 + 2 * i])
+    if from > 0 then
+      local raw = redis.call('GET', KEYS[from])
+      if raw then
+        local ok, decoded = pcall(cjson.decode, raw)
+        if ok and type(decoded) == 'table' and type(decoded.limit) == 'number'
+          and decoded.limit >= 0 and decoded.limit < limit then
+          limit = decoded.limit
+        end
+      end
+    end
+    if redis.call('ZCARD', KEYS[i]) >= limit then return i - 1 end
+  end
+end
+local expiry = numberArg(now + ttl)
+for i = 1, n do
+  -- GT adds a new holder, and renews a repeated acquire's lease without ever shortening it.
+  redis.call('ZADD', KEYS[i], 'GT', expiry, holder)
+  if redis.call('PTTL', KEYS[i]) < ttl then redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
+end
+return -1
+`;
+
+/**
+ * Takes one slot in every dimension, or none. Atomically: drops expired leases
+ * everywhere; refuses at the first dimension the holder does not already hold
+ * whose live count has reached its limit (taking nothing); else adds the
+ * holder to every dimension with a lease until `now + ttlMs`, keeping each
+ * key alive at least that long.
+ * @example await kv.run(acquireSlots, { dimensions: [{ key: 'pool:slot:global', limit: 32 }], holder: 'exec-1:step-2', ttlMs: 60_000, now })
+ */
+export const acquireSlots = defineKvOperation<AcquireSlotsArgs, SlotsAcquired>({
+  name: 'acquireSlots',
+  args: AcquireSlotsArgs,
+  lua: ACQUIRE_SLOTS_LUA,
+  keys: ({ dimensions }) => [
+    ...dimensions.map((d) => d.key),
+    ...dimensions.flatMap((d) => (d.limitFrom ? [d.limitFrom.key] : [])),
+  ],
+  argv: ({ dimensions, holder, ttlMs, now }) => {
+    let from = dimensions.length;
+    return [
+      holder,
+      luaNumber(now),
+      luaNumber(ttlMs),
+      String(dimensions.length),
+      ...dimensions.flatMap((d) => [luaNumber(d.limit), d.limitFrom ? String(++from) : '0']),
+    ];
+  },
+  reply: (raw) => {
+    const refused = z.number().int().min(-1).parse(raw);
+    return refused === -1 ? { ok: true } : { ok: false, refused };
+  },
+  memory: (mem, { dimensions, holder, ttlMs, now }) => {
+    for (const d of dimensions) mem.zremRangeByScore(d.key, now);
+    for (const [index, d] of dimensions.entries()) {
+      if (mem.zscore(d.key, holder) !== null) continue;
+      const lowered = d.limitFrom ? storedLimit(mem.get(d.limitFrom.key)) : undefined;
+      const limit = lowered !== undefined && lowered < d.limit ? lowered : d.limit;
+      if (mem.zcountAbove(d.key, Number.NEGATIVE_INFINITY) >= limit) return { ok: false, refused: index };
+    }
+    const expiry = now + ttlMs;
+    for (const d of dimensions) {
+      mem.zadd(d.key, holder, Math.max(expiry, mem.zscore(d.key, holder) ?? expiry));
+      if ((mem.pttl(d.key) ?? -1) < ttlMs) mem.pexpire(d.key, ttlMs);
+    }
+    return { ok: true };
+  },
+});
+
+/** The `limit` field of a limitFrom value, read as the Lua side reads it. */
+function storedLimit(raw: string | null): number | undefined {
+  if (raw === null) return undefined;
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  const limit = z.object({ limit: z.number().nonnegative() }).safeParse(decoded);
+  return limit.success ? limit.data.limit : undefined;
+}
+
+const ReleaseSlotsArgs = z.object({ keys: z.array(Key), holder: Holder });
+export type ReleaseSlotsArgs = z.infer<typeof ReleaseSlotsArgs>;
+
+/**
+ * Removes the holder from each key and answers how many it held. Only its own
+ * entry: a slot whose lease expired and was taken again belongs to the new holder.
+ */
+export const releaseSlots = defineKvOperation<ReleaseSlotsArgs, number>({
+  name: 'releaseSlots',
+  args: ReleaseSlotsArgs,
+  lua: `
+local released = 0
+for i = 1, #KEYS do
+  released = released + redis.call('ZREM', KEYS[i], ARGV[1])
+end
+return released
+`,
+  keys: ({ keys }) => keys,
+  argv: ({ holder }) => [holder],
+  reply: (raw) => z.number().int().nonnegative().parse(raw),
+  memory: (mem, { keys, holder }) => keys.filter((key) => mem.zrem(key, holder)).length,
+});
+
+const CountSlotsArgs = z.object({ key: Key, now: Instant });
+export type CountSlotsArgs = z.infer<typeof CountSlotsArgs>;
+
+/** Live holders of one key at `now`, for monitoring; reads only. */
+export const countSlots = defineKvOperation<CountSlotsArgs, number>({
+  name: 'countSlots',
+  args: CountSlotsArgs,
+  lua: `return redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[1], '+inf')`,
+  keys: ({ key }) => [key],
+  argv: ({ now }) => [luaNumber(now)],
+  reply: (raw) => z.number().int().nonnegative().parse(raw),
+  memory: (mem, { key, now }) => mem.zcountAbove(key, now),
+});
