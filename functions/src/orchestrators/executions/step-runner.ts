@@ -140,6 +140,7 @@ export class StepRunner {
           agentKind: node.step.agent,
           holder: `${task.executionId}/${task.stepId}/${task.attempt}`,
           ttlMs: node.step.timeoutSeconds * 1000 + 60_000,
+          queue: { name: stepQueue(node.step.priority), declared: STEP_QUEUE_LIMITS[node.step.priority] },
         })
       : undefined;
     if (lease && !lease.ok) {
@@ -152,15 +153,13 @@ export class StepRunner {
     const startedAt = ctx.clock.now();
     const result = await traceAgentCall(ctx, node.step.agent, () =>
       this.#runAgent(ctx, useCase, execution, task, inputs),
-    )
-      .catch((error: unknown) => error)
-      .finally(() => (lease?.ok ? lease.release() : undefined));
-    if (this.#pool && !(isResult(result) && (result.cacheHit || result.status === 'waiting'))) {
-      // Auto-scaling: the agent kind's limit and the queue's dispatch rate follow latency and the upstream's 429s.
+    ).catch((error: unknown) => error);
+    if (lease?.ok) {
+      // Auto-scaling: the agent kind's limit and the queue's dispatch rate follow latency and the upstream's
+      // 429s, fed as the slots are freed; a cache hit or a wait says nothing about the upstream.
+      const says = !(isResult(result) && (result.cacheHit || result.status === 'waiting'));
       const seen = { latencyMs: ctx.clock.now() - startedAt, rateLimited: result instanceof RetryAfterError };
-      await this.#pool.observe(ctx, node.step.agent, seen);
-      const priority = node.step.priority;
-      await this.#pool.observeQueue(ctx, stepQueue(priority), STEP_QUEUE_LIMITS[priority], seen);
+      await lease.release(says ? seen : null);
     }
     const kept = await keepOutput(ctx, execution, result);
     return { input: report(task, kept, startedAt, ctx.clock.now(), ctx), inputs: recorded };

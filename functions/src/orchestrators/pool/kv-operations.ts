@@ -9,7 +9,8 @@
  * them with `aimd.ts` itself, to the EWMA rounding and the reasons' words.
  */
 import { z } from 'zod';
-import { defineKvOperation, LUA_ARG_NUMBER, luaNumber } from '../../platform/kv-operations.js';
+import { PermanentError } from '../../platform/errors.js';
+import { defineKvOperation, type KvMemory, LUA_ARG_NUMBER, luaNumber } from '../../platform/kv-operations.js';
 import {
   type AimdDecision,
   type AimdPolicy,
@@ -80,7 +81,8 @@ const AimdReply = z.object({
   change: z.object({ from: z.number(), to: z.number(), reason: z.string() }).optional(),
 });
 
-const OBSERVE_AIMD_LUA = `${LUA_ARG_NUMBER}
+/** The controller's body: reads KEYS[1] and ARGV[1..6], returns the decision as JSON (settleStep calls it as a function). */
+const OBSERVE_AIMD_BODY = `
 local min = argNumber(ARGV[1])
 local max = argNumber(ARGV[2])
 local window = argNumber(ARGV[3])
@@ -155,6 +157,7 @@ local under = ''
 if target ~= math.huge then under = ' under ' .. int(round(target)) .. ' ms' end
 return decide(limit + 1, 0, { from = limit, to = limit + 1, reason = int(window) .. ' healthy steps' .. under })
 `;
+const OBSERVE_AIMD_LUA = `${LUA_ARG_NUMBER}${OBSERVE_AIMD_BODY}`;
 
 /**
  * Applies one finished step's latency and 429 to the AIMD state at `key`
@@ -167,23 +170,141 @@ export const observeAimd = defineKvOperation<ObserveAimdArgs, AimdDecision>({
   args: ObserveAimdArgs,
   lua: OBSERVE_AIMD_LUA,
   keys: ({ key }) => [key],
-  argv: ({ policy, latencyMs, rateLimited }) => [
+  argv: observeArgv,
+  reply: (raw) => {
+    const { state, change } = AimdReply.parse(JSON.parse(z.string().parse(raw)));
+    return { state, change: change ?? null };
+  },
+  memory: (mem, args) => observeInMemory(mem, args),
+});
+
+function observeInMemory(
+  mem: KvMemory,
+  { key, policy, latencyMs, rateLimited }: ObserveAimdArgs,
+): AimdDecision {
+  const before = readAimdState(mem.get(key)) ?? initialAimd(policy);
+  const decision = decideAimd(policy, before, { latencyMs, rateLimited });
+  const state = JSON.stringify(decision.state);
+  if (state !== JSON.stringify(before)) mem.set(key, state);
+  return decision;
+}
+
+function observeArgv({ policy, latencyMs, rateLimited }: ObserveAimdArgs): string[] {
+  return [
     luaNumber(policy.min),
     luaNumber(policy.max),
     luaNumber(policy.window),
     policy.targetLatencyMs === undefined ? '' : luaNumber(policy.targetLatencyMs),
     luaNumber(latencyMs),
     rateLimited ? '1' : '0',
+  ];
+}
+
+const SettleStepArgs = z.object({
+  /** The slot keys the step holds. */
+  keys: z.array(z.string().min(1)),
+  holder: z.string().min(1),
+  /** Controllers fed with the step's outcome (none for a cache hit or a wait). */
+  observations: z.array(ObserveAimdArgs),
+});
+export interface SettleStepArgs {
+  keys: string[];
+  holder: string;
+  observations: ObserveAimdArgs[];
+}
+
+/**
+ * A step's end in one round trip: frees its slots (releaseSlots) and feeds
+ * each controller its outcome (observeAimd), atomically; answers how many
+ * slots it held and each controller's decision, in order.
+ * @example await kv.run(settleStep, { keys, holder, observations: [{ key: 'pool:aimd:llm', policy, latencyMs: 840, rateLimited: false }] })
+ */
+export const settleStep = defineKvOperation<SettleStepArgs, { released: number; decisions: AimdDecision[] }>({
+  name: 'settleStep',
+  args: SettleStepArgs,
+  lua: `${LUA_ARG_NUMBER}
+local function observe(KEYS, ARGV)
+${OBSERVE_AIMD_BODY}
+end
+local slots = tonumber(ARGV[2])
+local released = 0
+for i = 1, slots do
+  released = released + redis.call('ZREM', KEYS[i], ARGV[1])
+end
+local reply = { released }
+for j = 1, #KEYS - slots do
+  local at = 2 + (j - 1) * 6
+  reply[j + 1] = observe({ KEYS[slots + j] }, { ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5], ARGV[at + 6] })
+end
+return reply
+`,
+  keys: ({ keys, observations }) => [...keys, ...observations.map((o) => o.key)],
+  argv: ({ keys, holder, observations }) => [
+    holder,
+    String(keys.length),
+    ...observations.flatMap(observeArgv),
   ],
   reply: (raw) => {
-    const { state, change } = AimdReply.parse(JSON.parse(z.string().parse(raw)));
-    return { state, change: change ?? null };
+    const [released, ...decisions] = z.tuple([z.number().int().nonnegative()], z.string()).parse(raw);
+    return {
+      released,
+      decisions: decisions.map((json) => {
+        const { state, change } = AimdReply.parse(JSON.parse(json));
+        return { state, change: change ?? null };
+      }),
+    };
   },
-  memory: (mem, { key, policy, latencyMs, rateLimited }) => {
-    const before = readAimdState(mem.get(key)) ?? initialAimd(policy);
-    const decision = decideAimd(policy, before, { latencyMs, rateLimited });
-    const state = JSON.stringify(decision.state);
-    if (state !== JSON.stringify(before)) mem.set(key, state);
-    return decision;
-  },
+  memory: (mem, { keys, holder, observations }) => ({
+    released: keys.filter((key) => mem.zrem(key, holder)).length,
+    decisions: observations.map((o) => observeInMemory(mem, o)),
+  }),
+});
+
+const AddToCountersArgs = z.object({
+  counters: z
+    .array(
+      z.object({
+        key: z.string().min(1),
+        by: z.number().int(),
+        /** Given to a counter this call creates; an existing one keeps its expiry. */
+        ttlMs: z.number().int().positive().optional(),
+      }),
+    )
+    .min(1),
+});
+export type AddToCountersArgs = z.infer<typeof AddToCountersArgs>;
+
+/**
+ * Adds to several counters in one round trip (INCRBY each; a counter it
+ * creates gets its TTL) and answers their new values, in order: what the
+ * pool counts on a refusal costs one command, not three.
+ */
+export const addToCounters = defineKvOperation<AddToCountersArgs, number[]>({
+  name: 'addToCounters',
+  args: AddToCountersArgs,
+  lua: `
+local values = {}
+for i = 1, #KEYS do
+  local created = redis.call('EXISTS', KEYS[i]) == 0
+  values[i] = redis.call('INCRBY', KEYS[i], ARGV[2 * i - 1])
+  local ttl = tonumber(ARGV[2 * i])
+  if created and ttl > 0 then redis.call('PEXPIRE', KEYS[i], ttl) end
+end
+return values
+`,
+  keys: ({ counters }) => counters.map((c) => c.key),
+  argv: ({ counters }) => counters.flatMap((c) => [String(c.by), String(c.ttlMs ?? 0)]),
+  reply: (raw) => z.array(z.number().int()).parse(raw),
+  memory: (mem, { counters }) =>
+    counters.map(({ key, by, ttlMs }) => {
+      const stored = mem.get(key);
+      const current = stored === null ? 0 : Number(stored);
+      if (!Number.isSafeInteger(current)) throw new PermanentError(`${key} does not hold an integer`);
+      const ttl = mem.pttl(key);
+      mem.set(key, String(current + by));
+      if (stored === null) {
+        if (ttlMs !== undefined) mem.pexpire(key, ttlMs);
+      } else if (ttl !== null) mem.pexpire(key, ttl);
+      return current + by;
+    }),
 });

@@ -4,14 +4,19 @@
  * kv port, so the same code limits one process and a fleet of Cloud Functions
  * instances.
  *
- * A limit of N is N slot keys; taking a slot is SET NX with a TTL, so two
- * dispatchers can never take the same slot (the limit is never exceeded), and
- * a holder that dies frees its slot when the TTL passes.
+ * Each limit is a semaphore: a sorted set of holders scored by lease expiry.
+ * A step takes a slot in every dimension, or in none, in one atomic kv
+ * operation (platform/kv-slots.ts: one Lua script on Upstash), so two
+ * dispatchers can never overrun a limit, and a holder that dies frees its
+ * slots when its lease passes. Its release and the step's AIMD observations
+ * are one more (settleStep, kv-operations.ts), and a refusal's counters one
+ * (addToCounters): an uncontended step costs two Upstash commands, and a
+ * refusal two (cost.test.ts counts them).
  */
 
 import type { RateLimits } from '../../platform/delivery.js';
+import { acquireSlots, countSlots } from '../../platform/kv-slots.js';
 import type { Context } from '../../platform/orchestrator.js';
-import type { KeyValueStore } from '../../platform/ports.js';
 import {
   type AimdDecision,
   type AimdObservation,
@@ -19,8 +24,8 @@ import {
   type AimdState,
   initialAimd,
   latencyTarget,
-  observeAimd,
 } from './aimd.js';
+import { addToCounters, observeAimd as observeAimdOperation, settleStep } from './kv-operations.js';
 import { type Admission, admit, fairShare } from './machine.js';
 import {
   PoolDecisionDocument,
@@ -38,12 +43,19 @@ export interface SlotRequest {
   holder: string;
   /** How long the lease lives if never released (the step's timeout and a margin). */
   ttlMs: number;
+  /** The queue the step came from, with its declared limits: its controller scales them (observeQueue). */
+  queue: { name: string; declared: Required<RateLimits> };
 }
 
 export type PoolDimension = 'global' | 'workspace' | 'useCase' | 'agentKind';
 
 export type SlotResult =
-  | { ok: true; release(): Promise<void> }
+  /**
+   * `release`: frees the slots and, given what the step saw, feeds its agent
+   * kind's and its queue's controllers, in one kv operation; null for an
+   * outcome that says nothing about the upstream (a cache hit, a wait).
+   */
+  | { ok: true; release(seen: AimdObservation | null): Promise<void> }
   /** `gate`: what to wait on; releasing a slot of this dimension wakes one task deferred on it. */
   | { ok: false; dimension: PoolDimension; gate: string };
 
@@ -95,44 +107,62 @@ export class PoolManager {
       activeWeights: weights,
       recentlyIdle: [...recent].filter((ws) => ws !== req.workspace && !weights.has(ws)).length,
     });
+    const limits = this.limitsFor(ctx);
     const dimensions = [
       {
         name: 'workspace' as const,
-        key: `pool:slot:ws:${req.workspace}`,
+        key: `pool:slots:ws:${req.workspace}`,
         limit: Math.min(share, own?.maxConcurrent ?? Number.POSITIVE_INFINITY),
       },
       // The workspace's share first: a flooder over its share is turned back before it takes a global slot.
-      { name: 'global' as const, key: 'pool:slot:global', limit: this.limitsFor(ctx).global },
+      { name: 'global' as const, key: GLOBAL_SLOTS, limit: limits.global },
       {
         name: 'useCase' as const,
-        key: `pool:slot:uc:${req.workspace}:${req.useCaseId}`,
-        limit: this.limitsFor(ctx).perUseCase,
+        key: `pool:slots:uc:${req.workspace}:${req.useCaseId}`,
+        limit: limits.perUseCase,
       },
       {
+        // The kind's AIMD controller lowers its limit: read inside the same operation.
         name: 'agentKind' as const,
-        key: `pool:slot:agent:${req.agentKind}`,
-        limit: (await this.#aimdState(ctx, `pool:aimd:${req.agentKind}`, this.aimdPolicy(ctx, req.agentKind)))
-          .limit,
+        key: `pool:slots:agent:${req.agentKind}`,
+        limit: this.agentKindLimit(ctx, req.agentKind),
+        limitFrom: { key: aimdKey(req.agentKind) },
       },
     ];
-    const taken: Array<{ slot: string; gate: string }> = [];
-    // Frees the slots taken (only while still ours: a lease that outlived its TTL may be another's now),
-    // and wakes one task deferred on each: a slot is free for it now.
-    const free = () => Promise.all(taken.map(({ slot }) => ctx.kv.delIfEquals(slot, req.holder)));
-    const release = async () => {
-      await free();
-      await Promise.all(taken.map(({ gate }) => ctx.tasks.wake(gate, 1)));
-    };
-    for (const dim of dimensions) {
-      const slot = await takeSlot(ctx.kv, dim.key, dim.limit, req.holder, req.ttlMs);
-      if (slot === null) {
-        // Held for an instant only: freed without waking anyone, or a refusal would wake a chain of them.
-        await free();
-        await this.#countThrottle(ctx, dim.name);
-        return { ok: false, dimension: dim.name, gate: dim.key };
-      }
-      taken.push({ slot, gate: dim.key });
+    // One atomic operation takes a slot in every dimension or in none (kv-slots.ts).
+    const got = await ctx.kv.run(acquireSlots, {
+      dimensions: dimensions.map(({ name: _, ...dimension }) => dimension),
+      holder: req.holder,
+      ttlMs: req.ttlMs,
+      now: ctx.clock.now(),
+    });
+    if (!got.ok) {
+      const refused = dimensions[got.refused];
+      if (!refused) throw new Error(`acquireSlots refused dimension ${got.refused} of ${dimensions.length}`);
+      await this.#countThrottle(ctx, refused.name);
+      return { ok: false, dimension: refused.name, gate: refused.key };
     }
+    const keys = dimensions.map((d) => d.key);
+    const kindPolicy = this.aimdPolicy(ctx, req.agentKind);
+    const queueKey = `pool:aimd:queue:${req.queue.name}`;
+    // Frees the slots (only the holder's own: a lease that outlived its TTL may be another's now) and
+    // feeds both controllers in one operation, then wakes one task deferred on each: a slot is free now.
+    const release = async (seen: AimdObservation | null) => {
+      const { decisions } = await ctx.kv.run(settleStep, {
+        keys,
+        holder: req.holder,
+        observations: seen
+          ? [
+              { key: aimdKey(req.agentKind), policy: kindPolicy, ...seen },
+              { key: queueKey, policy: QUEUE_AIMD, ...seen },
+            ]
+          : [],
+      });
+      const [kind, queue] = decisions;
+      if (kind) await this.#record(ctx, kindPolicy, kind, { agentKind: req.agentKind });
+      if (queue) await this.#applyQueue(ctx, req.queue.name, req.queue.declared, queue);
+      await Promise.all(keys.map((gate) => ctx.tasks.wake(gate, 1)));
+    };
     return { ok: true, release };
   }
 
@@ -183,11 +213,19 @@ export class PoolManager {
     seen: AimdObservation,
     subject: { agentKind: string } | { queue: string },
   ): Promise<AimdDecision> {
-    const before = await this.#aimdState(ctx, key, policy);
-    const decision = observeAimd(policy, before, seen);
-    // A healthy step at the limit's maximum usually changes nothing: no write then (a kv call per step saved).
-    const state = JSON.stringify(decision.state);
-    if (state !== JSON.stringify(before)) await ctx.kv.set(key, state);
+    // One atomic operation reads the state, applies aimd.ts's rule and writes it back when it changed.
+    const decision = await ctx.kv.run(observeAimdOperation, { key, policy, ...seen });
+    await this.#record(ctx, policy, decision, subject);
+    return decision;
+  }
+
+  /** A controller's change is logged and recorded (GET /api/pool/decisions). */
+  async #record(
+    ctx: Context,
+    policy: AimdPolicy,
+    decision: AimdDecision,
+    subject: { agentKind: string } | { queue: string },
+  ): Promise<void> {
     if (decision.change) {
       const target = latencyTarget(policy, decision.state);
       const record = {
@@ -200,7 +238,17 @@ export class PoolManager {
       ctx.logger.info('Pool limit changed', record);
       await ctx.documents.create(`poolDecisions/${ctx.ids.next()}`, PoolDecisionDocument.stamp(record));
     }
-    return decision;
+  }
+
+  /** A queue controller's decision: recorded, and a change applied to the queue at once. */
+  async #applyQueue(
+    ctx: Context,
+    queue: string,
+    declared: Required<RateLimits>,
+    decision: AimdDecision,
+  ): Promise<void> {
+    await this.#record(ctx, QUEUE_AIMD, decision, { queue });
+    if (decision.change) await ctx.tasks.setRateLimits(queue, scaledLimits(declared, decision.state.limit));
   }
 
   /**
@@ -209,7 +257,7 @@ export class PoolManager {
    * approximate by design.
    */
   async observe(ctx: Context, kind: string, seen: AimdObservation): Promise<void> {
-    await this.#observe(ctx, `pool:aimd:${kind}`, this.aimdPolicy(ctx, kind), seen, { agentKind: kind });
+    await this.#observe(ctx, aimdKey(kind), this.aimdPolicy(ctx, kind), seen, { agentKind: kind });
   }
 
   /**
@@ -225,15 +273,19 @@ export class PoolManager {
     declared: Required<RateLimits>,
     seen: AimdObservation,
   ): Promise<void> {
-    const decision = await this.#observe(ctx, `pool:aimd:queue:${queue}`, QUEUE_AIMD, seen, { queue });
-    if (decision.change) await ctx.tasks.setRateLimits(queue, scaledLimits(declared, decision.state.limit));
+    const decision = await ctx.kv.run(observeAimdOperation, {
+      key: `pool:aimd:queue:${queue}`,
+      policy: QUEUE_AIMD,
+      ...seen,
+    });
+    await this.#applyQueue(ctx, queue, declared, decision);
   }
 
   /** Effective limits per agent kind now (AIMD), for monitoring. */
   async effectiveAgentLimits(ctx: Context): Promise<Record<string, number>> {
     const kinds = Object.keys(this.limitsFor(ctx).perAgentKind);
     const states = await Promise.all(
-      kinds.map((k) => this.#aimdState(ctx, `pool:aimd:${k}`, this.aimdPolicy(ctx, k))),
+      kinds.map((k) => this.#aimdState(ctx, aimdKey(k), this.aimdPolicy(ctx, k))),
     );
     return Object.fromEntries(kinds.map((k, i) => [k, states[i]?.limit ?? this.agentKindLimit(ctx, k)]));
   }
@@ -279,9 +331,8 @@ export class PoolManager {
   }
 
   /** How many slots of a dimension are held now (monitoring). */
-  async held(ctx: Context, key: string, limit: number): Promise<number> {
-    const values = await ctx.kv.mget(Array.from({ length: Math.min(limit, 1000) }, (_, i) => `${key}:${i}`));
-    return values.filter((v) => v !== null).length;
+  async held(ctx: Context, key: string): Promise<number> {
+    return ctx.kv.run(countSlots, { key, now: ctx.clock.now() });
   }
 
   async throttles(
@@ -300,11 +351,13 @@ export class PoolManager {
 
   async #countThrottle(ctx: Context, dimension: string): Promise<void> {
     const minute = Math.floor(ctx.clock.now() / MINUTE);
-    await Promise.all([
-      ctx.kv.incr(`pool:throttled:${minute}`, 1, { ttlMs: 2 * 60 * MINUTE }),
-      ctx.kv.incr(`pool:throttled:${minute}:${dimension}`, 1, { ttlMs: 2 * MINUTE }),
-      ctx.kv.incr(`pool:throttled:total:${dimension}`, 1),
-    ]);
+    await ctx.kv.run(addToCounters, {
+      counters: [
+        { key: `pool:throttled:${minute}`, by: 1, ttlMs: 2 * 60 * MINUTE },
+        { key: `pool:throttled:${minute}:${dimension}`, by: 1, ttlMs: 2 * MINUTE },
+        { key: `pool:throttled:total:${dimension}`, by: 1 },
+      ],
+    });
   }
 
   /** Refusals since the kv store began, by dimension: the running total. */
@@ -368,19 +421,10 @@ function recentKey(workspace: string): string {
   return `pool:recent:${workspace}`;
 }
 
-/** Tries the slots of a limit from a random start; returns the key taken, or null when all are held. */
-async function takeSlot(
-  kv: KeyValueStore,
-  key: string,
-  limit: number,
-  holder: string,
-  ttlMs: number,
-): Promise<string | null> {
-  const n = Math.max(0, Math.floor(limit));
-  const start = Math.floor(Math.random() * Math.max(n, 1));
-  for (let i = 0; i < n; i++) {
-    const slot = `${key}:${(start + i) % n}`;
-    if (await kv.set(slot, holder, { ifAbsent: true, ttlMs })) return slot;
-  }
-  return null;
+/** Where an agent kind's AIMD controller keeps its state; its slots' limit is read from it. */
+function aimdKey(kind: string): string {
+  return `pool:aimd:${kind}`;
 }
+
+/** The global dimension's semaphore (monitoring reads how many hold it). */
+export const GLOBAL_SLOTS = 'pool:slots:global';

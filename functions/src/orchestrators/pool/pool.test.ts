@@ -13,7 +13,7 @@ import { defineAgent } from '../executions/agents/types.js';
 import { ExecutionEngine } from '../executions/engine.js';
 import { createExecutionsOrchestrator } from '../executions/index.js';
 import { UseCaseBodySchema } from '../executions/model.js';
-import { stepQueue } from '../executions/queues.js';
+import { STEP_QUEUE_LIMITS, stepQueue } from '../executions/queues.js';
 import { getExecution, saveUseCase } from '../executions/store.js';
 import { PoolManager } from './manager.js';
 import { poolRoutes } from './routes.js';
@@ -307,6 +307,7 @@ describe('resource pool', () => {
       agentKind: 'busy',
       holder: `h${n}`,
       ttlMs: 10_000,
+      queue: { name: stepQueue('normal'), declared: STEP_QUEUE_LIMITS.normal },
     });
     const results = [
       await s.pool.acquire(ctx, request(1)),

@@ -13,7 +13,7 @@ import {
 import { readDocument, readPage } from '../../platform/stored.js';
 import { ExecutionDocument, UseCaseDocument } from '../executions/model.js';
 import { fairShare, percentile } from './machine.js';
-import type { PoolManager } from './manager.js';
+import { GLOBAL_SLOTS, type PoolManager } from './manager.js';
 import {
   mergeWorkspacePool,
   PoolDecisionDocument,
@@ -107,7 +107,7 @@ export function poolRoutes(pool: PoolManager): RouteDefinition[] {
         ids.forEach((id, i) => {
           if ((inFlight[i] ?? 0) > 0) active.set(id, settings[i]?.weight ?? 1);
         });
-        const running = await pool.held(ctx, 'pool:slot:global', pool.limitsFor(ctx).global);
+        const running = await pool.held(ctx, GLOBAL_SLOTS);
         const queues = (await ctx.tasks.list()).filter((q) => q.queue.startsWith('executions-'));
         const [throttled, totals, perAgentKind] = await Promise.all([
           pool.throttles(ctx),

@@ -14,7 +14,11 @@ import {
   initialAimd,
   observeAimd,
 } from '../../orchestrators/pool/aimd.js';
-import { observeAimd as aimdOperation } from '../../orchestrators/pool/kv-operations.js';
+import {
+  addToCounters,
+  observeAimd as aimdOperation,
+  settleStep,
+} from '../../orchestrators/pool/kv-operations.js';
 import { InvalidInputError, PermanentError } from '../../platform/errors.js';
 import { acquireSlots, countSlots, releaseSlots, type SlotDimension } from '../../platform/kv-slots.js';
 import type { KeyValueStore } from '../../platform/ports.js';
@@ -368,6 +372,64 @@ export function describeKvOperationsContract(name: string, setup: () => Promise<
       await kv.run(aimdOperation, { key: at, policy, latencyMs: 1, rateLimited: false });
       // Still the same value with its expiry: a write would have dropped it.
       expect(await kv.ttl(at)).toBeGreaterThan(LEASE_MS - 5_000);
+    });
+
+    it('addToCounters adds to each counter, gives a counter it creates its TTL, and leaves an existing one’s', async () => {
+      await kv.incr(key('old'), 5, { ttlMs: LEASE_MS });
+      await kv.incr(key('forever'), 1);
+      const values = await kv.run(addToCounters, {
+        counters: [
+          { key: key('old'), by: 2, ttlMs: 1_000 },
+          { key: key('new'), by: 1, ttlMs: 1_000 },
+          { key: key('forever'), by: -3 },
+        ],
+      });
+      expect(values).toEqual([7, 1, -2]);
+      expect(await kv.mget([key('old'), key('new'), key('forever')])).toEqual(['7', '1', '-2']);
+      expect(await kv.ttl(key('old'))).toBeGreaterThan(1_000);
+      expect(await kv.ttl(key('new'))).toBeLessThanOrEqual(1_000);
+      expect(await kv.ttl(key('new'))).toBeGreaterThan(0);
+      expect(await kv.ttl(key('forever'))).toBeNull();
+    });
+
+    it('settleStep frees the holder’s slots and feeds each controller, as releaseSlots and observeAimd would', async () => {
+      const dimensions = dims(2, 2, 2);
+      await acquire(dimensions, 'a');
+      await acquire(dimensions, 'b');
+      const kind = { key: key('aimd-kind'), policy: { min: 1, max: 8, window: 2 } };
+      const queue = {
+        key: key('aimd-queue'),
+        policy: { min: 1, max: 10, targetLatencyMs: Infinity, window: 20 },
+      };
+      await kv.set(kind.key, JSON.stringify({ limit: 6, healthy: 1, avgMs: 50, samples: 3 }));
+      const seen = { latencyMs: 400, rateLimited: false };
+      const settled = await kv.run(settleStep, {
+        keys: dimensions.map((d) => d.key),
+        holder: 'a',
+        observations: [
+          { ...kind, ...seen },
+          { ...queue, ...seen },
+        ],
+      });
+      expect(settled.released).toBe(3);
+      expect(settled.decisions).toEqual([
+        observeAimd(kind.policy, { limit: 6, healthy: 1, avgMs: 50, samples: 3 }, seen),
+        observeAimd(queue.policy, initialAimd(queue.policy), seen),
+      ]);
+      expect(settled.decisions[0]?.change).toEqual({
+        from: 6,
+        to: 3,
+        reason: 'latency 400 ms over twice the 100 ms target',
+      });
+      expect(await Promise.all(dimensions.map((d) => count(d)))).toEqual([1, 1, 1]);
+      expect(storedState((await kv.get(kind.key)) ?? undefined)?.limit).toBe(3);
+      // Nothing to observe (a cache hit): only the slots go.
+      expect(
+        await kv.run(settleStep, { keys: dimensions.map((d) => d.key), holder: 'b', observations: [] }),
+      ).toEqual({
+        released: 3,
+        decisions: [],
+      });
     });
   });
 }
