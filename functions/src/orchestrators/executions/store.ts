@@ -249,7 +249,8 @@ export async function commitDecision(
       const slotAfter = (n: number) => tx.get(paths.checkpoint(workspace, id, n + 1));
       const known = foldedIn(documents).get(snapshot.path);
       let now: Execution;
-      if (known?.version === snapshot.version && !(await slotAfter(known.state.checkpoint))) now = known.state;
+      if (known?.version === snapshot.version && !(await slotAfter(known.state.checkpoint)))
+        now = known.state;
       else {
         now = await current(documents, snapshot);
         if (await slotAfter(now.checkpoint)) return RACED;
