@@ -38,6 +38,8 @@ export class ApiError extends Error {
   readonly traceId: string | undefined;
   /** Seconds to wait before trying again (429, 503), from the problem or its `Retry-After` header. */
   readonly retryAfterSeconds: number | undefined;
+  /** The API path of the failed call, e.g. `/api/system/health`; empty when there was none. */
+  readonly path: string;
 
   constructor(
     code: string,
@@ -48,6 +50,7 @@ export class ApiError extends Error {
       errors?: readonly ApiProblemField[];
       traceId?: string;
       retryAfterSeconds?: number;
+      path?: string;
       cause?: unknown;
     } = {},
   ) {
@@ -59,6 +62,7 @@ export class ApiError extends Error {
     this.errors = opts.errors ?? [];
     this.traceId = opts.traceId;
     this.retryAfterSeconds = opts.retryAfterSeconds;
+    this.path = opts.path ?? '';
   }
 }
 
@@ -156,7 +160,7 @@ function retryAfter(problem: number | undefined, header: string | null): number 
   return Number.isFinite(seconds) ? seconds : undefined;
 }
 
-async function problemError(response: Response): Promise<ApiError> {
+async function problemError(response: Response, path: string): Promise<ApiError> {
   const text = await response.text().catch(() => '');
   let body: unknown;
   try {
@@ -170,7 +174,7 @@ async function problemError(response: Response): Promise<ApiError> {
       'unexpected-response',
       response.status,
       `The API answered ${response.status} ${response.statusText}`.trim(),
-      { detail: text.slice(0, 200) },
+      { detail: text.slice(0, 200), path },
     );
   }
   const p = problem.data;
@@ -180,6 +184,7 @@ async function problemError(response: Response): Promise<ApiError> {
     ...(p.errors === undefined ? {} : { errors: p.errors }),
     ...(p.traceId === undefined ? {} : { traceId: p.traceId }),
     ...(seconds === undefined ? {} : { retryAfterSeconds: seconds }),
+    path,
   });
 }
 
@@ -213,6 +218,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       if (isAbortError(cause)) throw cause;
       throw new ApiError('unreachable', 0, `The Seraphim API at ${base || 'this origin'} cannot be reached`, {
         detail: cause instanceof Error ? cause.message : String(cause),
+        path: url,
         cause,
       });
     }
@@ -220,7 +226,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
 
   async function answer(contract: RouteContract, response: Response, url: string): Promise<unknown> {
     if (!response.ok) {
-      const error = await problemError(response);
+      const error = await problemError(response, url);
       if (error.status === 401) options.onUnauthenticated?.(error);
       throw error;
     }
@@ -241,6 +247,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     if (!parsed.success) {
       throw new ApiError('unexpected-response', response.status, `${url} answered in an unexpected shape`, {
         detail: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '),
+        path: url,
         cause: parsed.error,
       });
     }
