@@ -66,6 +66,21 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * A request refused before it is sent, as the server would refuse it: `invalid-input` with each
+ * offending field, its path prefixed by where the value goes (`body.weight`).
+ */
+export function invalidInput(error: z.ZodError, where: 'params' | 'query' | 'body'): ApiError {
+  const errors = error.issues.map((issue) => ({
+    path: [where, ...issue.path.map(String)].join('.'),
+    message: issue.message,
+  }));
+  return new ApiError('invalid-input', 400, 'Invalid input', {
+    detail: `Invalid ${where}: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,
+    errors,
+  });
+}
+
 /** True for the rejection of a call its caller aborted (it is not an `ApiError`, so callers can ignore it). */
 export function isAbortError(error: unknown): boolean {
   return error instanceof Error && error.name === 'AbortError';
@@ -98,6 +113,12 @@ export type CallOptions<C extends RouteContract> = (Field<C, 'params'> extends z
 
 /** The answer of a route, as its response schema parses it. */
 export type ResponseOf<C extends RouteContract> = z.output<C['response']>;
+
+/** The answer type of one route by name, e.g. `ApiResponse<'executions', 'get'>`. */
+export type ApiResponse<
+  O extends keyof ApiContract,
+  R extends keyof ApiContract[O],
+> = ApiContract[O][R] extends infer C extends RouteContract ? ResponseOf<C> : never;
 
 /** A conditional GET's outcome: unchanged since `etag`, or the new answer with its ETag. */
 export type Conditional<R> = { modified: false } | { modified: true; data: R; etag: string | null };

@@ -21,6 +21,21 @@ const Page = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().optional(),
 });
+/** An agent's answer (agents/types.ts AgentResult), as a re-run reports it. */
+const AgentResultSchema = z.discriminatedUnion('status', [
+  z.object({
+    status: z.literal('succeeded'),
+    output: z.unknown(),
+    usage: z.object({ model: z.string(), promptTokens: z.number(), completionTokens: z.number() }).optional(),
+    route: z.array(z.string()).optional(),
+  }),
+  z.object({
+    status: z.literal('waiting'),
+    reason: z.enum(['human', 'timer']),
+    until: z.number().optional(),
+    prompt: z.string().optional(),
+  }),
+]);
 const base = '/workspaces/:workspace';
 const exec = `${base}/executions/:id`;
 
@@ -199,7 +214,9 @@ export const executionsApi = {
     params: WsExecStep,
     response: z.object({
       inputs: z.record(z.string(), z.unknown()),
-      result: z.unknown(),
+      result: AgentResultSchema.nullable().describe(
+        'What the agent answered; null when it threw (see `error`)',
+      ),
       error: z.object({ message: z.string(), code: z.string(), retryable: z.boolean() }).nullable(),
       durationMs: z.number(),
     }),

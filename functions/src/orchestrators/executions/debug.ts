@@ -2,13 +2,13 @@
  * Debugging tools, pure: the timeline of an execution and the diff between two
  * checkpoints. Routes and the CLI feed them stored documents.
  */
-import type { Checkpoint, CheckpointRecord, Execution, Step } from './model.js';
+import type { Checkpoint, CheckpointRecord, Execution, Step, StepStatus } from './model.js';
 
 export interface TimelineEntry {
   stepId: string;
   /** The step's agent kind, from the use case version the execution runs. */
   agent: string | null;
-  status: string;
+  status: StepStatus;
   attempts: number;
   queuedAt: number | null;
   startedAt: number | null;

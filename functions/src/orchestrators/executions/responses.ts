@@ -4,7 +4,7 @@
  * reference. The routes and the OpenAPI document share these schemas.
  */
 import { z } from 'zod';
-import { type Execution, ExecutionSchema, SETTLED_STEP } from './model.js';
+import { type Execution, ExecutionSchema, SETTLED_STEP, STEP_STATUSES } from './model.js';
 
 /** @default 80 */
 export const INPUT_PREVIEW_CHARS = 80;
@@ -71,7 +71,7 @@ export function summarize(e: Execution): ExecutionSummary {
 export const TimelineEntrySchema = z.object({
   stepId: z.string(),
   agent: z.string().nullable().describe('The agent kind'),
-  status: z.string(),
+  status: z.enum(STEP_STATUSES),
   attempts: z.number(),
   queuedAt: z.number().nullable(),
   startedAt: z.number().nullable(),
