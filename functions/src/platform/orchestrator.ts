@@ -91,6 +91,8 @@ export function implement<C extends RouteContract>(
   OutputOf<C['body']>,
   z.output<C['response']>
 > {
+  // The contract's schemas are exactly typed (C), but TypeScript cannot see that C['params'] is a
+  // z.ZodType of OutputOf<C['params']> inside the generic: the types are the same by construction.
   return { ...contract, handler } as RouteDefinition<
     OutputOf<C['params']>,
     OutputOf<C['query']>,
