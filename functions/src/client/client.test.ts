@@ -4,11 +4,12 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import type { Execution } from '../orchestrators/executions/model.js';
 import system from '../orchestrators/system/index.js';
 import workspaces from '../orchestrators/workspaces/index.js';
 import { startTestRuntime, type TestRuntime } from '../test-support/embedded.js';
-import { ApiError, createApiClient } from './index.js';
+import { ApiError, type ApiResponse, createApiClient } from './index.js';
 
 let t: TestRuntime;
 
@@ -106,6 +107,21 @@ describe('the typed API client', () => {
     const unauthenticated = await rejection(api.system.info());
     expect(unauthenticated.code).toBe('unauthenticated');
     expect(heard).toEqual([unauthenticated]);
+  });
+
+  it('types each call from its route’s schemas (checked by tsc: a wrong call does not compile)', () => {
+    const api = createApiClient({ baseUrl: fakeUrl });
+    expectTypeOf<ApiResponse<'executions', 'get'>>().toEqualTypeOf<Execution>();
+    expectTypeOf(api.executions.control).returns.resolves.toEqualTypeOf<Execution>();
+    const wrongCalls = () => [
+      // @ts-expect-error a route with path parameters needs them
+      api.workspaces.get(),
+      // @ts-expect-error the body is the route's body schema
+      api.workspaces.create({ body: { id: 1, name: 'x' } }),
+      // @ts-expect-error only the actions the schema lists
+      api.executions.control({ params: { workspace: 'w', id: 'i' }, body: { action: 'explode' } }),
+    ];
+    void wrongCalls; // never called: tsc checks each line above is refused
   });
 
   it('encodes path parameters and query values, and sends the extra headers', async () => {
