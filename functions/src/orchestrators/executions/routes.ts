@@ -1,8 +1,8 @@
 /**
  * The executions API: use cases, executions, operator controls and the
- * debugging tools. Thin: parse with zod, call the engine or the store.
+ * debugging tools. Thin: each implements its contract (api.ts) by calling the
+ * engine or the store.
  */
-import { z } from 'zod';
 import { ConflictError, NotFoundError } from '../../platform/errors.js';
 import { type Context, implement, type RouteDefinition } from '../../platform/orchestrator.js';
 import { executionsApi } from './api.js';
@@ -23,15 +23,6 @@ import {
 } from './store.js';
 import { loadValue, valuePath } from './values.js';
 
-const Ws = z.object({ workspace: z.string() });
-const _WsUseCase = Ws.extend({ useCase: z.string() });
-const WsExec = Ws.extend({ id: z.string().regex(/^[0-9A-Z]{26}$/, 'must be an execution id') });
-const _WsExecStep = WsExec.extend({ stepId: z.string() });
-const _Page = z.object({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().optional(),
-});
-
 /** Applies an operator input; 409 with the machine's reason when it does not apply now. */
 async function operate(
   engine: ExecutionEngine,
@@ -48,8 +39,6 @@ async function operate(
 }
 
 export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
-  const base = '/workspaces/:workspace';
-  const _exec = `${base}/executions/:id`;
   return [
     implement(executionsApi.createUseCase, async (req, ctx) => {
       engine.compile({
