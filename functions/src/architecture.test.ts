@@ -1,8 +1,10 @@
 /**
  * The shape of the source, checked: no import cycles, the platform imports no
  * runtime or orchestrator, orchestrators import no runtime, and the shipped
- * build (tsconfig.build.json) contains no test code. A cycle or a test helper
- * compiled into `lib/` is found here, not in production.
+ * build (tsconfig.build.json) contains no test code, and the API contracts and
+ * typed client (which Mission Control bundles) load nothing but zod and schema
+ * modules. A cycle, a test helper compiled into `lib/` or server code in the
+ * browser is found here, not in production.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -35,6 +37,51 @@ function importGraph(): Map<string, string[]> {
     graph.set(relative(SRC, file), [...new Set(targets.map((t) => relative(SRC, t)))]);
   }
   return graph;
+}
+
+/** What a file loads when it runs: its import and export-from specifiers, type-only ones left out. */
+function runtimeImports(file: string): string[] {
+  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest);
+  return source.statements.flatMap((s) => {
+    if (ts.isImportDeclaration(s) && !s.importClause?.isTypeOnly && ts.isStringLiteral(s.moduleSpecifier))
+      return [s.moduleSpecifier.text];
+    if (
+      ts.isExportDeclaration(s) &&
+      !s.isTypeOnly &&
+      s.moduleSpecifier &&
+      ts.isStringLiteral(s.moduleSpecifier)
+    )
+      return [s.moduleSpecifier.text];
+    return [];
+  });
+}
+
+/**
+ * The modules the client may load: contracts, schemas, and the few platform
+ * modules that are zod and plain functions (problems, errors, roles, stored kinds).
+ */
+const CLIENT_SAFE = [
+  /^client\/[^/]+\.ts$/,
+  /^orchestrators\/api\.ts$/,
+  /^orchestrators\/[^/]+\/(api|model|responses)\.ts$/,
+  /^platform\/(contract|problem|errors|identity|stored|priority|spans)\.ts$/,
+];
+
+/** Every module `entries` load at run time, and every package or builtin among them, by the file that loads it. */
+function runtimeClosure(entries: string[]): { files: string[]; packages: string[] } {
+  const files = new Set<string>();
+  const packages = new Set<string>();
+  const visit = (file: string): void => {
+    const rel = relative(SRC, file);
+    if (files.has(rel)) return;
+    files.add(rel);
+    for (const spec of runtimeImports(file)) {
+      if (spec.startsWith('.')) visit(resolve(dirname(file), spec.replace(/\.js$/, '.ts')));
+      else packages.add(`${spec} (in ${rel})`);
+    }
+  };
+  for (const entry of entries) visit(join(SRC, entry));
+  return { files: [...files].sort(), packages: [...packages].sort() };
 }
 
 /** Strongly connected components with more than one file (Tarjan): each is an import cycle. */
@@ -123,5 +170,19 @@ describe('source architecture', () => {
       /from ['"]vitest['"]/.test(readFileSync(join(SRC, f), 'utf8')),
     );
     expect(importingVitest).toEqual([]);
+  });
+  it('keeps the API contracts and the typed client to zod and schema modules (Mission Control bundles them)', () => {
+    const contracts = [...graph.keys()].filter((f) => /^orchestrators\/([^/]+\/)?api\.ts$/.test(f));
+    expect(contracts).toHaveLength(5);
+    const { files, packages } = runtimeClosure(['client/index.ts', ...contracts]);
+    expect(packages.filter((p) => !p.startsWith('zod '))).toEqual([]);
+    expect(files.filter((f) => !CLIENT_SAFE.some((safe) => safe.test(f)))).toEqual([]);
+    expect(files).toContain('orchestrators/executions/model.ts');
+  });
+
+  it('sees server code a contract would pull in (the closure checker itself works)', () => {
+    const { files, packages } = runtimeClosure(['orchestrators/system/routes.ts']);
+    expect(files).toContain('platform/config.ts');
+    expect(packages.some((p) => p.startsWith('node:') || p.startsWith('@opentelemetry/'))).toBe(true);
   });
 });

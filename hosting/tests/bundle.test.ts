@@ -2,7 +2,8 @@
 /**
  * The Firebase JS SDK is loaded only when needed (sign-in on a Firebase runtime): the JavaScript
  * the first page runs, the entry and the home route with everything they import statically, must
- * not contain it. Reads the built `hosting/build`.
+ * not contain it. And the typed API client Mission Control shares with the CLI (`#api`) brings
+ * its contracts and zod, never server code. Reads the built `hosting/build`.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -77,5 +78,48 @@ describe('the first page bundle', () => {
       .map((name) => join(chunks, name))
       .filter(containsFirebase);
     expect(withFirebase.length).toBeGreaterThan(0);
+  });
+});
+
+/** Every JavaScript file of the build. */
+function builtScripts(dir = BUILD): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return builtScripts(path);
+    return entry.name.endsWith('.js') ? [path] : [];
+  });
+}
+
+/** What only server code would bring: Node builtins, the Admin SDK, Google Cloud clients, OpenTelemetry's Node context. */
+const SERVER_MARKERS = [
+  /["'`]node:[a-z_/]+["'`]/,
+  /firebase-admin/,
+  /@google-cloud\//,
+  /AsyncLocalStorage/,
+  /node:sqlite/,
+];
+
+describe('the shared API client in the bundle', () => {
+  test('is there, with the route contracts, and brings no server code', () => {
+    built('index.html');
+    const scripts = builtScripts();
+    const code = new Map(scripts.map((file) => [relative(BUILD, file), readFileSync(file, 'utf8')]));
+    // The client and the contracts are bundled: its error code and a route's path are in the build.
+    const withClient = [...code].filter(
+      ([, text]) => text.includes('unexpected-response') && text.includes('/members/:uid'),
+    );
+    expect(withClient.length).toBeGreaterThan(0);
+    const offending = [...code].flatMap(([file, text]) =>
+      SERVER_MARKERS.filter((marker) => marker.test(text)).map((marker) => `${file}: ${marker}`),
+    );
+    expect(offending).toEqual([]);
+  });
+
+  test('the markers do find server code (the check itself works)', () => {
+    const server = readFileSync(
+      fileURLToPath(new URL('../../functions/src/platform/tracing.ts', import.meta.url)),
+      'utf8',
+    );
+    expect(SERVER_MARKERS.some((marker) => marker.test(server))).toBe(true);
   });
 });

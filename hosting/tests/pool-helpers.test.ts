@@ -193,6 +193,7 @@ describe('agentKindLimits', () => {
   test('configured kinds read the reported limit; others their latest decision; no decision means the maximum', () => {
     const rows = agentKindLimits(limits, {
       effectiveLimits: { llm: 4, http: 16 },
+      queueScale: {},
       decisions: [
         decision('transform', 32, 16, 30),
         decision('llm', 8, 4, 20),
@@ -213,7 +214,11 @@ describe('agentKindLimits', () => {
   test('the limits in force the stats report cover kinds not configured by name, ahead of any decision shown', () => {
     const rows = agentKindLimits(
       limits,
-      { effectiveLimits: { llm: 4, http: 16 }, decisions: [decision('transform', 32, 16, 30)] },
+      {
+        effectiveLimits: { llm: 4, http: 16 },
+        queueScale: {},
+        decisions: [decision('transform', 32, 16, 30)],
+      },
       { llm: 4, http: 16, transform: 8, busy: 2 },
     );
     expect(rows.map(({ kind, effective, source }) => [kind, effective, source])).toEqual([

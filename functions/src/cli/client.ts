@@ -1,8 +1,7 @@
 /** The CLI's way to the API of a running runtime. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
-import { errorMessage } from '../platform/errors.js';
+import { type ApiClient, type ApiError, createApiClient } from '../client/index.js';
 import { isLoopback } from '../runtimes/embedded/host-check.js';
 import { CLI_TOKEN_FILE, readSettings } from '../runtimes/embedded/settings.js';
 
@@ -58,59 +57,28 @@ export function cliCredential(baseUrl: string, env: NodeJS.ProcessEnv = process.
   }
 }
 
-const ProblemBody = z.object({ code: z.string(), title: z.string(), detail: z.string().optional() });
-
-export async function apiGet<T>(baseUrl: string, path: string, schema: z.ZodType<T>): Promise<T> {
-  return apiCall(baseUrl, 'GET', path, undefined, schema);
+/** The typed API client the commands call, with the CLI's credential and a 30 s limit on each call. */
+export function cliApi(baseUrl: string): ApiClient {
+  const token = cliCredential(baseUrl);
+  const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
+  return createApiClient({
+    baseUrl,
+    headers: () => headers,
+    fetch: (input, init) => fetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(30_000) }),
+  });
 }
 
-export type ApiMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
-
-export async function apiCall<T>(
-  baseUrl: string,
-  method: ApiMethod,
-  path: string,
-  body: unknown,
-  schema: z.ZodType<T>,
-): Promise<T> {
-  let response: Response;
-  const token = cliCredential(baseUrl);
-  try {
-    response = await fetch(`${baseUrl}${path}`, {
-      method,
-      headers: {
-        accept: 'application/json',
-        ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(30_000),
-    });
-  } catch (error) {
-    throw new CliError(
-      `Cannot reach Seraphim at ${baseUrl} (${errorMessage(error)}). Is it running? Start it with: npm start`,
+/** What a failed API call tells the person at the terminal, and the exit code it ends with. */
+export function cliFailure(error: ApiError): CliError {
+  if (error.code === 'unreachable')
+    return new CliError(
+      `${error.message} (${error.detail ?? 'no answer'}). Is it running? Start it with: npm start`,
       EXIT.unreachable,
     );
-  }
-  const text = await response.text();
-  let answer: unknown;
-  try {
-    answer = JSON.parse(text);
-  } catch {
-    throw new CliError(
-      `${baseUrl}${path} answered ${response.status} with a body that is not JSON`,
-      EXIT.api,
-    );
-  }
-  if (!response.ok) {
-    const problem = ProblemBody.safeParse(answer);
-    const detail = problem.success
-      ? `${problem.data.code}: ${problem.data.detail ?? problem.data.title}`
-      : text.slice(0, 200);
-    throw new CliError(`${path} failed with HTTP ${response.status} (${detail})`, EXIT.api);
-  }
-  const parsed = schema.safeParse(answer);
-  if (!parsed.success)
-    throw new CliError(`${path} answered in an unexpected shape: ${parsed.error.message}`, EXIT.api);
-  return parsed.data;
+  if (error.code === 'unexpected-response')
+    return new CliError(`${error.message}${error.detail ? `: ${error.detail}` : ''}`, EXIT.api);
+  return new CliError(
+    `${error.path} failed with HTTP ${error.status} (${error.code}: ${error.detail ?? error.message})`,
+    EXIT.api,
+  );
 }

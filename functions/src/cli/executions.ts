@@ -2,57 +2,12 @@
  * `seraphim executions …` and `seraphim run`: executions from the terminal,
  * with the same debugging tools as the API and Mission Control.
  */
-import { z } from 'zod';
-import { ExecutionSchema } from '../orchestrators/executions/model.js';
+import type { ResponseOf } from '../client/index.js';
+import type { executionsApi } from '../orchestrators/executions/api.js';
+import { EXECUTION_STATUSES } from '../orchestrators/executions/model.js';
 import { instant, parseJson, wholeNumber } from './args.js';
-import { type ApiMethod, apiCall, CliError, EXIT } from './client.js';
+import { CliError, cliApi, EXIT } from './client.js';
 import { instantText, table } from './format.js';
-
-const Summary = z.object({
-  id: z.string(),
-  useCaseId: z.string(),
-  status: z.string(),
-  paused: z.boolean(),
-  createdAt: z.number(),
-  steps: z.object({ total: z.number(), settled: z.number(), failed: z.number(), waiting: z.number() }),
-  error: z.string().nullable(),
-});
-const List = z.object({ executions: z.array(Summary), nextCursor: z.string().optional() });
-const Timeline = z.object({
-  timeline: z.array(
-    z.object({
-      stepId: z.string(),
-      status: z.string(),
-      attempts: z.number(),
-      durationMs: z.number().nullable(),
-      cacheHit: z.boolean(),
-      error: z.string().nullable(),
-      checkpoints: z.array(z.number()),
-      inputs: z.unknown(),
-      output: z.unknown(),
-    }),
-  ),
-});
-const Diff = z.object({
-  context: z.array(
-    z.object({ key: z.string(), change: z.string(), before: z.unknown(), after: z.unknown() }),
-  ),
-  steps: z.array(
-    z.object({ stepId: z.string(), before: z.string().nullable(), after: z.string().nullable() }),
-  ),
-});
-const Checkpoints = z.object({
-  checkpoints: z.array(
-    z.object({ n: z.number(), at: z.number(), stepId: z.string(), attempt: z.number(), status: z.string() }),
-  ),
-  nextCursor: z.string().optional(),
-});
-const Rerun = z.object({
-  inputs: z.unknown(),
-  result: z.unknown(),
-  error: z.unknown(),
-  durationMs: z.number(),
-});
 
 export interface ExecutionsOptions {
   url: string;
@@ -67,6 +22,8 @@ export interface ExecutionsOptions {
   limit?: string | undefined;
   at?: string | undefined;
 }
+
+type Execution = ResponseOf<typeof executionsApi.get>;
 
 /** The most checkpoints one page of the API holds. */
 const CHECKPOINTS_MAX = 200;
@@ -90,9 +47,8 @@ export async function executions(
   out: (line: string) => void,
 ): Promise<number> {
   const [action, id, step] = args;
-  const base = `/api/executions/workspaces/${encodeURIComponent(opts.workspace)}`;
-  const call = <T>(method: ApiMethod, path: string, body: unknown, schema: z.ZodType<T>) =>
-    apiCall(opts.url, method, `${base}${path}`, body, schema);
+  const api = cliApi(opts.url).executions;
+  const workspace = opts.workspace;
   const need = (value: string | undefined, name: string): string => {
     if (!value) throw new CliError(`${action} needs ${name}.\nUsage:\n${EXECUTIONS_USAGE}`, EXIT.usage);
     return value;
@@ -100,9 +56,9 @@ export async function executions(
   const print = (value: unknown, human: () => string[]) => {
     for (const line of opts.json ? [JSON.stringify(value, null, 2)] : human()) out(line);
   };
-  const exec = (path: string, body?: unknown) =>
-    call('POST', `/executions/${need(id, 'an execution id')}${path}`, body ?? {}, ExecutionSchema);
-  const stateLines = (e: z.infer<typeof ExecutionSchema>) => [
+  const execution = () => ({ workspace, id: need(id, 'an execution id') });
+  const executionStep = () => ({ ...execution(), stepId: need(step, 'a step id') });
+  const stateLines = (e: Execution) => [
     `${e.id}  ${e.useCaseId} v${e.useCaseVersion}  ${e.status.toUpperCase()}${e.paused ? ' (paused)' : ''}`,
     ...(e.error ? [`error: ${e.error.message}`] : []),
     ...table([
@@ -116,15 +72,18 @@ export async function executions(
       ]),
     ]),
   ];
-  const showState = (e: z.infer<typeof ExecutionSchema>) => print(e, () => stateLines(e));
+  const showState = (e: Execution) => print(e, () => stateLines(e));
 
   switch (action) {
     case 'list': {
       const limit = opts.limit === undefined ? 50 : wholeNumber(opts.limit, '--limit', { min: 1, max: 200 });
-      const query = new URLSearchParams({ limit: String(limit) });
-      if (opts.useCase) query.set('useCase', opts.useCase);
-      if (opts.status) query.set('status', opts.status);
-      const list = await call('GET', `/executions?${query}`, undefined, List);
+      const status = EXECUTION_STATUSES.find((s) => s === opts.status);
+      if (opts.status !== undefined && status === undefined)
+        throw new CliError(`--status must be one of ${EXECUTION_STATUSES.join(', ')}`, EXIT.usage);
+      const list = await api.list({
+        params: { workspace },
+        query: { limit, ...(opts.useCase ? { useCase: opts.useCase } : {}), ...(status ? { status } : {}) },
+      });
       print(list, () =>
         table([
           ['ID', 'USE CASE', 'STATUS', 'STEPS', 'CREATED', 'ERROR'],
@@ -141,10 +100,10 @@ export async function executions(
       return EXIT.ok;
     }
     case 'show':
-      showState(await call('GET', `/executions/${need(id, 'an execution id')}`, undefined, ExecutionSchema));
+      showState(await api.get({ params: execution() }));
       return EXIT.ok;
     case 'timeline': {
-      const t = await call('GET', `/executions/${need(id, 'an execution id')}/timeline`, undefined, Timeline);
+      const t = await api.timeline({ params: execution() });
       print(t, () =>
         table([
           ['STEP', 'STATUS', 'ATTEMPTS', 'MS', 'CACHE', 'CHECKPOINTS', 'ERROR'],
@@ -162,15 +121,10 @@ export async function executions(
       return EXIT.ok;
     }
     case 'checkpoints': {
-      const executionId = need(id, 'an execution id');
+      const params = execution();
       const limit =
         opts.limit === undefined ? 50 : wholeNumber(opts.limit, '--limit', { min: 1, max: CHECKPOINTS_MAX });
-      const page = await call(
-        'GET',
-        `/executions/${executionId}/checkpoints?limit=${limit}`,
-        undefined,
-        Checkpoints,
-      );
+      const page = await api.checkpoints({ params, query: { limit } });
       print(page, () => [
         ...table([
           ['N', 'STEP', 'ATTEMPT', 'STATUS', 'AT'],
@@ -195,12 +149,7 @@ export async function executions(
     case 'diff': {
       const from = Number(need(opts.from, '--from'));
       const to = Number(need(opts.to, '--to'));
-      const d = await call(
-        'GET',
-        `/executions/${need(id, 'an execution id')}/diff?from=${from}&to=${to}`,
-        undefined,
-        Diff,
-      );
+      const d = await api.diff({ params: execution(), query: { from, to } });
       print(d, () => [
         ...d.context.map(
           (c) => `${c.change.padEnd(8)} ${c.key}: ${JSON.stringify(c.before)} → ${JSON.stringify(c.after)}`,
@@ -212,18 +161,13 @@ export async function executions(
     case 'pause':
     case 'resume':
     case 'cancel':
-      showState(await exec('/control', { action }));
+      showState(await api.control({ params: execution(), body: { action } }));
       return EXIT.ok;
     case 'reschedule': {
-      const executionId = need(id, 'an execution id');
-      const stepId = need(step, 'a step id');
+      const params = executionStep();
       const at = instant(need(opts.at, '--at'), '--at');
-      const e = await call(
-        'POST',
-        `/executions/${executionId}/steps/${stepId}/reschedule`,
-        { at },
-        ExecutionSchema,
-      );
+      const e = await api.reschedule({ params, body: { at } });
+      const stepId = params.stepId;
       const s = e.steps[stepId];
       print(e, () => [
         ...stateLines(e),
@@ -232,24 +176,22 @@ export async function executions(
       return EXIT.ok;
     }
     case 'retry':
-      showState(await exec(`/steps/${need(step, 'a step id')}/retry`));
+      showState(await api.retry({ params: executionStep() }));
       return EXIT.ok;
     case 'approve':
     case 'reject':
       showState(
-        await exec(`/steps/${need(step, 'a step id')}/decision`, {
-          decision: action === 'approve' ? 'approved' : 'rejected',
-          ...(opts.comment ? { comment: opts.comment } : {}),
+        await api.decide({
+          params: executionStep(),
+          body: {
+            decision: action === 'approve' ? 'approved' : 'rejected',
+            ...(opts.comment ? { comment: opts.comment } : {}),
+          },
         }),
       );
       return EXIT.ok;
     case 'rerun': {
-      const r = await call(
-        'POST',
-        `/executions/${need(id, 'an execution id')}/steps/${need(step, 'a step id')}/rerun`,
-        {},
-        Rerun,
-      );
+      const r = await api.rerun({ params: executionStep() });
       print(r, () => [
         `inputs: ${JSON.stringify(r.inputs)}`,
         `result: ${JSON.stringify(r.result ?? r.error)}`,
@@ -258,24 +200,23 @@ export async function executions(
       return r.error ? EXIT.unhealthy : EXIT.ok;
     }
     case 'run': {
-      const started = await call(
-        'POST',
-        '/executions',
-        { useCaseId: need(id, 'a use case id'), input: parseJson(opts.input, '--input') },
-        ExecutionSchema,
-      );
+      const started = await api.start({
+        params: { workspace },
+        body: { useCaseId: need(id, 'a use case id'), input: parseJson(opts.input, '--input') },
+      });
       showState(started);
       return EXIT.ok;
     }
     case 'fork': {
-      const executionId = need(id, 'an execution id');
+      const params = execution();
       const checkpoint = wholeNumber(need(opts.from, '--from'), '--from', { min: 0 });
-      const forked = await call(
-        'POST',
-        `/executions/${executionId}/fork`,
-        { checkpoint, ...(opts.input === undefined ? {} : { input: parseJson(opts.input, '--input') }) },
-        ExecutionSchema,
-      );
+      const forked = await api.fork({
+        params,
+        body: {
+          checkpoint,
+          ...(opts.input === undefined ? {} : { input: parseJson(opts.input, '--input') }),
+        },
+      });
       print(forked, () => [forked.id]);
       return EXIT.ok;
     }

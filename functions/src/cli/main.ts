@@ -9,9 +9,10 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { ApiError } from '../client/index.js';
 import { SERAPHIM_VERSION } from '../platform/config.js';
 import { errorMessage, SeraphimError } from '../platform/errors.js';
-import { CliError, defaultBaseUrl, EXIT, useDataDir } from './client.js';
+import { CliError, cliFailure, defaultBaseUrl, EXIT, useDataDir } from './client.js';
 import { EXECUTIONS_USAGE } from './executions.js';
 import { POOL_USAGE } from './pool.js';
 import { USERS_USAGE } from './users.js';
@@ -219,9 +220,10 @@ export async function main(
     if (name !== 'serve' && typeof values['data-dir'] === 'string') useDataDir(values['data-dir']);
     return await command.run(values, out, positionals);
   } catch (error) {
-    if (error instanceof CliError) {
-      err(`seraphim: ${error.message}`);
-      return error.exitCode;
+    if (error instanceof CliError || error instanceof ApiError) {
+      const failure = error instanceof ApiError ? cliFailure(error) : error;
+      err(`seraphim: ${failure.message}`);
+      return failure.exitCode;
     }
     if (error instanceof SeraphimError) {
       err(`seraphim: ${error.message}`);

@@ -2,41 +2,12 @@
  * `seraphim pool …`: the resource pool from the terminal. How full it is, what
  * auto-scaling changed and why, and each workspace's weight, budget and cap.
  */
-import { z } from 'zod';
-import { PoolStatsSchema, WorkspacePoolPatchSchema } from '../orchestrators/pool/model.js';
+import type { z } from 'zod';
+import { WorkspacePoolPatchSchema } from '../orchestrators/pool/model.js';
 import { PRIORITY_CLASSES } from '../platform/orchestrator.js';
 import { decimal, wholeNumber } from './args.js';
-import { type ApiMethod, apiCall, CliError, EXIT } from './client.js';
+import { CliError, cliApi, EXIT } from './client.js';
 import { instantText, latency, pairs, table } from './format.js';
-
-/** The parts of the stats this command prints, checked against the API's own schema. */
-const Stats = PoolStatsSchema.pick({
-  utilisation: true,
-  limitsInForce: true,
-  queues: true,
-  waits: true,
-  throttled: true,
-  workspaces: true,
-});
-const Decisions = z.object({
-  effectiveLimits: z.record(z.string(), z.number()),
-  queueScale: z.record(z.string(), z.number()),
-  decisions: z.array(
-    z.object({
-      agentKind: z.string().optional(),
-      queue: z.string().optional(),
-      from: z.number(),
-      to: z.number(),
-      reason: z.string(),
-      at: z.number(),
-    }),
-  ),
-});
-const Settings = z.object({
-  weight: z.number(),
-  queueBudget: z.number(),
-  maxConcurrent: z.number().optional(),
-});
 
 export interface PoolOptions {
   url: string;
@@ -96,15 +67,14 @@ const percent = (ratio: number) => `${Math.round(ratio * 100)}%`;
 
 export async function pool(args: string[], opts: PoolOptions, out: (line: string) => void): Promise<number> {
   const [action, workspace] = args;
-  const call = <T>(method: ApiMethod, path: string, body: unknown, schema: z.ZodType<T>) =>
-    apiCall(opts.url, method, `/api/pool${path}`, body, schema);
+  const api = cliApi(opts.url).pool;
   const print = (value: unknown, human: () => string[]) => {
     for (const line of opts.json ? [JSON.stringify(value, null, 2)] : human()) out(line);
   };
 
   switch (action) {
     case 'stats': {
-      const s = await call('GET', '/stats', undefined, Stats);
+      const s = await api.stats();
       print(s, () => [
         `Utilisation: ${s.utilisation.running} of ${s.utilisation.limit} steps running (${percent(s.utilisation.ratio)})`,
         `Limits in force: ${s.limitsInForce.global} global, ${s.limitsInForce.perUseCase} per use case; per agent kind: ${pairs(s.limitsInForce.perAgentKind)}`,
@@ -140,7 +110,7 @@ export async function pool(args: string[], opts: PoolOptions, out: (line: string
     case 'decisions': {
       const limit =
         opts.limit === undefined ? 50 : wholeNumber(opts.limit, '--limit', { min: 1, max: DECISIONS_MAX });
-      const d = await call('GET', `/decisions?limit=${limit}`, undefined, Decisions);
+      const d = await api.decisions({ query: { limit } });
       print(d, () => [
         `Agent kind limits now: ${pairs(d.effectiveLimits)}`,
         `Step queues now at: ${pairs(d.queueScale, percent)} of their declared dispatch limits`,
@@ -163,11 +133,11 @@ export async function pool(args: string[], opts: PoolOptions, out: (line: string
     case 'settings': {
       if (!workspace) throw new CliError(`settings needs a workspace.\nUsage:\n${POOL_USAGE}`, EXIT.usage);
       const patch = settingsPatch(opts);
-      const path = `/workspaces/${encodeURIComponent(workspace)}/settings`;
+      const params = { workspace };
       const settings =
         Object.keys(patch).length === 0
-          ? await call('GET', path, undefined, Settings)
-          : await call('PUT', path, patch, Settings);
+          ? await api.settings({ params })
+          : await api.updateSettings({ params, body: patch });
       print(settings, () => [
         `${workspace}: weight ${settings.weight}, queue budget ${settings.queueBudget}, cap ${settings.maxConcurrent ?? 'none'}`,
       ]);

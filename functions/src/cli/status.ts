@@ -1,16 +1,13 @@
 /** `seraphim status`: is the runtime healthy, and how are its queues? */
-import { HealthSchema, QueuesSchema } from '../orchestrators/system/model.js';
-import { apiGet, EXIT } from './client.js';
+import { cliApi, EXIT } from './client.js';
 import { duration, table } from './format.js';
 
 export async function status(
   opts: { url: string; json: boolean },
   out: (line: string) => void,
 ): Promise<number> {
-  const [health, queues] = await Promise.all([
-    apiGet(opts.url, '/api/system/health', HealthSchema),
-    apiGet(opts.url, '/api/system/queues', QueuesSchema),
-  ]);
+  const api = cliApi(opts.url).system;
+  const [health, queues] = await Promise.all([api.health(), api.queues()]);
   const code = health.status === 'ok' ? EXIT.ok : EXIT.unhealthy;
   if (opts.json) {
     out(JSON.stringify({ url: opts.url, health, queues: queues.queues }, null, 2));

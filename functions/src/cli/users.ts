@@ -2,10 +2,8 @@
  * `seraphim users …`: the people who can sign in to a runtime, through the
  * API (platform admins only; on this machine the CLI is the owner).
  */
-import { AddedUserSchema, RemovedSchema, UsersSchema } from '../orchestrators/system/model.js';
-import { AddedMemberSchema } from '../orchestrators/workspaces/model.js';
 import { RoleSchema } from '../platform/identity.js';
-import { apiCall, CliError, EXIT } from './client.js';
+import { CliError, cliApi, EXIT } from './client.js';
 import { table } from './format.js';
 
 export interface UsersOptions {
@@ -29,7 +27,8 @@ export async function users(
 ): Promise<number> {
   const [sub, email, ...extra] = args;
   if (extra.length > 0) throw new CliError(`Unexpected arguments: ${extra.join(' ')}`, EXIT.usage);
-  const list = () => apiCall(opts.url, 'GET', '/api/system/users', undefined, UsersSchema);
+  const api = cliApi(opts.url);
+  const list = () => api.system.users();
   switch (sub) {
     case 'list': {
       const { users } = await list();
@@ -49,16 +48,13 @@ export async function users(
         throw new CliError(`--role must be one of ${RoleSchema.options.join(', ')}`, EXIT.usage);
       if (opts.role !== undefined && opts.workspace === undefined)
         throw new CliError('--role needs --workspace', EXIT.usage);
-      const added = await apiCall(opts.url, 'POST', '/api/system/users', { email }, AddedUserSchema);
+      const added = await api.system.addUser({ body: { email } });
       let invitation = added.invitation;
       if (opts.workspace !== undefined) {
-        const member = await apiCall(
-          opts.url,
-          'POST',
-          `/api/workspaces/${encodeURIComponent(opts.workspace)}/members`,
-          { email, role: role.data },
-          AddedMemberSchema,
-        );
+        const member = await api.workspaces.addMember({
+          params: { workspace: opts.workspace },
+          body: { email, role: role.data },
+        });
         invitation = member.invitation ?? invitation;
       }
       if (opts.json) out(JSON.stringify({ user: added.user, invitation }, null, 2));
@@ -78,13 +74,7 @@ export async function users(
       const wanted = email.trim().toLowerCase();
       const person = (await list()).users.find((u) => u.email?.toLowerCase() === wanted);
       if (!person) throw new CliError(`No user with email ${email}`, EXIT.api);
-      await apiCall(
-        opts.url,
-        'DELETE',
-        `/api/system/users/${encodeURIComponent(person.uid)}`,
-        undefined,
-        RemovedSchema,
-      );
+      await api.system.removeUser({ params: { uid: person.uid } });
       out(opts.json ? JSON.stringify({ removed: true, uid: person.uid }) : `Removed ${email}.`);
       return EXIT.ok;
     }

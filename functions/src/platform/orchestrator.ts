@@ -4,10 +4,12 @@
  * into an in-process server, queue, bus and timer.
  */
 import type { z } from 'zod';
+import type { HttpMethod, OutputOf, RouteContract } from './contract.js';
 import type { RateLimits, RetryPolicy } from './delivery.js';
 import type { ClientProblemStatus } from './errors.js';
 import { type Identity, isRole, ROUTE_ACCESS, type RouteAccess, type WorkspaceAccess } from './identity.js';
 import type { DocumentChange, EventEnvelope, OrchestratorSummary, Ports, TaskInfo } from './ports.js';
+import { PRIORITY_CLASSES, type PriorityClass } from './priority.js';
 
 /** What every handler receives: the ports, plus a logger bound to the work at hand. */
 export interface Context extends Ports {
@@ -17,7 +19,7 @@ export interface Context extends Ports {
 
 // ---------------------------------------------------------------- routes
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type { HttpMethod } from './contract.js';
 
 /**
  * How a handler sets or clears a cookie without touching headers. The front
@@ -76,6 +78,29 @@ export function defineRoute<P = undefined, Q = undefined, B = undefined, R = unk
   return route;
 }
 
+/** The route that serves `contract` with `handler`: the contract (client-safe) and its server half meet here. */
+export function implement<C extends RouteContract>(
+  contract: C,
+  handler: (
+    request: RouteRequest<OutputOf<C['params']>, OutputOf<C['query']>, OutputOf<C['body']>>,
+    ctx: Context,
+  ) => Promise<z.output<C['response']>>,
+): RouteDefinition<
+  OutputOf<C['params']>,
+  OutputOf<C['query']>,
+  OutputOf<C['body']>,
+  z.output<C['response']>
+> {
+  // The contract's schemas are exactly typed (C), but TypeScript cannot see that C['params'] is a
+  // z.ZodType of OutputOf<C['params']> inside the generic: the types are the same by construction.
+  return { ...contract, handler } as RouteDefinition<
+    OutputOf<C['params']>,
+    OutputOf<C['query']>,
+    OutputOf<C['body']>,
+    z.output<C['response']>
+  >;
+}
+
 // ---------------------------------------------------------------- triggers
 
 export interface TaskDefinition<P = unknown> {
@@ -97,9 +122,7 @@ export function defineTask<P>(task: TaskDefinition<P>): TaskDefinition<P> {
   return task;
 }
 
-/** Priority classes: each gets its own queue, with its own rate limits, on both runtimes. */
-export const PRIORITY_CLASSES = ['high', 'normal', 'low', 'batch'] as const;
-export type PriorityClass = (typeof PRIORITY_CLASSES)[number];
+export { PRIORITY_CLASSES, type PriorityClass } from './priority.js';
 
 /**
  * One task handler drained through a queue per priority class: `step` becomes

@@ -23,7 +23,6 @@ import {
 } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { z } from 'zod';
 import { DeferError, errorMessage } from './errors.js';
 
 export { type Attributes, type Span, SpanKind, SpanStatusCode };
@@ -41,25 +40,9 @@ export interface SpanOptions {
   carried?: { traceparent: string | undefined };
 }
 
-/** One finished span as a runtime keeps it (the embedded runtime's `spans` table). */
-export const RecordedSpanSchema = z
-  .object({
-    traceId: z.string(),
-    spanId: z.string(),
-    parentSpanId: z.string().nullable(),
-    name: z.string(),
-    kind: z.enum(['internal', 'server', 'client', 'producer', 'consumer']),
-    startTime: z.number().describe('ms since epoch, with microseconds'),
-    endTime: z.number().describe('ms since epoch, with microseconds'),
-    status: z.enum(['unset', 'ok', 'error']),
-    statusMessage: z.string().optional(),
-    attributes: z.record(
-      z.string(),
-      z.union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number(), z.boolean()]))]),
-    ),
-  })
-  .meta({ id: 'Span' });
-export type RecordedSpan = z.infer<typeof RecordedSpanSchema>;
+import type { RecordedSpan } from './spans.js';
+
+export { type RecordedSpan, RecordedSpanSchema } from './spans.js';
 
 export interface Tracer {
   /** The OpenTelemetry tracer underneath, for code that wants the whole API. */

@@ -1,15 +1,6 @@
 // The public surface of #lib: what routes import.
-export { ApiError, getJson, getQueueStats, getSystemHealth, postJson, putJson, toApiError } from './api.ts';
-export type {
-  HealthCheck,
-  HealthStatus,
-  Problem,
-  ProblemField,
-  QueueList,
-  QueueStats,
-  RuntimeName,
-  SystemHealth,
-} from './api.ts';
+export { ApiError, api, getQueueStats, getSystemHealth, toApiError } from './api.ts';
+export type { HealthStatus, ProblemField, QueueList, QueueStats, SystemHealth } from './api.ts';
 export {
   type ChartPoint,
   type ChartSeries,

@@ -1,8 +1,9 @@
 /** The debugging views, pure: a list row's input preview and what a timeline entry says about a step. */
 import { describe, expect, it } from 'vitest';
-import { INPUT_PREVIEW_CHARS, inputPreview, timeline } from './debug.js';
+import { timeline } from './debug.js';
 import { initialStepState } from './machine.js';
 import type { Execution, StepState } from './model.js';
+import { INPUT_PREVIEW_CHARS, inputPreview } from './responses.js';
 import type { Checkpoint } from './store.js';
 
 const T0 = Date.UTC(2026, 10, 24);

@@ -1,35 +1,14 @@
 /**
- * Debugging tools, pure: the timeline of an execution, the diff between two
- * checkpoints, and the short preview of an input a list row shows. Routes and
- * the CLI feed them stored documents.
+ * Debugging tools, pure: the timeline of an execution and the diff between two
+ * checkpoints. Routes and the CLI feed them stored documents.
  */
-import type { Checkpoint, CheckpointRecord, Execution, Step } from './model.js';
-
-/** @default 80 */
-export const INPUT_PREVIEW_CHARS = 80;
-
-/**
- * The start of an input's compact JSON, cut to `max` characters (an ellipsis
- * included), so a list row says which run it is without carrying the input.
- * @example inputPreview({ claimId: 'C-1', amount: 420 }) // '{"claimId":"C-1","amount":420}'
- */
-export function inputPreview(input: unknown, max = INPUT_PREVIEW_CHARS): string {
-  let json: string;
-  try {
-    json = JSON.stringify(input) ?? '';
-  } catch {
-    return '';
-  }
-  // Code points, not UTF-16 units: the cut never splits an emoji or an accented letter's pair.
-  const chars = Array.from(json);
-  return chars.length <= max ? json : `${chars.slice(0, Math.max(0, max - 1)).join('')}…`;
-}
+import type { Checkpoint, CheckpointRecord, Execution, Step, StepStatus } from './model.js';
 
 export interface TimelineEntry {
   stepId: string;
   /** The step's agent kind, from the use case version the execution runs. */
   agent: string | null;
-  status: string;
+  status: StepStatus;
   attempts: number;
   queuedAt: number | null;
   startedAt: number | null;

@@ -3,7 +3,7 @@
  * from them. Stored documents and API bodies both go through these.
  */
 import { z } from 'zod';
-import { PRIORITY_CLASSES } from '../../platform/orchestrator.js';
+import { PRIORITY_CLASSES } from '../../platform/priority.js';
 import { defineDocumentKind } from '../../platform/stored.js';
 
 /** Step ids and context keys: short identifiers, so they are safe in paths, task ids and expressions. */

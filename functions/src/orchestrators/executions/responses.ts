@@ -4,8 +4,27 @@
  * reference. The routes and the OpenAPI document share these schemas.
  */
 import { z } from 'zod';
-import { INPUT_PREVIEW_CHARS, inputPreview } from './debug.js';
-import { type Execution, ExecutionSchema, SETTLED_STEP } from './model.js';
+import { type Execution, ExecutionSchema, SETTLED_STEP, STEP_STATUSES } from './model.js';
+
+/** @default 80 */
+export const INPUT_PREVIEW_CHARS = 80;
+
+/**
+ * The start of an input's compact JSON, cut to `max` characters (an ellipsis
+ * included), so a list row says which run it is without carrying the input.
+ * @example inputPreview({ claimId: 'C-1', amount: 420 }) // '{"claimId":"C-1","amount":420}'
+ */
+export function inputPreview(input: unknown, max = INPUT_PREVIEW_CHARS): string {
+  let json: string;
+  try {
+    json = JSON.stringify(input) ?? '';
+  } catch {
+    return '';
+  }
+  // Code points, not UTF-16 units: the cut never splits an emoji or an accented letter's pair.
+  const chars = Array.from(json);
+  return chars.length <= max ? json : `${chars.slice(0, Math.max(0, max - 1)).join('')}…`;
+}
 
 export const ExecutionSummarySchema = ExecutionSchema.pick({
   id: true,
@@ -52,7 +71,7 @@ export function summarize(e: Execution): ExecutionSummary {
 export const TimelineEntrySchema = z.object({
   stepId: z.string(),
   agent: z.string().nullable().describe('The agent kind'),
-  status: z.string(),
+  status: z.enum(STEP_STATUSES),
   attempts: z.number(),
   queuedAt: z.number().nullable(),
   startedAt: z.number().nullable(),

@@ -1,27 +1,19 @@
-/** The pool's API: monitoring, and each workspace's share and budget. */
-import { z } from 'zod';
 import { NotFoundError } from '../../platform/errors.js';
 import { myWorkspaces } from '../../platform/identity.js';
 import {
   type Context,
-  defineRoute,
   functionName,
+  implement,
   PRIORITY_CLASSES,
   priorityQueueKey,
   type RouteDefinition,
 } from '../../platform/orchestrator.js';
 import { readDocument, readPage } from '../../platform/stored.js';
 import { ExecutionDocument, UseCaseDocument } from '../executions/model.js';
+import { poolApi } from './api.js';
 import { fairShare, percentile } from './machine.js';
 import { GLOBAL_SLOTS, type PoolManager } from './manager.js';
-import {
-  mergeWorkspacePool,
-  PoolDecisionDocument,
-  type PoolStats,
-  PoolStatsSchema,
-  WorkspacePoolPatchSchema,
-  WorkspacePoolSchema,
-} from './model.js';
+import { mergeWorkspacePool, PoolDecisionDocument, type PoolStats, WorkspacePoolSchema } from './model.js';
 
 /** How many of the latest decisions name the agent kinds not configured by name. */
 const DECISIONS_SCANNED = 100;
@@ -87,161 +79,106 @@ async function agentLimitsInForce(pool: PoolManager, ctx: Context): Promise<Reco
 
 export function poolRoutes(pool: PoolManager): RouteDefinition[] {
   return [
-    defineRoute({
-      method: 'GET',
-      path: '/stats',
-      access: 'signed-in',
-      summary: 'Queue depth, in flight, wait p50/p95, utilisation, throttling and each workspace’s share',
-      response: PoolStatsSchema,
-      async handler(req, ctx): Promise<PoolStats> {
-        // Shares are computed over every workspace, but only the caller's own are listed.
-        const [page, mine] = await Promise.all([
-          ctx.documents.query('workspaces', { limit: 200 }),
-          req.identity ? myWorkspaces(req.identity, ctx.documents) : [],
-        ]);
-        const visible = new Set(mine.map((w) => w.id));
-        const ids = page.docs.map((d) => d.id);
-        const settings = page.docs.map((d) => WorkspacePoolSchema.parse(d.data.pool ?? {}));
-        const inFlight = await pool.inFlight(ctx, ids);
-        const active = new Map<string, number>();
-        ids.forEach((id, i) => {
-          if ((inFlight[i] ?? 0) > 0) active.set(id, settings[i]?.weight ?? 1);
-        });
-        const running = await pool.held(ctx, GLOBAL_SLOTS);
-        const queues = (await ctx.tasks.list()).filter((q) => q.queue.startsWith('executions-'));
-        const [throttled, totals, perAgentKind] = await Promise.all([
-          pool.throttles(ctx),
-          pool.throttleTotals(ctx),
-          agentLimitsInForce(pool, ctx),
-        ]);
-        return {
-          limits: { ...pool.limitsFor(ctx), perAgentKind: { ...pool.limitsFor(ctx).perAgentKind } },
-          limitsInForce: {
-            global: pool.limitsFor(ctx).global,
-            perUseCase: pool.limitsFor(ctx).perUseCase,
-            perAgentKind,
-          },
-          utilisation: {
-            running,
-            limit: pool.limitsFor(ctx).global,
-            ratio: running / pool.limitsFor(ctx).global,
-          },
-          queues,
-          waits: await recentWaits(
-            ctx,
-            ids.filter((id) => visible.has(id)),
-          ),
-          throttled: { ...throttled, totals },
-          workspaces: ids.flatMap((workspace, i) => {
-            if (!visible.has(workspace)) return [];
-            const share = fairShare({
-              globalLimit: pool.limitsFor(ctx).global,
-              workspace,
-              activeWeights: active,
-            });
-            const cap = settings[i]?.maxConcurrent ?? null;
-            return [
-              {
-                workspace,
-                inFlight: inFlight[i] ?? 0,
-                weight: settings[i]?.weight ?? 1,
-                share,
-                queueBudget: settings[i]?.queueBudget ?? 1000,
-                maxConcurrent: cap,
-                limit: cap === null ? share : Math.min(share, cap),
-              },
-            ];
-          }),
-        };
-      },
-    }),
-    defineRoute({
-      method: 'GET',
-      path: '/decisions',
-      access: 'signed-in',
-      summary:
-        'Auto-scaling decisions, newest first: each change of an agent kind limit or of a step queue’s dispatch limits, and why',
-      query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }),
-      response: z.object({
-        effectiveLimits: z.record(z.string(), z.number()),
-        queueScale: z
-          .record(z.string(), z.number())
-          .describe(
-            'Each step queue’s dispatch rate and concurrency now, as a share of what it declares (0.1–1)',
-          ),
-        decisions: z.array(
-          z.object({
-            agentKind: z.string().optional().describe('Set on an agent kind’s concurrency decision'),
-            queue: z
-              .string()
-              .optional()
-              .describe('Set on a step queue’s decision; from/to are tenths of its declared limits'),
-            from: z.number(),
-            to: z.number(),
-            reason: z.string(),
-            at: z.number(),
-          }),
+    implement(poolApi.stats, async (req, ctx): Promise<PoolStats> => {
+      // Shares are computed over every workspace, but only the caller's own are listed.
+      const [page, mine] = await Promise.all([
+        ctx.documents.query('workspaces', { limit: 200 }),
+        req.identity ? myWorkspaces(req.identity, ctx.documents) : [],
+      ]);
+      const visible = new Set(mine.map((w) => w.id));
+      const ids = page.docs.map((d) => d.id);
+      const settings = page.docs.map((d) => WorkspacePoolSchema.parse(d.data.pool ?? {}));
+      const inFlight = await pool.inFlight(ctx, ids);
+      const active = new Map<string, number>();
+      ids.forEach((id, i) => {
+        if ((inFlight[i] ?? 0) > 0) active.set(id, settings[i]?.weight ?? 1);
+      });
+      const running = await pool.held(ctx, GLOBAL_SLOTS);
+      const queues = (await ctx.tasks.list()).filter((q) => q.queue.startsWith('executions-'));
+      const [throttled, totals, perAgentKind] = await Promise.all([
+        pool.throttles(ctx),
+        pool.throttleTotals(ctx),
+        agentLimitsInForce(pool, ctx),
+      ]);
+      return {
+        limits: { ...pool.limitsFor(ctx), perAgentKind: { ...pool.limitsFor(ctx).perAgentKind } },
+        limitsInForce: {
+          global: pool.limitsFor(ctx).global,
+          perUseCase: pool.limitsFor(ctx).perUseCase,
+          perAgentKind,
+        },
+        utilisation: {
+          running,
+          limit: pool.limitsFor(ctx).global,
+          ratio: running / pool.limitsFor(ctx).global,
+        },
+        queues,
+        waits: await recentWaits(
+          ctx,
+          ids.filter((id) => visible.has(id)),
         ),
-      }),
-      async handler(req, ctx) {
-        const page = readPage(
-          PoolDecisionDocument,
-          await ctx.documents.query('poolDecisions', {
-            orderBy: [{ field: 'at', direction: 'desc' }],
-            limit: req.query.limit,
-          }),
-        );
-        const [effectiveLimits, queueScale] = await Promise.all([
-          pool.effectiveAgentLimits(ctx),
-          pool.effectiveQueueScale(
-            ctx,
-            PRIORITY_CLASSES.map((p) => functionName('executions', priorityQueueKey('step', p))),
-          ),
-        ]);
-        return {
-          effectiveLimits,
-          queueScale,
-          decisions: page.docs.map(({ data: { agentKind, queue, from, to, reason, at } }) => ({
-            ...(agentKind === undefined ? {} : { agentKind }),
-            ...(queue === undefined ? {} : { queue }),
-            from,
-            to,
-            reason,
-            at,
-          })),
-        };
-      },
+        throttled: { ...throttled, totals },
+        workspaces: ids.flatMap((workspace, i) => {
+          if (!visible.has(workspace)) return [];
+          const share = fairShare({
+            globalLimit: pool.limitsFor(ctx).global,
+            workspace,
+            activeWeights: active,
+          });
+          const cap = settings[i]?.maxConcurrent ?? null;
+          return [
+            {
+              workspace,
+              inFlight: inFlight[i] ?? 0,
+              weight: settings[i]?.weight ?? 1,
+              share,
+              queueBudget: settings[i]?.queueBudget ?? 1000,
+              maxConcurrent: cap,
+              limit: cap === null ? share : Math.min(share, cap),
+            },
+          ];
+        }),
+      };
     }),
-    defineRoute({
-      method: 'GET',
-      path: '/workspaces/:workspace/settings',
-      access: 'viewer',
-      summary: 'A workspace’s weight, queue budget and cap',
-      params: z.object({ workspace: z.string() }),
-      response: WorkspacePoolSchema,
-      handler: async (req, ctx) => pool.workspaceSettings(ctx, req.params.workspace),
+    implement(poolApi.decisions, async (req, ctx) => {
+      const page = readPage(
+        PoolDecisionDocument,
+        await ctx.documents.query('poolDecisions', {
+          orderBy: [{ field: 'at', direction: 'desc' }],
+          limit: req.query.limit,
+        }),
+      );
+      const [effectiveLimits, queueScale] = await Promise.all([
+        pool.effectiveAgentLimits(ctx),
+        pool.effectiveQueueScale(
+          ctx,
+          PRIORITY_CLASSES.map((p) => functionName('executions', priorityQueueKey('step', p))),
+        ),
+      ]);
+      return {
+        effectiveLimits,
+        queueScale,
+        decisions: page.docs.map(({ data: { agentKind, queue, from, to, reason, at } }) => ({
+          ...(agentKind === undefined ? {} : { agentKind }),
+          ...(queue === undefined ? {} : { queue }),
+          from,
+          to,
+          reason,
+          at,
+        })),
+      };
     }),
-    defineRoute({
-      method: 'PUT',
-      path: '/workspaces/:workspace/settings',
-      access: 'admin',
-      summary: 'Change a workspace’s weight, queue budget or cap; the fields left out keep their value',
-      problems: [409], // the read-and-write transaction gave up under contention
-      description: '`maxConcurrent: null` removes the cap. Answers with the settings now in force.',
-      params: z.object({ workspace: z.string() }),
-      body: WorkspacePoolPatchSchema,
-      response: WorkspacePoolSchema,
-      async handler(req, ctx) {
-        const path = `workspaces/${req.params.workspace}`;
-        // Read and write in one transaction: two edits of different fields both land.
-        return ctx.documents.transaction(async (tx) => {
-          const doc = await tx.get(path);
-          if (!doc) throw new NotFoundError(`Workspace "${req.params.workspace}" not found`);
-          const settings = mergeWorkspacePool(WorkspacePoolSchema.parse(doc.data.pool ?? {}), req.body);
-          tx.update(path, { pool: settings });
-          return settings;
-        });
-      },
+    implement(poolApi.settings, async (req, ctx) => pool.workspaceSettings(ctx, req.params.workspace)),
+    implement(poolApi.updateSettings, async (req, ctx) => {
+      const path = `workspaces/${req.params.workspace}`;
+      // Read and write in one transaction: two edits of different fields both land.
+      return ctx.documents.transaction(async (tx) => {
+        const doc = await tx.get(path);
+        if (!doc) throw new NotFoundError(`Workspace "${req.params.workspace}" not found`);
+        const settings = mergeWorkspacePool(WorkspacePoolSchema.parse(doc.data.pool ?? {}), req.body);
+        tx.update(path, { pool: settings });
+        return settings;
+      });
     }),
   ];
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import { RecordedSpanSchema } from '../../platform/spans.js';
 import { defineDocumentKind } from '../../platform/stored.js';
-import { RecordedSpanSchema } from '../../platform/tracing.js';
 
 export const CheckSchema = z.object({
   status: z.enum(['ok', 'failing']),

@@ -7,20 +7,10 @@
 import { SESSION_COOKIE } from '../../platform/cookies.js';
 import { ConflictError, NotFoundError } from '../../platform/errors.js';
 import { deleteMembership, MY_WORKSPACES_LIMIT } from '../../platform/identity.js';
-import { type Context, defineRoute, type RouteDefinition } from '../../platform/orchestrator.js';
+import { type Context, implement, type RouteDefinition } from '../../platform/orchestrator.js';
 import type { Person, SessionAuthority } from '../../platform/ports.js';
-import {
-  AddedUserSchema,
-  AddUserBodySchema,
-  RedeemLinkBodySchema,
-  RemovedSchema,
-  type Session,
-  SessionSchema,
-  SignedOutSchema,
-  SignInBodySchema,
-  UserParamsSchema,
-  UsersSchema,
-} from './model.js';
+import { systemApi } from './api.js';
+import type { Session } from './model.js';
 
 const USERS_LIMIT = 500;
 
@@ -59,97 +49,41 @@ async function signedIn(ctx: Context, uid: string): Promise<Session> {
 }
 
 export const sessionRoutes: RouteDefinition[] = [
-  defineRoute({
-    method: 'GET',
-    path: '/session',
-    access: 'public',
-    summary: 'How this runtime signs people in, and who you are',
-    response: SessionSchema,
-    handler: async (req, ctx) => session(ctx, req.identity),
+  implement(systemApi.session, async (req, ctx) => session(ctx, req.identity)),
+  implement(systemApi.signIn, async (req, ctx) => {
+    const grant = await sessions(ctx).signIn(req.body.email, req.body.password);
+    req.reply.setCookie(SESSION_COOKIE, grant.token, { maxAgeSeconds: grant.maxAgeSeconds });
+    return signedIn(ctx, grant.uid);
   }),
-  defineRoute({
-    method: 'POST',
-    path: '/session',
-    access: 'public',
-    summary: 'Sign in with email and password (embedded runtime); sets the session cookie',
-    description:
-      'An unknown email and a wrong password get the same 401; past 10 failures for an email in 15 minutes, 429 with Retry-After.',
-    body: SignInBodySchema,
-    response: SessionSchema,
-    async handler(req, ctx) {
-      const grant = await sessions(ctx).signIn(req.body.email, req.body.password);
-      req.reply.setCookie(SESSION_COOKIE, grant.token, { maxAgeSeconds: grant.maxAgeSeconds });
-      return signedIn(ctx, grant.uid);
-    },
+  implement(systemApi.redeemLink, async (req, ctx) => {
+    const grant = await sessions(ctx).redeemLink(req.body.token, req.body.password);
+    req.reply.setCookie(SESSION_COOKIE, grant.token, { maxAgeSeconds: grant.maxAgeSeconds });
+    return signedIn(ctx, grant.uid);
   }),
-  defineRoute({
-    method: 'POST',
-    path: '/session/link',
-    access: 'public',
-    summary: 'Redeem a one-time owner link or invitation, choosing a password on first use; signs in',
-    body: RedeemLinkBodySchema,
-    response: SessionSchema,
-    async handler(req, ctx) {
-      const grant = await sessions(ctx).redeemLink(req.body.token, req.body.password);
-      req.reply.setCookie(SESSION_COOKIE, grant.token, { maxAgeSeconds: grant.maxAgeSeconds });
-      return signedIn(ctx, grant.uid);
-    },
-  }),
-  defineRoute({
-    method: 'DELETE',
-    path: '/session',
-    access: 'signed-in',
-    summary: 'Sign out: ends this session and clears its cookie',
-    response: SignedOutSchema,
-    async handler(req, ctx) {
-      const id = req.identity?.sessionId;
-      if (id !== undefined && ctx.people.sessions) await ctx.people.sessions.signOut(id);
-      req.reply.clearCookie(SESSION_COOKIE);
-      return { signedIn: false as const };
-    },
+  implement(systemApi.signOut, async (req, ctx) => {
+    const id = req.identity?.sessionId;
+    if (id !== undefined && ctx.people.sessions) await ctx.people.sessions.signOut(id);
+    req.reply.clearCookie(SESSION_COOKIE);
+    return { signedIn: false as const };
   }),
 ];
 
 export const userRoutes: RouteDefinition[] = [
-  defineRoute({
-    method: 'GET',
-    path: '/users',
-    access: 'platform-admin',
-    summary: 'Everyone who can sign in to this deployment',
-    response: UsersSchema,
-    handler: async (_req, ctx) => ({ users: await ctx.people.list(USERS_LIMIT) }),
+  implement(systemApi.users, async (_req, ctx) => ({ users: await ctx.people.list(USERS_LIMIT) })),
+  implement(systemApi.addUser, async (req, ctx) => {
+    const { uid } = await ctx.people.findOrCreateByEmail(req.body.email);
+    const user = await ctx.people.get(uid);
+    if (!user) throw new NotFoundError(`No person "${uid}"`);
+    return { user, invitation: await ctx.people.invitation(uid) };
   }),
-  defineRoute({
-    method: 'POST',
-    path: '/users',
-    access: 'platform-admin',
-    summary: 'Add a person by email; answers a one-time invitation link when they need one',
-    body: AddUserBodySchema,
-    status: 201,
-    response: AddedUserSchema,
-    async handler(req, ctx) {
-      const { uid } = await ctx.people.findOrCreateByEmail(req.body.email);
-      const user = await ctx.people.get(uid);
-      if (!user) throw new NotFoundError(`No person "${uid}"`);
-      return { user, invitation: await ctx.people.invitation(uid) };
-    },
-  }),
-  defineRoute({
-    method: 'DELETE',
-    path: '/users/:uid',
-    access: 'platform-admin',
-    summary: 'Remove a person and their memberships',
-    params: UserParamsSchema,
-    response: RemovedSchema,
-    async handler(req, ctx) {
-      const { uid } = req.params;
-      if (!(await ctx.people.get(uid))) throw new NotFoundError(`No person "${uid}"`);
-      const mine = await ctx.documents.query(`users/${uid}/workspaces`, { limit: MY_WORKSPACES_LIMIT });
-      for (const doc of mine.docs) {
-        await ctx.documents.transaction(async (tx) => deleteMembership(tx, doc.id, uid));
-      }
-      await ctx.people.remove(uid);
-      return { removed: true as const };
-    },
+  implement(systemApi.removeUser, async (req, ctx) => {
+    const { uid } = req.params;
+    if (!(await ctx.people.get(uid))) throw new NotFoundError(`No person "${uid}"`);
+    const mine = await ctx.documents.query(`users/${uid}/workspaces`, { limit: MY_WORKSPACES_LIMIT });
+    for (const doc of mine.docs) {
+      await ctx.documents.transaction(async (tx) => deleteMembership(tx, doc.id, uid));
+    }
+    await ctx.people.remove(uid);
+    return { removed: true as const };
   }),
 ];

@@ -1,23 +1,36 @@
 /**
  * The executions API: use cases, executions, their timelines and checkpoints, and the operator
- * controls. Types mirror the server's zod schemas (functions/src/orchestrators/executions/model.ts);
- * every call goes through the shared JSON client, so failures arrive as `ApiError`.
+ * controls. Calls go through the shared typed client, and the types are the routes' own answers
+ * (inferred from the server's schemas); failures arrive as `ApiError`.
  */
-import { getJson, postJson, type RequestOptions } from '../api.ts';
+import { type ApiResponse, api, type RequestOptions } from '../api.ts';
 
-export const EXECUTION_STATUSES = ['pending', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'] as const;
-export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+export type Execution = ApiResponse<'executions', 'get'>;
+export type ExecutionStatus = Execution['status'];
+export type StepState = Execution['steps'][string];
+export type StepStatus = StepState['status'];
+export type StepError = NonNullable<StepState['error']>;
+export type TokenUsage = NonNullable<StepState['tokens']>;
+export type UseCase = ApiResponse<'executions', 'getUseCase'>;
+export type WorkflowStep = UseCase['workflow']['steps'][number];
+export type ExecutionSummary = ApiResponse<'executions', 'list'>['executions'][number];
+export type Timeline = ApiResponse<'executions', 'timeline'>;
+export type TimelineEntry = Timeline['timeline'][number];
+export type CheckpointDiff = ApiResponse<'executions', 'diff'>;
+export type ContextChange = CheckpointDiff['context'][number];
+/** A debug re-run of one step: what its agent did with the inputs the step recorded. */
+export type RerunResult = ApiResponse<'executions', 'rerun'>;
+
+/** In the order the filter offers them. */
+export const EXECUTION_STATUSES = [
+  'pending',
+  'running',
+  'waiting',
+  'succeeded',
+  'failed',
+  'cancelled',
+] as const satisfies readonly ExecutionStatus[];
 export const TERMINAL_STATUSES: readonly ExecutionStatus[] = ['succeeded', 'failed', 'cancelled'];
-
-export type StepStatus =
-  | 'blocked'
-  | 'queued'
-  | 'running'
-  | 'waiting'
-  | 'succeeded'
-  | 'failed'
-  | 'skipped'
-  | 'cancelled';
 
 export function isExecutionStatus(value: string): value is ExecutionStatus {
   return (EXECUTION_STATUSES as readonly string[]).includes(value);
@@ -25,142 +38,6 @@ export function isExecutionStatus(value: string): value is ExecutionStatus {
 
 export function isTerminal(status: ExecutionStatus): boolean {
   return TERMINAL_STATUSES.includes(status);
-}
-
-export interface WorkflowStep {
-  id: string;
-  agent: string;
-  output: string;
-  inputs: Record<string, string>;
-  priority: string;
-}
-
-export interface UseCase {
-  id: string;
-  name: string;
-  vertical: string;
-  description: string;
-  version: number;
-  workflow: { steps: WorkflowStep[] };
-}
-
-export interface StepError {
-  message: string;
-  code: string;
-  retryable: boolean;
-}
-
-export interface TokenUsage {
-  model: string;
-  prompt: number;
-  completion: number;
-}
-
-export interface StepState {
-  status: StepStatus;
-  attempts: number;
-  queuedAt: number | null;
-  startedAt: number | null;
-  endedAt: number | null;
-  /** When a waiting timer (or a retry backoff) resumes, ms since epoch. */
-  resumeAt: number | null;
-  waitingFor: 'human' | 'timer' | null;
-  /** What a human step asks the operator. */
-  prompt: string | null;
-  error: StepError | null;
-  cacheHit: boolean;
-  tokens: TokenUsage | null;
-}
-
-export interface Execution {
-  id: string;
-  useCaseId: string;
-  useCaseVersion: number;
-  status: ExecutionStatus;
-  paused: boolean;
-  input: unknown;
-  context: Record<string, unknown>;
-  steps: Record<string, StepState>;
-  error: StepError | null;
-  parentId: string | null;
-  forkedFromCheckpoint: number | null;
-  /** How many checkpoints have been written: they are numbered 1…checkpoint (0 is the start). */
-  checkpoint: number;
-  createdAt: number;
-  updatedAt: number;
-  endedAt: number | null;
-}
-
-export interface ExecutionSummary {
-  id: string;
-  useCaseId: string;
-  useCaseVersion: number;
-  status: ExecutionStatus;
-  paused: boolean;
-  createdAt: number;
-  updatedAt: number;
-  endedAt: number | null;
-  parentId: string | null;
-  steps: { total: number; settled: number; failed: number; waiting: number };
-  error: string | null;
-  /** The start of the input's compact JSON (at most 80 characters): which run a row is. */
-  inputPreview: string;
-}
-
-export interface TimelineEntry {
-  stepId: string;
-  /** The step's agent kind, from the use case version the run uses. */
-  agent: string | null;
-  status: StepStatus;
-  attempts: number;
-  queuedAt: number | null;
-  startedAt: number | null;
-  endedAt: number | null;
-  durationMs: number | null;
-  cacheHit: boolean;
-  error: string | null;
-  waitingFor: 'human' | 'timer' | null;
-  /** What a human step asks; kept after the decision. */
-  prompt: string | null;
-  /** When a waiting timer or a retry backoff resumes, or a human step's deadline (ms since epoch). */
-  resumeAt: number | null;
-  /** A human step's decision deadline: past it the step fails with `human-timeout`. */
-  deadline: number | null;
-  tokens: TokenUsage | null;
-  /** The checkpoints this step wrote, one per settled attempt. */
-  checkpoints: number[];
-  /** The inputs its last settled attempt saw; null until it settles. */
-  inputs: Record<string, unknown> | null;
-  output: unknown;
-}
-
-export interface Timeline {
-  execution: ExecutionSummary;
-  timeline: TimelineEntry[];
-}
-
-export interface ContextChange {
-  key: string;
-  change: 'added' | 'removed' | 'changed';
-  before: unknown;
-  after: unknown;
-}
-
-export interface CheckpointDiff {
-  context: ContextChange[];
-  steps: Array<{ stepId: string; before: StepStatus | null; after: StepStatus | null }>;
-}
-
-/** A debug re-run of one step: what its agent did with the inputs the step recorded. */
-export interface RerunResult {
-  inputs: Record<string, unknown>;
-  /** What the agent answered; null when it threw (see `error`). */
-  result:
-    | { status: 'succeeded'; output: unknown; route?: string[] }
-    | { status: 'waiting'; reason: 'human' | 'timer'; until?: number; prompt?: string }
-    | null;
-  error: StepError | null;
-  durationMs: number;
 }
 
 export interface ExecutionFilter {
@@ -173,22 +50,15 @@ export interface ExecutionFilter {
 export type ControlAction = 'pause' | 'resume' | 'cancel';
 export type Decision = 'approved' | 'rejected';
 
-const segment = encodeURIComponent;
-const base = (workspace: string) => `/api/executions/workspaces/${segment(workspace)}`;
-const executionPath = (workspace: string, id: string) => `${base(workspace)}/executions/${segment(id)}`;
-const stepPath = (workspace: string, id: string, stepId: string) =>
-  `${executionPath(workspace, id)}/steps/${segment(stepId)}`;
+const executions = (options: RequestOptions | undefined) => api(options).executions;
+const signal = (options: RequestOptions | undefined) => ({ signal: options?.signal });
 
 export function listUseCases(
   workspace: string,
   page: { cursor?: string; limit?: number } = {},
   options?: RequestOptions,
-): Promise<{ useCases: UseCase[]; nextCursor?: string }> {
-  const query = new URLSearchParams();
-  if (page.limit !== undefined) query.set('limit', String(page.limit));
-  if (page.cursor) query.set('cursor', page.cursor);
-  const search = query.size > 0 ? `?${query}` : '';
-  return getJson(`${base(workspace)}/use-cases${search}`, options);
+): Promise<ApiResponse<'executions', 'listUseCases'>> {
+  return executions(options).listUseCases({ params: { workspace }, query: page, ...signal(options) });
 }
 
 /** Newest first. */
@@ -197,20 +67,25 @@ export function listExecutions(
   filter: ExecutionFilter,
   page: { cursor?: string | undefined; limit: number },
   options?: RequestOptions,
-): Promise<{ executions: ExecutionSummary[]; nextCursor?: string }> {
-  const query = new URLSearchParams({ limit: String(page.limit) });
-  if (filter.useCase) query.set('useCase', filter.useCase);
-  if (filter.status) query.set('status', filter.status);
-  if (page.cursor) query.set('cursor', page.cursor);
-  return getJson(`${base(workspace)}/executions?${query}`, options);
+): Promise<ApiResponse<'executions', 'list'>> {
+  return executions(options).list({
+    params: { workspace },
+    query: {
+      limit: page.limit,
+      ...(filter.useCase ? { useCase: filter.useCase } : {}),
+      ...(filter.status ? { status: filter.status } : {}),
+      ...(page.cursor ? { cursor: page.cursor } : {}),
+    },
+    ...signal(options),
+  });
 }
 
 export function getExecution(workspace: string, id: string, options?: RequestOptions): Promise<Execution> {
-  return getJson(executionPath(workspace, id), options);
+  return executions(options).get({ params: { workspace, id }, ...signal(options) });
 }
 
 export function getTimeline(workspace: string, id: string, options?: RequestOptions): Promise<Timeline> {
-  return getJson(`${executionPath(workspace, id)}/timeline`, options);
+  return executions(options).timeline({ params: { workspace, id }, ...signal(options) });
 }
 
 /** What changed between checkpoints `from` and `to` (0 is the start). */
@@ -221,8 +96,7 @@ export function getCheckpointDiff(
   to: number,
   options?: RequestOptions,
 ): Promise<CheckpointDiff> {
-  const query = new URLSearchParams({ from: String(from), to: String(to) });
-  return getJson(`${executionPath(workspace, id)}/diff?${query}`, options);
+  return executions(options).diff({ params: { workspace, id }, query: { from, to }, ...signal(options) });
 }
 
 /** Rejects with a 409 `conflict` when the action does not apply to the execution as it is now. */
@@ -233,11 +107,15 @@ export function controlExecution(
   reason?: string,
   options?: RequestOptions,
 ): Promise<Execution> {
-  return postJson(`${executionPath(workspace, id)}/control`, reason ? { action, reason } : { action }, options);
+  return executions(options).control({
+    params: { workspace, id },
+    body: reason ? { action, reason } : { action },
+    ...signal(options),
+  });
 }
 
 export function retryStep(workspace: string, id: string, stepId: string, options?: RequestOptions) {
-  return postJson<Execution>(`${stepPath(workspace, id, stepId)}/retry`, {}, options);
+  return executions(options).retry({ params: { workspace, id, stepId }, ...signal(options) });
 }
 
 /** Moves the instant a waiting timer step resumes (`at`: ms since epoch). */
@@ -248,7 +126,7 @@ export function rescheduleStep(
   at: number,
   options?: RequestOptions,
 ): Promise<Execution> {
-  return postJson(`${stepPath(workspace, id, stepId)}/reschedule`, { at }, options);
+  return executions(options).reschedule({ params: { workspace, id, stepId }, body: { at }, ...signal(options) });
 }
 
 export function decideStep(
@@ -259,8 +137,11 @@ export function decideStep(
   comment?: string,
   options?: RequestOptions,
 ): Promise<Execution> {
-  const body = comment ? { decision, comment } : { decision };
-  return postJson(`${stepPath(workspace, id, stepId)}/decision`, body, options);
+  return executions(options).decide({
+    params: { workspace, id, stepId },
+    body: comment ? { decision, comment } : { decision },
+    ...signal(options),
+  });
 }
 
 /**
@@ -268,7 +149,7 @@ export function decideStep(
  * changed, but the agent really runs (an `http` or `llm` step calls out again) and skips the cache.
  */
 export function rerunStep(workspace: string, id: string, stepId: string, options?: RequestOptions) {
-  return postJson<RerunResult>(`${stepPath(workspace, id, stepId)}/rerun`, {}, options);
+  return executions(options).rerun({ params: { workspace, id, stepId }, ...signal(options) });
 }
 
 /**
@@ -282,6 +163,9 @@ export function forkExecution(
   input?: unknown,
   options?: RequestOptions,
 ): Promise<Execution> {
-  const body = input === undefined ? { checkpoint } : { checkpoint, input };
-  return postJson(`${executionPath(workspace, id)}/fork`, body, options);
+  return executions(options).fork({
+    params: { workspace, id },
+    body: input === undefined ? { checkpoint } : { checkpoint, input },
+    ...signal(options),
+  });
 }

@@ -1,52 +1,24 @@
 /**
- * The identity part of the API: the session, workspaces and their members. The answer types are
- * inferred from the parsers that check them, so each shape is written once, here, until one typed
- * client shared with the CLI replaces them.
+ * The identity part of the API: the session, workspaces and their members. Calls go through the
+ * shared typed client, and the types are the routes' own answers (inferred from the server's
+ * schemas); failures arrive as `ApiError`.
  */
-import { type RequestOptions, requestParsed } from '../api.ts';
-import { array, boolean, literal, nullable, object, type Parsed, string, timestamp } from '../shape.ts';
+import { type ApiResponse, api, type RequestOptions } from '../api.ts';
 
-export const ROLES = ['owner', 'admin', 'operator', 'viewer'] as const;
-export const AUTH_MODES = ['local', 'session', 'firebase'] as const;
-
-const role = literal(ROLES);
-
-const parseSession = object({
-  mode: literal(AUTH_MODES),
-  signedIn: boolean,
-  user: nullable(
-    object({ uid: string, email: nullable(string), displayName: nullable(string), platformAdmin: boolean }),
-  ),
-  firebase: nullable(
-    object({
-      apiKey: nullable(string),
-      authDomain: nullable(string),
-      projectId: nullable(string),
-      authEmulatorUrl: nullable(string),
-    }),
-  ),
-});
-const workspaceSummary = object({ id: string, name: string, role });
-const parseWorkspaceList = object({ workspaces: array(workspaceSummary) });
-const parseWorkspace = object({ id: string, name: string, createdAt: nullable(timestamp), role });
-const member = object({ uid: string, email: nullable(string), role, addedAt: nullable(timestamp) });
-const parseMemberList = object({ members: array(member) });
-const parseInvite = object({
-  member,
-  invitation: nullable(object({ url: string, expiresAt: timestamp })),
-});
-const parseRemoved = object({ removed: boolean });
-
-export type Role = (typeof ROLES)[number];
-export type AuthMode = (typeof AUTH_MODES)[number];
-export type SessionInfo = Parsed<typeof parseSession>;
+export type SessionInfo = ApiResponse<'system', 'session'>;
+export type AuthMode = SessionInfo['mode'];
 export type SessionUser = NonNullable<SessionInfo['user']>;
 export type FirebaseSettings = NonNullable<SessionInfo['firebase']>;
-export type WorkspaceSummary = Parsed<typeof workspaceSummary>;
-export type Workspace = Parsed<typeof parseWorkspace>;
-export type Member = Parsed<typeof member>;
-export type Invitation = NonNullable<Parsed<typeof parseInvite>['invitation']>;
-export type InviteResult = Parsed<typeof parseInvite>;
+export type WorkspaceSummary = ApiResponse<'workspaces', 'create'>;
+export type Role = WorkspaceSummary['role'];
+export type Workspace = ApiResponse<'workspaces', 'get'>;
+export type Member = ApiResponse<'workspaces', 'changeRole'>;
+export type InviteResult = ApiResponse<'workspaces', 'addMember'>;
+export type Invitation = NonNullable<InviteResult['invitation']>;
+
+/** Highest first, as the member list offers them. */
+export const ROLES = ['owner', 'admin', 'operator', 'viewer'] as const satisfies readonly Role[];
+export const AUTH_MODES = ['local', 'session', 'firebase'] as const satisfies readonly AuthMode[];
 
 export function isRole(value: string): value is Role {
   return (ROLES as readonly string[]).includes(value);
@@ -57,52 +29,50 @@ export function roleAtLeast(role: Role, needed: Role): boolean {
   return ROLES.indexOf(role) <= ROLES.indexOf(needed);
 }
 
-const segment = encodeURIComponent;
-const workspacePath = (workspace: string) => `/api/workspaces/${segment(workspace)}`;
-const membersPath = (workspace: string) => `${workspacePath(workspace)}/members`;
+const signal = (options: RequestOptions | undefined) => ({ signal: options?.signal });
 
 export function getSession(options?: RequestOptions): Promise<SessionInfo> {
-  return requestParsed('GET', '/api/system/session', parseSession, options);
+  return api(options).system.session(signal(options));
 }
 
 export function signIn(email: string, password: string, options?: RequestOptions): Promise<SessionInfo> {
-  return requestParsed('POST', '/api/system/session', parseSession, { ...options, body: { email, password } });
+  return api(options).system.signIn({ body: { email, password }, ...signal(options) });
 }
 
 /** Redeems a one-time owner or invitation link; `password` is required the first time. */
 export function redeemLink(token: string, password: string | undefined, options?: RequestOptions) {
   const body = password === undefined ? { token } : { token, password };
-  return requestParsed('POST', '/api/system/session/link', parseSession, { ...options, body });
+  return api(options).system.redeemLink({ body, ...signal(options) });
 }
 
 export function signOut(options?: RequestOptions): Promise<unknown> {
-  return requestParsed('DELETE', '/api/system/session', object({ signedIn: boolean }), options);
+  return api(options).system.signOut(signal(options));
 }
 
-export function listWorkspaces(options?: RequestOptions): Promise<WorkspaceSummary[]> {
-  return requestParsed('GET', '/api/workspaces', parseWorkspaceList, options).then((list) => list.workspaces);
+export async function listWorkspaces(options?: RequestOptions): Promise<WorkspaceSummary[]> {
+  return (await api(options).workspaces.list(signal(options))).workspaces;
 }
 
 export function createWorkspace(id: string, name: string, options?: RequestOptions): Promise<WorkspaceSummary> {
-  return requestParsed('POST', '/api/workspaces', workspaceSummary, { ...options, body: { id, name } });
+  return api(options).workspaces.create({ body: { id, name }, ...signal(options) });
 }
 
 export function getWorkspace(workspace: string, options?: RequestOptions): Promise<Workspace> {
-  return requestParsed('GET', workspacePath(workspace), parseWorkspace, options);
+  return api(options).workspaces.get({ params: { workspace }, ...signal(options) });
 }
 
-export function listMembers(workspace: string, options?: RequestOptions): Promise<Member[]> {
-  return requestParsed('GET', membersPath(workspace), parseMemberList, options).then((list) => list.members);
+export async function listMembers(workspace: string, options?: RequestOptions): Promise<Member[]> {
+  return (await api(options).workspaces.members({ params: { workspace }, ...signal(options) })).members;
 }
 
 export function inviteMember(workspace: string, email: string, role: Role, options?: RequestOptions) {
-  return requestParsed('POST', membersPath(workspace), parseInvite, { ...options, body: { email, role } });
+  return api(options).workspaces.addMember({ params: { workspace }, body: { email, role }, ...signal(options) });
 }
 
 export function changeRole(workspace: string, uid: string, role: Role, options?: RequestOptions): Promise<Member> {
-  return requestParsed('PUT', `${membersPath(workspace)}/${segment(uid)}`, member, { ...options, body: { role } });
+  return api(options).workspaces.changeRole({ params: { workspace, uid }, body: { role }, ...signal(options) });
 }
 
 export function removeMember(workspace: string, uid: string, options?: RequestOptions): Promise<unknown> {
-  return requestParsed('DELETE', `${membersPath(workspace)}/${segment(uid)}`, parseRemoved, options);
+  return api(options).workspaces.removeMember({ params: { workspace, uid }, ...signal(options) });
 }
