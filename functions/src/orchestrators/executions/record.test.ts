@@ -14,9 +14,9 @@ const T0 = Date.UTC(2026, 11, 4);
 const ids = Array.from({ length: 50 }, (_, i) => `s${i}`);
 const wf = compile(chain(...ids));
 
-function started(): Execution {
-  const fresh = newExecution({
-    id: 'e1',
+function fresh(id: string): Execution {
+  return newExecution({
+    id,
     workspace: 'w',
     useCase: { id: 'uc', version: 1, contextTtlSeconds: 3600, workflow: { vars: { region: 'eu' } } },
     wf,
@@ -24,7 +24,10 @@ function started(): Execution {
     correlationId: 'c',
     at: T0,
   });
-  return decide(wf, fresh, { type: 'start', at: T0 }).state;
+}
+
+function started(): Execution {
+  return decide(wf, fresh('e1'), { type: 'start', at: T0 }).state;
 }
 
 const succeeded = (i: number): MachineInput => ({
@@ -100,16 +103,7 @@ describe('the execution record', () => {
 
   it('starts a fork from what it carried over, so its own checkpoints replay from there', () => {
     const parent = run(10).states[10] as Execution;
-    const fresh = newExecution({
-      id: 'e2',
-      workspace: 'w',
-      useCase: { id: 'uc', version: 1, contextTtlSeconds: 3600, workflow: { vars: { region: 'eu' } } },
-      wf,
-      input: { x: 1 },
-      correlationId: 'c',
-      at: T0,
-    });
-    const fork = forkFrom(fresh, wf, { ...parent, id: 'e1', checkpoint: 10, inputChanged: false });
+    const fork = forkFrom(fresh('e2'), wf, { ...parent, id: 'e1', checkpoint: 10, inputChanged: false });
     const start = startOf(fork);
     expect(Object.keys(start.context).sort()).toEqual(
       [...ids.slice(0, 10).map((id) => `${id}Out`), 'input', 'vars'].sort(),
