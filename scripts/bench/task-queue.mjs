@@ -31,7 +31,7 @@ async function embeddedQueue(concurrency, onTask) {
   const { systemClock } = await lib('platform/clock.js');
   const { createUlids } = await lib('platform/ids.js');
   const { createLogger } = await lib('platform/logger.js');
-  const { rateLimits, retryPolicy } = await lib('platform/orchestrator.js');
+  const { rateLimits, retryPolicy } = await lib('platform/delivery.js');
   const dir = mkdtempSync(join(tmpdir(), 'seraphim-bench-queue-'));
   const db = openDatabase({ file: join(dir, 'seraphim.db') });
   const queue = new EmbeddedTaskQueue(db, {

@@ -16,7 +16,7 @@ import type { KvOperation } from '../../platform/kv-operations.js';
 import { cloudLoggingTraceFields, createLogger, type Logger } from '../../platform/logger.js';
 import { functionName, summarize } from '../../platform/orchestrator.js';
 import type { KeyValueStore, KvSetOptions, Ports } from '../../platform/ports.js';
-import type { Tracer } from '../../platform/tracing.js';
+import { createTracer, type Tracer } from '../../platform/tracing.js';
 import {
   CloudTasksQueue,
   cloudTasksCounts,
@@ -25,7 +25,6 @@ import {
   emulatorUpdateRateLimits,
   lazyCloudTasksClient,
 } from './cloud-tasks.js';
-import { createCloudTraceTracer } from './cloud-trace.js';
 import { FirestoreDocumentStore } from './firestore.js';
 import { kvPacer } from './pacing.js';
 import { firebasePeople } from './people.js';
@@ -87,7 +86,10 @@ export interface FirebasePortsOptions {
   logger?: Logger;
   /** @default every task queue in the registry, loaded lazily */
   queues?: () => Promise<readonly string[]>;
-  /** @default spans batched to Cloud Trace ({@link createCloudTraceTracer}) */
+  /**
+   * @default spans batched to Cloud Trace (cloud-trace.ts), as {@link firebasePorts} makes them; given
+   * here directly, a tracer that records nothing but carries incoming trace context
+   */
   tracer?: Tracer;
 }
 
@@ -95,14 +97,7 @@ export function createFirebasePorts(opts: FirebasePortsOptions = {}): Ports {
   const env = opts.env ?? process.env;
   const region = opts.region ?? REGION;
   const clock = opts.clock ?? systemClock;
-  const project = env.GCLOUD_PROJECT ?? env.GOOGLE_CLOUD_PROJECT;
-  // Cloud Logging links a line to its trace only by the full resource name, which needs the project.
-  const logger =
-    opts.logger ??
-    createLogger({
-      fields: { runtime: 'firebase' },
-      ...(project ? { traceFields: cloudLoggingTraceFields(project) } : {}),
-    });
+  const logger = opts.logger ?? firebaseLogger(env);
   const config = envConfig(env, (name) => SECRETS.get(name)?.value() || undefined);
   const projectId = async (): Promise<string> => {
     const id = (await adminApp()).options.projectId ?? env.GCLOUD_PROJECT ?? env.GOOGLE_CLOUD_PROJECT;
@@ -168,7 +163,7 @@ export function createFirebasePorts(opts: FirebasePortsOptions = {}): Ports {
     logger,
     people: firebasePeople(async () => (await import('firebase-admin/auth')).getAuth(await adminApp())),
     deployment: async () => (await import('../../orchestrators/registry.js')).orchestrators.map(summarize),
-    tracer: opts.tracer ?? createCloudTraceTracer({ env, logger }),
+    tracer: opts.tracer ?? createTracer(),
   };
 }
 
@@ -193,11 +188,27 @@ export function assertEmulatedIfLocal(
   }
 }
 
-let instance: Ports | undefined;
+/** Cloud Logging links a line to its trace only by the full resource name, which needs the project. */
+function firebaseLogger(env: Env): Logger {
+  const project = env.GCLOUD_PROJECT ?? env.GOOGLE_CLOUD_PROJECT;
+  return createLogger({
+    fields: { runtime: 'firebase' },
+    ...(project ? { traceFields: cloudLoggingTraceFields(project) } : {}),
+  });
+}
 
-/** This instance's ports: made on the first invocation, then shared by every invocation the instance serves. */
-export function firebasePorts(): Ports {
-  instance ??= createFirebasePorts();
+let instance: Promise<Ports> | undefined;
+
+/**
+ * This instance's ports: made on the first invocation, then shared by every
+ * invocation the instance serves. The OpenTelemetry SDK behind Cloud Trace
+ * loads then too, not when the function's module is imported (cold start).
+ */
+export function firebasePorts(): Promise<Ports> {
+  instance ??= import('./cloud-trace.js').then(({ createCloudTraceTracer }) => {
+    const logger = firebaseLogger(process.env);
+    return createFirebasePorts({ logger, tracer: createCloudTraceTracer({ env: process.env, logger }) });
+  });
   return instance;
 }
 
