@@ -97,6 +97,20 @@ export async function setVisibility(page: Page, state: 'hidden' | 'visible'): Pr
   }, state);
 }
 
+/**
+ * Waits until every request the page has started so far has reached the
+ * test's `request` listeners, so a count that should not have grown can be
+ * checked without sleeping. The page sends one more request (to a path no
+ * counter watches) and waits for its answer: Playwright delivers request
+ * events in the order the page sent them, before that answer, and a poll due
+ * on the hand-moved clock has already fired inside `clock.fastForward`.
+ */
+export async function requestBarrier(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    await fetch('/__request-barrier', { cache: 'no-store' });
+  });
+}
+
 /** Answers a request the way a runtime that is shutting down does: 503 problem+json. */
 export const unavailableProblem = (route: Route) =>
   route.fulfill({

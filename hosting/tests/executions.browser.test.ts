@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, test } from 'vitest';
-import { browserSuite, setVisibility } from './browser-suite.ts';
+import { browserSuite, requestBarrier, setVisibility } from './browser-suite.ts';
 
 const LIST_SCREENSHOT = '/tmp/executions-list.png';
 const DETAIL_SCREENSHOT = '/tmp/execution-detail.png';
@@ -215,7 +215,7 @@ describe('Executions', () => {
     await expect.poll(() => page.getByTestId('timeline-step').count(), { timeout: 15_000 }).toBe(6);
     expect(await executionStatus(page)).toBe('succeeded');
     await page.clock.fastForward(5 * DETAIL_POLL_MS);
-    await page.waitForTimeout(300);
+    await requestBarrier(page);
     expect(timelineCalls).toBe(1);
 
     await page.reload();
@@ -250,7 +250,7 @@ describe('Executions', () => {
     await setVisibility(page, 'hidden');
     const whileHidden = timelineCalls;
     await page.clock.fastForward(5 * DETAIL_POLL_MS);
-    await page.waitForTimeout(300);
+    await requestBarrier(page);
     expect(timelineCalls).toBe(whileHidden);
     await setVisibility(page, 'visible');
     await expect.poll(() => timelineCalls).toBe(whileHidden + 1);
@@ -453,7 +453,7 @@ describe('Executions', () => {
     await setVisibility(page, 'hidden');
     const whileHidden = listCalls;
     await page.clock.fastForward(5 * LIST_POLL_MS);
-    await page.waitForTimeout(300);
+    await requestBarrier(page);
     expect(listCalls).toBe(whileHidden);
     await setVisibility(page, 'visible');
     await expect.poll(() => listCalls).toBe(whileHidden + 1);

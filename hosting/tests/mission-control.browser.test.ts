@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, test } from 'vitest';
-import { browserSuite, setVisibility, unavailableProblem } from './browser-suite.ts';
+import { browserSuite, requestBarrier, setVisibility, unavailableProblem } from './browser-suite.ts';
 
 const SCREENSHOT_PATH = '/tmp/mission-control.png';
 const POLL_MS = 5_000;
@@ -157,7 +157,7 @@ describe('Mission Control', () => {
     await setVisibility(page, 'hidden');
     const whileHidden = health.count;
     await page.clock.fastForward(6 * POLL_MS);
-    await page.waitForTimeout(300);
+    await requestBarrier(page);
     expect(health.count).toBe(whileHidden);
 
     await setVisibility(page, 'visible');
@@ -167,7 +167,7 @@ describe('Mission Control', () => {
     await expect.poll(() => heading(page)).toBe('Pool');
     const afterLeaving = health.count;
     await page.clock.fastForward(6 * POLL_MS);
-    await page.waitForTimeout(300);
+    await requestBarrier(page);
     expect(health.count).toBe(afterLeaving);
   });
 

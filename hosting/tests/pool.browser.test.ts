@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, test } from 'vitest';
-import { browserSuite, setVisibility, unavailableProblem } from './browser-suite.ts';
+import { browserSuite, requestBarrier, setVisibility, unavailableProblem } from './browser-suite.ts';
 
 const SCREENSHOT = '/tmp/pool.png';
 const PHONE_SCREENSHOT = '/tmp/pool-390.png';
@@ -219,7 +219,7 @@ describe('Pool dashboard', () => {
     await setVisibility(page, 'hidden');
     const whileHidden = statsCalls;
     await page.clock.fastForward(5 * POLL_MS);
-    await page.waitForTimeout(300);
+    await requestBarrier(page);
     expect(statsCalls).toBe(whileHidden);
     await setVisibility(page, 'visible');
     await expect.poll(() => statsCalls).toBe(whileHidden + 1);
@@ -228,7 +228,7 @@ describe('Pool dashboard', () => {
     await page.waitForURL(`${origin()}/?ws=demo`);
     const afterLeaving = statsCalls;
     await page.clock.fastForward(5 * POLL_MS);
-    await page.waitForTimeout(300);
+    await requestBarrier(page);
     expect(statsCalls).toBe(afterLeaving);
   });
 
