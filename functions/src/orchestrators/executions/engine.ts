@@ -121,7 +121,9 @@ export class ExecutionEngine implements WorkflowSource {
   /** A fork keeps its own copies of the values it carried over by reference (values.ts). */
   async #adopt(ctx: Context, fork: Execution): Promise<Execution> {
     if (!fork.origin) return fork;
-    const carried = await adoptValues(ctx, fork, fork.origin.context);
+    // The values it carries are its parent's (forkFrom sets parentId).
+    const parent = { workspace: fork.workspace, id: fork.parentId ?? fork.id };
+    const carried = await adoptValues(ctx, fork, parent, fork.origin.context);
     return {
       ...fork,
       context: { ...fork.context, ...carried },

@@ -27,7 +27,7 @@ import { traceAgentCall } from './tracing.js';
 import {
   CONTEXT_INLINE_BUDGET,
   INLINE_VALUE_BYTES,
-  isValueRef,
+  isOwnRef,
   keepable,
   resolvePath,
   resolveRefs,
@@ -63,9 +63,9 @@ export async function readInputs(
   const entries = await Promise.all(
     Object.entries(node.step.inputs).map(async ([name, path]) => {
       const raw = execution.context[path];
-      const value = await resolvePath(ctx, execution.context, path);
+      const value = await resolvePath(ctx, execution, execution.context, path);
       // A whole output kept by reference is recorded as its reference; anything else big is stored once.
-      const recorded = isValueRef(raw) ? raw : await keepable(ctx, execution, value);
+      const recorded = isOwnRef(raw, execution) ? raw : await keepable(ctx, execution, value);
       return { name, value, recorded };
     }),
   );
@@ -185,7 +185,7 @@ export class StepRunner {
     const node = this.#source.compile(useCase).steps.get(stepId);
     if (!node) throw new NotFoundError(`Step ${stepId} not found in execution ${execution.id}`);
     const inputs = recordedInputs
-      ? await resolveRefs(ctx, recordedInputs)
+      ? await resolveRefs(ctx, execution, recordedInputs)
       : (await readInputs(ctx, node, execution)).values;
     const started = performance.now();
     const task = { workspace: execution.workspace, executionId: execution.id, stepId, attempt: 0 };

@@ -61,6 +61,24 @@ const bigOutputs = {
   },
 };
 
+/** One step that hands back what its input holds: whatever shape it has. */
+const peek = {
+  id: 'peek',
+  name: 'peek',
+  vertical: 'test',
+  workflow: {
+    steps: [
+      {
+        id: 'look',
+        agent: 'transform',
+        inputs: { doc: 'input.doc' },
+        output: 'seen',
+        config: { expression: 'doc' },
+      },
+    ],
+  },
+};
+
 describe('the execution record on the embedded store', () => {
   let t: TestRuntime;
   const api = async (path: string, body?: unknown) =>
@@ -89,6 +107,7 @@ describe('the execution record on the embedded store', () => {
       expect((await api('/use-cases', chainUseCase(id, n))).status).toBe(201);
     }
     expect((await api('/use-cases', bigOutputs)).status).toBe(201);
+    expect((await api('/use-cases', peek)).status).toBe(201);
   });
   afterAll(() => t.dispose());
 
@@ -214,5 +233,26 @@ describe('the execution record on the embedded store', () => {
     expect(
       (await t.runtime.ports.blobs.list(`executions/rec/${fork.id}/values/`, { limit: 100 })).blobs.length,
     ).toBeGreaterThan(0);
+  });
+
+  it('never lets an input that looks like a value reference read another execution’s values', async () => {
+    const victim = (await (await api('/executions', { useCaseId: 'big-outputs', input: {} })).json()) as {
+      id: string;
+    };
+    await settle();
+    const stolen = ((await (await api(`/executions/${victim.id}`)).json()) as Execution).context.big3;
+    expect(stolen).toMatchObject({ $blob: { path: expect.stringContaining(`/${victim.id}/values/`) } });
+    const thief = (await (
+      await api('/executions', { useCaseId: 'peek', input: { doc: stolen } })
+    ).json()) as {
+      id: string;
+    };
+    await settle();
+    const seen = ((await (await api(`/executions/${thief.id}`)).json()) as Execution).context.seen;
+    // Plain data to the step: the reference itself, not the other execution's 100 KB.
+    expect(seen).toEqual(stolen);
+    // Nor can the values route be pointed at it: it names only the execution's own values.
+    const sha = (stolen as { $blob: { sha256: string } }).$blob.sha256;
+    expect((await api(`/executions/${thief.id}/values/${sha}`)).status).toBe(404);
   });
 });

@@ -30,6 +30,22 @@ export function isValueRef(value: unknown): value is ValueRef {
   return ValueRefSchema.safeParse(value).success;
 }
 
+/** The execution whose values a reference may name: its own, never another's. */
+export interface ValueOwner {
+  workspace: string;
+  id: string;
+}
+
+/**
+ * A reference this execution wrote: one under its own values. Anything else
+ * shaped like a reference (in an input, or in what an upstream answered) is
+ * plain data, so no one can make a step read another execution's values.
+ * Blob paths have no `.` segments, so the prefix cannot be escaped.
+ */
+export function isOwnRef(value: unknown, owner: ValueOwner): value is ValueRef {
+  return isValueRef(value) && value.$blob.path.startsWith(valuesPrefix(owner.workspace, owner.id));
+}
+
 /** Where an execution's values live; they go when it goes. */
 export function valuesPrefix(workspace: string, executionId: string): string {
   return `executions/${workspace}/${executionId}/values/`;
@@ -46,13 +62,14 @@ export function valuePath(workspace: string, executionId: string, sha256: string
  */
 export async function adoptValues(
   ctx: Pick<Context, 'blobs'>,
-  fork: { workspace: string; id: string },
+  fork: ValueOwner,
+  parent: ValueOwner,
   values: Record<string, unknown>,
 ): Promise<Record<string, unknown>> {
   const entries = await Promise.all(
     Object.entries(values).map(async ([key, value]) => [
       key,
-      isValueRef(value) ? await storeValue(ctx, fork, await loadValue(ctx, value)) : value,
+      isOwnRef(value, parent) ? await storeValue(ctx, fork, await loadValue(ctx, value)) : value,
     ]),
   );
   return Object.fromEntries(entries);
@@ -87,26 +104,27 @@ export async function loadValue(ctx: Pick<Context, 'blobs'>, ref: ValueRef): Pro
 /** Reads a dotted context path (`claim.amount`), loading any reference it passes through; null when absent. */
 export async function resolvePath(
   ctx: Pick<Context, 'blobs'>,
+  owner: ValueOwner,
   context: Record<string, unknown>,
   path: string,
 ): Promise<unknown> {
   let value: unknown = context;
   for (const key of path.split('.')) {
-    if (isValueRef(value)) value = await loadValue(ctx, value);
+    if (isOwnRef(value, owner)) value = await loadValue(ctx, value);
     if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return null;
     value = (value as Record<string, unknown>)[key];
   }
-  return isValueRef(value) ? loadValue(ctx, value) : (value ?? null);
+  return isOwnRef(value, owner) ? loadValue(ctx, value) : (value ?? null);
 }
 
 /** A value as it may be kept in documents: itself when small, else a reference to it. */
 export async function keepable(
   ctx: Pick<Context, 'blobs'>,
-  execution: { workspace: string; id: string },
+  execution: ValueOwner,
   value: unknown,
   room: number = INLINE_VALUE_BYTES,
 ): Promise<unknown> {
-  if (isValueRef(value)) return value;
+  if (isOwnRef(value, execution)) return value;
   const size = byteSize(value);
   return size > Math.min(INLINE_VALUE_BYTES, room) ? storeValue(ctx, execution, value) : value;
 }
@@ -114,10 +132,13 @@ export async function keepable(
 /** Replaces references anywhere at the top of an inputs record by their values (re-runs on recorded inputs). */
 export async function resolveRefs(
   ctx: Pick<Context, 'blobs'>,
+  owner: ValueOwner,
   inputs: Record<string, unknown>,
 ): Promise<Record<string, unknown>> {
   const entries = await Promise.all(
-    Object.entries(inputs).map(async ([k, v]) => [k, isValueRef(v) ? await loadValue(ctx, v) : v] as const),
+    Object.entries(inputs).map(
+      async ([k, v]) => [k, isOwnRef(v, owner) ? await loadValue(ctx, v) : v] as const,
+    ),
   );
   return Object.fromEntries(entries);
 }
