@@ -65,7 +65,8 @@ export const systemApi = {
   trace: defineContract({
     method: 'GET',
     path: '/traces/:traceId',
-    access: 'signed-in',
+    // A trace names workspaces, executions and steps of any tenant: the platform's admins only.
+    access: 'platform-admin',
     summary: 'One trace as this runtime recorded it: spans with parents, times, attributes and status',
     description:
       'The embedded runtime keeps recent spans in its database. On Firebase the spans are in Cloud Trace, and this answers 404.',
