@@ -183,18 +183,12 @@ export interface TracedTask {
  * task. Both runtimes' task wrappers run each attempt through it.
  */
 export function traceTaskAttempt<T>(tracer: Tracer, task: TracedTask, fn: () => Promise<T>): Promise<T> {
-  return tracer.span(
-    `process ${task.queue}`,
-    {
-      kind: SpanKind.CONSUMER,
-      carried: { traceparent: task.traceparent },
-      attributes: {
-        'messaging.operation.type': 'process',
-        'messaging.destination.name': task.queue,
-        'messaging.message.id': task.id,
-        'seraphim.task.attempt': task.attempt,
-      },
-    },
+  return consume(
+    tracer,
+    task.queue,
+    task.id,
+    { 'seraphim.task.attempt': task.attempt },
+    task.traceparent,
     fn,
   );
 }
@@ -208,16 +202,29 @@ export function traceDelivery<T>(
   delivery: { source: string; id: string; attempt: number; traceparent: string | undefined },
   fn: () => Promise<T>,
 ): Promise<T> {
+  const attempt = { 'seraphim.delivery.attempt': delivery.attempt };
+  return consume(tracer, delivery.source, delivery.id, attempt, delivery.traceparent, fn);
+}
+
+/** A consumer span (`process <source>`) under the messaging conventions, continuing a carried trace. */
+function consume<T>(
+  tracer: Tracer,
+  source: string,
+  id: string,
+  attempt: Attributes,
+  traceparent: string | undefined,
+  fn: () => Promise<T>,
+): Promise<T> {
   return tracer.span(
-    `process ${delivery.source}`,
+    `process ${source}`,
     {
       kind: SpanKind.CONSUMER,
-      carried: { traceparent: delivery.traceparent },
+      carried: { traceparent },
       attributes: {
         'messaging.operation.type': 'process',
-        'messaging.destination.name': delivery.source,
-        'messaging.message.id': delivery.id,
-        'seraphim.delivery.attempt': delivery.attempt,
+        'messaging.destination.name': source,
+        'messaging.message.id': id,
+        ...attempt,
       },
     },
     fn,

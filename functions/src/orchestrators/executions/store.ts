@@ -111,7 +111,7 @@ export async function getExecution(
 ): Promise<Parsed<Execution>> {
   const doc = await readDocument(documents, ExecutionDocument, paths.execution(workspace, id));
   if (!doc) throw new NotFoundError(`Execution ${id} not found`);
-  return { ...doc, data: await current(documents, doc) };
+  return { ...doc, data: (await current(documents, doc)).state };
 }
 
 /**
@@ -139,18 +139,28 @@ function remember(documents: DocumentStore, path: string, version: number, state
   map.set(path, { version, state });
 }
 
-async function current(documents: DocumentStore, snapshot: Parsed<Execution>): Promise<Execution> {
+/**
+ * The execution now, from its snapshot. Checkpoints are written one after
+ * another, so when this process folded the same snapshot before and the slot
+ * after that state is still empty, that state is current and no query is
+ * needed. `read` reads that slot: the store, or a transaction, whose commit
+ * then fails if the slot fills meanwhile. `nextSlotEmpty` says it was read empty.
+ */
+async function current(
+  documents: DocumentStore,
+  snapshot: Parsed<Execution>,
+  read: (path: string) => Promise<unknown> = (path) => documents.get(path),
+): Promise<{ state: Execution; nextSlotEmpty: boolean }> {
   const known = foldedIn(documents).get(snapshot.path);
   const { workspace, id } = snapshot.data;
-  if (known?.version === snapshot.version) {
-    // Checkpoints are written one after another: with the next slot empty, nothing came since.
-    const slot = await documents.get(paths.checkpoint(workspace, id, known.state.checkpoint + 1));
-    if (!slot) return known.state;
+  const fresh = known?.version === snapshot.version ? known.state : undefined;
+  if (fresh && !(await read(paths.checkpoint(workspace, id, fresh.checkpoint + 1)))) {
+    return { state: fresh, nextSlotEmpty: true };
   }
-  const base = known?.version === snapshot.version ? known.state : snapshot.data;
+  const base = fresh ?? snapshot.data;
   const state = fold(base, await checkpointsAfter(documents, workspace, id, base.checkpoint));
   remember(documents, snapshot.path, snapshot.version, state);
-  return state;
+  return { state, nextSlotEmpty: false };
 }
 
 /** The checkpoints after `n`, in order: the tail a snapshot does not hold yet (bounded by COMPACT_EVERY, plus slack). */
@@ -212,7 +222,9 @@ export async function listExecutions(
   // A live execution's snapshot lags its checkpoints: fold them in, so a row's progress is current.
   const docs = await Promise.all(
     parsed.docs.map(async (doc) =>
-      TERMINAL_EXECUTION.includes(doc.data.status) ? doc : { ...doc, data: await current(documents, doc) },
+      TERMINAL_EXECUTION.includes(doc.data.status)
+        ? doc
+        : { ...doc, data: (await current(documents, doc)).state },
     ),
   );
   return { docs, nextCursor: parsed.nextCursor };
@@ -243,18 +255,10 @@ export async function commitDecision(
     const result = await documents.transaction(async (tx) => {
       const snapshot = await readDocument(tx, ExecutionDocument, paths.execution(workspace, id));
       if (!snapshot) throw new NotFoundError(`Execution ${id} not found`);
-      // Read inside the transaction: a checkpoint written in the next slot since makes this commit run
-      // again. Checkpoints are written one after another, so with the slot after the state this process
-      // last folded still empty, that state is current: no query for the tail.
-      const slotAfter = (n: number) => tx.get(paths.checkpoint(workspace, id, n + 1));
-      const known = foldedIn(documents).get(snapshot.path);
-      let now: Execution;
-      if (known?.version === snapshot.version && !(await slotAfter(known.state.checkpoint)))
-        now = known.state;
-      else {
-        now = await current(documents, snapshot);
-        if (await slotAfter(now.checkpoint)) return RACED;
-      }
+      // The next checkpoint's slot is read inside the transaction: a checkpoint written there since
+      // makes this commit run again.
+      const { state: now, nextSlotEmpty } = await current(documents, snapshot, (path) => tx.get(path));
+      if (!nextSlotEmpty && (await tx.get(paths.checkpoint(workspace, id, now.checkpoint + 1)))) return RACED;
       const decision = await decideFn(now, tx);
       if (!decision?.accepted) return decision;
       const next = decision.state;
