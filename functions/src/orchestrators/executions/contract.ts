@@ -30,10 +30,9 @@ export function checkOutput(
   }
   const unstorable = firestoreProblems(output);
   if (unstorable.length > 0) {
-    throw new PermanentError(
-      `Output of step ${stepId} cannot be stored: ${unstorable.map((p) => `${p.pointer || '(root)'}: ${p.message}`).join('; ')}`,
-      { details: { contract: 'storable' } },
-    );
+    throw new PermanentError(`Output of step ${stepId} cannot be stored: ${listProblems(unstorable)}`, {
+      details: { contract: 'storable' },
+    });
   }
   if (!schema) return;
   const parsed = z.fromJSONSchema(schema as Parameters<typeof z.fromJSONSchema>[0]).safeParse(output);
@@ -73,8 +72,13 @@ export function checkInput(input: unknown): void {
   const unstorable = firestoreProblems(input);
   if (unstorable.length > 0) {
     throw new InvalidInputError(
-      `Execution input cannot be stored: ${unstorable.map((p) => `${p.pointer || '(root)'}: ${p.message}`).join('; ')}`,
+      `Execution input cannot be stored: ${listProblems(unstorable)}`,
       unstorable.map((p) => ({ path: `body.input${p.pointer.replaceAll('/', '.')}`, message: p.message })),
     );
   }
+}
+
+/** `"/a/0: an array directly inside an array; …"`: what Firestore would refuse, for a message. */
+function listProblems(problems: ReadonlyArray<{ pointer: string; message: string }>): string {
+  return problems.map((p) => `${p.pointer || '(root)'}: ${p.message}`).join('; ');
 }
