@@ -65,6 +65,7 @@ const CLIENT_SAFE = [
   /^orchestrators\/api\.ts$/,
   /^orchestrators\/[^/]+\/(api|model|responses)\.ts$/,
   /^platform\/(contract|problem|errors|identity|stored|priority|spans)\.ts$/,
+  /^platform\/pool\/model\.ts$/,
 ];
 
 /** Every module `entries` load at run time, and every package or builtin among them, by the file that loads it. */

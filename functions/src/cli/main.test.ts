@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import system from '../orchestrators/system/index.js';
+import { poolOf } from '../platform/pool/store.js';
 import { startTestRuntime, type TestRuntime } from '../test-support/embedded.js';
 import { main } from './main.js';
 
@@ -256,8 +257,7 @@ describe('seraphim pool', () => {
     // An upstream's 429 halves both an agent kind's limit and its step queue's: one decision of each.
     normalQueue = stepQueue('normal');
     const tooMany = { latencyMs: 100, rateLimited: true };
-    const pool = engine.pool;
-    if (!pool) throw new Error('the executions engine runs with a pool');
+    const pool = poolOf(ctx);
     await pool.observe(ctx, 'llm', tooMany);
     await pool.observeQueue(ctx, normalQueue, STEP_QUEUE_LIMITS.normal, tooMany);
   });

@@ -3,8 +3,8 @@
  * auto-scaling changed and why, and each workspace's weight, budget and cap.
  */
 import type { z } from 'zod';
-import { WorkspacePoolPatchSchema } from '../orchestrators/pool/model.js';
 import { PRIORITY_CLASSES } from '../platform/orchestrator.js';
+import { WorkspacePoolPatchSchema } from '../platform/pool/model.js';
 import { decimal, wholeNumber } from './args.js';
 import { CliError, cliApi, EXIT } from './client.js';
 import { instantText, latency, pairs, table } from './format.js';

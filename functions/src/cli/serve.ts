@@ -1,10 +1,10 @@
 /** `seraphim serve`: the embedded runtime with Mission Control, until Ctrl-C. */
 
-import { poolLimitsFromConfig } from '../orchestrators/pool/model.js';
 import { orchestrators } from '../orchestrators/registry.js';
 import { envConfig, SERAPHIM_VERSION } from '../platform/config.js';
 import { errorMessage } from '../platform/errors.js';
 import { createLogger } from '../platform/logger.js';
+import { poolLimitsFromConfig } from '../platform/pool/model.js';
 import { seedDemo } from '../runtimes/embedded/demo.js';
 import { EmbeddedRuntime } from '../runtimes/embedded/runtime.js';
 import { startHttpServer } from '../runtimes/embedded/server.js';

@@ -91,15 +91,20 @@ export class RetryAfterError extends SeraphimError {
  * handlers only. The runtime picks the wait: growing with each deferral of
  * the task (deferDelayMs), never under `delayMs`; a runtime that can wake
  * tasks ({@link TaskQueue.wake}) also wakes it early when its `gate` frees.
+ * `waiting`: the task's next copy waits in a kv waiting list and whoever frees
+ * the gate enqueues it (flow-control.ts), so a requeueing runtime schedules
+ * the copy only as a late fallback (waitFallbackMs), not as a poll.
  * A handler that throws this must not have done anything yet.
  */
 export class DeferError extends SeraphimError {
   readonly delayMs: number;
   readonly gate: string | undefined;
-  constructor(message: string, opts: { delayMs: number; gate?: string }) {
+  readonly waiting: boolean;
+  constructor(message: string, opts: { delayMs: number; gate?: string; waiting?: boolean }) {
     super('deferred', message, { retryable: true });
     this.delayMs = Math.max(0, Math.round(opts.delayMs));
     this.gate = opts.gate;
+    this.waiting = opts.waiting ?? false;
   }
 }
 

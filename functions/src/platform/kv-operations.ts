@@ -32,6 +32,8 @@ export interface KvMemory {
   zrem(key: string, member: string): boolean;
   /** ZREMRANGEBYSCORE key -inf max: removes members scored at most `max`; how many. */
   zremRangeByScore(key: string, max: number): number;
+  /** ZPOPMIN key: removes and answers the member with the lowest score (ties by member, as Redis), or null. */
+  zpopmin(key: string): string | null;
   /** ZCOUNT key (min +inf: members scored above `min`. */
   zcountAbove(key: string, min: number): number;
   /** PTTL: remaining ms; null when the key is missing or has no expiry. */

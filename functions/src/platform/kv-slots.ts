@@ -31,6 +31,9 @@ const SlotDimension = z.object({
 });
 export type SlotDimension = z.infer<typeof SlotDimension>;
 
+/** A task's place in a dimension's waiting list (`waitingKey`): the member, and its order (lowest first). */
+const Waiter = z.object({ member: z.string().min(1), score: Instant, ttlMs: z.number().int().positive() });
+
 const AcquireSlotsArgs = z.object({
   dimensions: z.array(SlotDimension).min(1),
   /** Who takes the slots: the same holder asking again gets its own slots back (redelivery). */
@@ -38,17 +41,42 @@ const AcquireSlotsArgs = z.object({
   /** Lease length; a holder that never releases frees its slots after this. */
   ttlMs: z.number().int().positive(),
   now: Instant,
+  /** On a refusal, joins the refusing dimension's waiting list (a releaser pops it: releaseSlots' `pop`). */
+  wait: Waiter.optional(),
+  /**
+   * First leaves every dimension's waiting list; when it was in none (a releaser
+   * popped it, or it expired), nothing is taken and the answer is `claimed: false`.
+   */
+  claim: z.string().min(1).optional(),
 });
-export type AcquireSlotsArgs = z.infer<typeof AcquireSlotsArgs>;
+export type AcquireSlotsArgs = z.input<typeof AcquireSlotsArgs>;
 
-/** `refused`: the index in `dimensions` of the first one that was full; nothing was taken. */
-export type SlotsAcquired = { ok: true } | { ok: false; refused: number };
+/**
+ * `refused`: the index in `dimensions` of the first one that was full; nothing
+ * was taken. `unclaimed`: the `claim` was in no waiting list; nothing was taken.
+ */
+export type SlotsAcquired = { ok: true } | { ok: false; refused: number } | { ok: false; unclaimed: true };
+
+/** Where the tasks refused by a dimension wait their turn: a sorted set beside its semaphore. */
+export function waitingKey(slotKey: string): string {
+  return `${slotKey}:waiting`;
+}
 
 const ACQUIRE_SLOTS_LUA = `${LUA_ARG_NUMBER}
 local holder = ARGV[1]
 local now = argNumber(ARGV[2])
 local ttl = argNumber(ARGV[3])
 local n = tonumber(ARGV[4])
+local w = 5 + 2 * n
+-- KEYS[waits + i] is dimension i's waiting list (none when waits is 0).
+local waits = tonumber(ARGV[w])
+local claim = ARGV[w + 1]
+local member = ARGV[w + 2]
+if claim ~= '' then
+  local removed = 0
+  for i = 1, n do removed = removed + redis.call('ZREM', KEYS[waits + i], claim) end
+  if removed == 0 then return -2 end
+end
 for i = 1, n do
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', numberArg(now))
 end
@@ -67,7 +95,13 @@ for i = 1, n do
         end
       end
     end
-    if redis.call('ZCARD', KEYS[i]) >= limit then return i - 1 end
+    if redis.call('ZCARD', KEYS[i]) >= limit then
+      if member ~= '' then
+        redis.call('ZADD', KEYS[waits + i], ARGV[w + 3], member)
+        redis.call('PEXPIRE', KEYS[waits + i], ARGV[w + 4])
+      end
+      return i - 1
+    end
   end
 end
 local expiry = numberArg(now + ttl)
@@ -80,42 +114,63 @@ return -1
 `;
 
 /**
- * Takes one slot in every dimension, or none. Atomically: drops expired leases
- * everywhere; refuses at the first dimension the holder does not already hold
- * whose live count has reached its limit (taking nothing); else adds the
- * holder to every dimension with a lease until `now + ttlMs`, keeping each
- * key alive at least that long.
+ * Takes one slot in every dimension, or none. Atomically: with `claim`, first
+ * leaves the waiting lists (answering `unclaimed` when it was in none); drops
+ * expired leases everywhere; refuses at the first dimension the holder does not
+ * already hold whose live count has reached its limit (taking nothing, and
+ * joining that dimension's waiting list with `wait`); else adds the holder to
+ * every dimension with a lease until `now + ttlMs`, keeping each key alive at
+ * least that long.
  * @example await kv.run(acquireSlots, { dimensions: [{ key: 'pool:slot:global', limit: 32 }], holder: 'exec-1:step-2', ttlMs: 60_000, now })
  */
 export const acquireSlots = defineKvOperation<AcquireSlotsArgs, SlotsAcquired>({
   name: 'acquireSlots',
   args: AcquireSlotsArgs,
   lua: ACQUIRE_SLOTS_LUA,
-  keys: ({ dimensions }) => [
+  keys: ({ dimensions, wait, claim }) => [
     ...dimensions.map((d) => d.key),
     ...dimensions.flatMap((d) => (d.limitFrom ? [d.limitFrom.key] : [])),
+    ...(wait || claim ? dimensions.map((d) => waitingKey(d.key)) : []),
   ],
-  argv: ({ dimensions, holder, ttlMs, now }) => {
+  argv: ({ dimensions, holder, ttlMs, now, wait, claim }) => {
     let from = dimensions.length;
+    const limits = dimensions.flatMap((d) => [luaNumber(d.limit), d.limitFrom ? String(++from) : '0']);
     return [
       holder,
       luaNumber(now),
       luaNumber(ttlMs),
       String(dimensions.length),
-      ...dimensions.flatMap((d) => [luaNumber(d.limit), d.limitFrom ? String(++from) : '0']),
+      ...limits,
+      // The waiting lists follow the limitFrom keys.
+      wait || claim ? String(from) : '0',
+      claim ?? '',
+      wait?.member ?? '',
+      wait ? luaNumber(wait.score) : '0',
+      wait ? luaNumber(wait.ttlMs) : '0',
     ];
   },
   reply: (raw) => {
-    const refused = z.number().int().min(-1).parse(raw);
-    return refused === -1 ? { ok: true } : { ok: false, refused };
+    const answer = z.number().int().min(-2).parse(raw);
+    if (answer === -2) return { ok: false, unclaimed: true };
+    return answer === -1 ? { ok: true } : { ok: false, refused: answer };
   },
-  memory: (mem, { dimensions, holder, ttlMs, now }) => {
+  memory: (mem, { dimensions, holder, ttlMs, now, wait, claim }) => {
+    if (claim !== undefined) {
+      const removed = dimensions.filter((d) => mem.zrem(waitingKey(d.key), claim)).length;
+      if (removed === 0) return { ok: false, unclaimed: true };
+    }
     for (const d of dimensions) mem.zremRangeByScore(d.key, now);
     for (const [index, d] of dimensions.entries()) {
       if (mem.zscore(d.key, holder) !== null) continue;
       const lowered = d.limitFrom ? storedLimit(mem.get(d.limitFrom.key)) : undefined;
       const limit = lowered !== undefined && lowered < d.limit ? lowered : d.limit;
-      if (mem.zcountAbove(d.key, Number.NEGATIVE_INFINITY) >= limit) return { ok: false, refused: index };
+      if (mem.zcountAbove(d.key, Number.NEGATIVE_INFINITY) >= limit) {
+        if (wait) {
+          mem.zadd(waitingKey(d.key), wait.member, wait.score);
+          mem.pexpire(waitingKey(d.key), wait.ttlMs);
+        }
+        return { ok: false, refused: index };
+      }
     }
     const expiry = now + ttlMs;
     for (const d of dimensions) {

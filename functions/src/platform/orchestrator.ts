@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import type { HttpMethod, OutputOf, RouteContract } from './contract.js';
 import type { RateLimits, RetryPolicy } from './delivery.js';
 import type { ClientProblemStatus } from './errors.js';
+import { type FlowControlDeclaration, flowControlProblems } from './flow-declaration.js';
 import { type Identity, isRole, ROUTE_ACCESS, type RouteAccess, type WorkspaceAccess } from './identity.js';
 import type { DocumentChange, EventEnvelope, OrchestratorSummary, Ports, TaskInfo } from './ports.js';
 import { PRIORITY_CLASSES, type PriorityClass } from './priority.js';
@@ -115,6 +116,13 @@ export interface TaskDefinition<P = unknown> {
    * higher classes go first. @default 'normal'
    */
   priority?: PriorityClass;
+  /**
+   * How its tasks share capacity: keyed concurrency limits, fairness, adaptive
+   * limits (flow-declaration.ts). The runtime's one wrapper honours it
+   * (flow-control.ts): the handler runs holding a slot in every dimension, and
+   * reports what the upstream did through `task.reportUpstream`.
+   */
+  flowControl?: FlowControlDeclaration;
   handler(payload: P, ctx: Context, task: TaskInfo): Promise<void>;
 }
 
@@ -222,6 +230,11 @@ export function defineOrchestrator(def: OrchestratorDefinition): Orchestrator {
     const key = `${route.method} ${route.path.replace(/:[^/]+/g, ':')}`;
     if (routes.has(key)) problems.push(`route ${route.method} ${route.path}: declared twice`);
     routes.add(key);
+  }
+  for (const [key, task] of Object.entries(def.tasks ?? {})) {
+    if (task.flowControl === undefined) continue;
+    for (const problem of flowControlProblems(task.flowControl, task.payload))
+      problems.push(`tasks.${key}.flowControl: ${problem}`);
   }
   for (const [key, sub] of Object.entries(def.events ?? {})) {
     if (!/^[a-zA-Z][a-zA-Z0-9._-]{2,200}$/.test(sub.topic))

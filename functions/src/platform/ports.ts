@@ -179,6 +179,14 @@ export interface TaskQueue {
    * and deferred tasks wait out their delay.
    */
   wake(gate: string, count: number): Promise<number>;
+  /**
+   * How this queue waits out a DeferError. `park`: it keeps the task and
+   * `wake(gate)` makes it ready (embedded). `requeue`: the attempt ends and the
+   * task goes back as a new task, `<id>-d<n>` (Cloud Tasks, which cannot move
+   * a scheduled task); the flow-control wrapper then keeps the waiter in kv
+   * and whoever frees a slot enqueues it (flow-control.ts).
+   */
+  readonly deferral: 'park' | 'requeue';
 }
 
 /** What a task handler receives besides its payload. */
@@ -190,6 +198,20 @@ export interface TaskInfo {
   maxAttempts: number;
   /** The W3C trace context of the work that enqueued the task, which its attempts continue. */
   traceparent?: string | undefined;
+  /**
+   * Set for a task that declares flow control: the handler says what the
+   * upstream it called did (latency, a 429), and the adaptive limits learn from
+   * it when the slots are freed. Not called, or called with null (a cache hit,
+   * a wait): the attempt says nothing about the upstream.
+   */
+  reportUpstream?: (seen: UpstreamObservation | null) => void;
+}
+
+/** What one call to an upstream (an LLM provider, an HTTP API) showed. */
+export interface UpstreamObservation {
+  latencyMs: number;
+  /** The upstream answered 429 (or said to retry after a while). */
+  rateLimited: boolean;
 }
 
 // ---------------------------------------------------------------- kv

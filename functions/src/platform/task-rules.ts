@@ -22,8 +22,8 @@ export function encodeTask(id: string, payload: unknown): string {
   return json;
 }
 
-/** A deferred copy's id ends in `-d<n>`: its n-th deferral. */
-const DEFER_SUFFIX = /-d(\d{1,6})$/;
+/** A deferred copy's id ends in `-d<n>`: its n-th deferral; its woken copy's in `-d<n>w`. */
+const DEFER_SUFFIX = /-d(\d{1,6})(w?)$/;
 
 /**
  * How long a deferred task waits before it asks again, after `times` earlier
@@ -44,8 +44,37 @@ export function deferDelayMs(times: number, random: () => number = Math.random):
  * deduplicated on its own and the delay keeps growing.
  */
 export function deferredTaskId(id: string): { id: string; deferrals: number } {
+  // A woken copy counts as its deferral: deferred again, it becomes the next one.
   const match = DEFER_SUFFIX.exec(id);
   const before = match ? Number(match[1]) : 0;
   const base = match ? id.slice(0, match.index) : id;
   return { id: `${base}-d${before + 1}`, deferrals: before };
+}
+
+/** The task a deferred or woken copy stands for: its id without the `-d<n>` / `-d<n>w` suffix. */
+export function baseTaskId(id: string): string {
+  const match = DEFER_SUFFIX.exec(id);
+  return match ? id.slice(0, match.index) : id;
+}
+
+/** Whether the id is a deferred copy's own (`-d<n>`), not the original's or a woken copy's. */
+export function isDeferredCopy(id: string): boolean {
+  return DEFER_SUFFIX.exec(id)?.[2] === '';
+}
+
+/** The copy a release enqueues to run a waiting deferred copy (`<id>-d<n>`) now: `<id>-d<n>w`. */
+export function wokenTaskId(deferredId: string): string {
+  return `${deferredId}w`;
+}
+
+/**
+ * How long a deferred copy that waits in a kv waiting list is scheduled out:
+ * only the fallback, should its wake-up be lost (a releaser that died, a lease
+ * that expired instead of being released). 10 s doubling to 5 min, jittered
+ * ±20%: under Cloud Tasks' hour of name deduplication, so a woken copy is
+ * never run twice.
+ */
+export function waitFallbackMs(times: number, random: () => number = Math.random): number {
+  const base = Math.min(10_000 * 2 ** Math.max(0, times), 300_000);
+  return Math.round(base * (0.8 + 0.4 * random()));
 }

@@ -40,6 +40,7 @@ export function testPorts(
       list: async () => [],
       setRateLimits: async () => {},
       wake: async () => 0,
+      deferral: 'requeue',
     },
     kv: new MemoryKv({ clock }),
     blobs: opts.blobs ?? noBlobs,

@@ -7,31 +7,31 @@
  * the same effects twice enqueues nothing new.
  */
 import type { Context, PriorityClass } from '../../platform/orchestrator.js';
-import type { PoolManager } from '../pool/manager.js';
+import { poolOf } from '../../platform/pool/store.js';
 import type { Effect } from './machine.js';
 import type { Execution } from './model.js';
-import { FINISHED_TOPIC, stepQueue, timerQueue } from './queues.js';
+import { FINISHED_TOPIC, type StepTask, stepQueue, timerQueue } from './queues.js';
 
 export async function carryOut(
   ctx: Context,
   execution: Execution,
   effects: readonly Effect[],
-  pool: PoolManager | undefined,
 ): Promise<void> {
   const base = { workspace: execution.workspace, executionId: execution.id };
   for (const effect of effects) {
     if (effect.type === 'dispatchStep') {
-      // Workspaces take turns at dispatch (fair queuing), by the weight their pool settings give them.
-      const fairness = pool ? await pool.fairness(ctx, execution.workspace) : {};
-      await ctx.tasks.enqueue(
-        stepQueue(effect.priority as PriorityClass),
-        { ...base, stepId: effect.stepId, attempt: effect.attempt },
-        {
-          id: `${execution.id}-${effect.stepId}-a${effect.attempt}`,
-          scheduleTime: effect.runAt,
-          fairness: { key: execution.workspace, ...fairness },
-        },
-      );
+      // The step queues' declared flow control takes it from here (queues.ts STEP_FLOW_CONTROL).
+      const task: StepTask = {
+        ...base,
+        stepId: effect.stepId,
+        attempt: effect.attempt,
+        useCaseId: execution.useCaseId,
+        agentKind: effect.agent,
+      };
+      await ctx.tasks.enqueue(stepQueue(effect.priority as PriorityClass), task, {
+        id: `${execution.id}-${effect.stepId}-a${effect.attempt}`,
+        scheduleTime: effect.runAt,
+      });
     } else if (effect.type === 'scheduleTimer') {
       await ctx.tasks.enqueue(
         timerQueue(),
@@ -42,7 +42,7 @@ export async function carryOut(
         },
       );
     } else if (effect.type === 'finished') {
-      if (pool) await pool.finished(ctx, execution.workspace);
+      await poolOf(ctx).finished(ctx, execution.workspace);
       await ctx.events.publish(
         FINISHED_TOPIC,
         { ...base, useCaseId: execution.useCaseId, status: effect.status },

@@ -8,7 +8,8 @@
 import { createHash } from 'node:crypto';
 import { PermanentError, RetryAfterError } from '../../platform/errors.js';
 import type { Context } from '../../platform/orchestrator.js';
-import type { PoolManager } from '../pool/manager.js';
+import { poolOf } from '../../platform/pool/store.js';
+import type { TaskInfo } from '../../platform/ports.js';
 import { checkInput } from './contract.js';
 import { carryOut } from './effects.js';
 import { type ForkParent, forkFrom } from './fork.js';
@@ -25,21 +26,14 @@ export type { AgentRegistry } from './step-runner.js';
 
 export class ExecutionEngine implements WorkflowSource {
   readonly #agents: AgentRegistry;
-  readonly #pool: PoolManager | undefined;
   readonly #runner: StepRunner;
   readonly #compiled = new Map<string, CompiledWorkflow>();
   /** Per document store: one engine may serve several stores (tests), and versions are immutable only within one. */
   readonly #useCases = new WeakMap<object, Map<string, UseCase>>();
 
-  /** Without a pool, steps run as fast as their queues dispatch them (tests of the engine alone). */
-  constructor(agents: AgentRegistry, pool?: PoolManager) {
+  constructor(agents: AgentRegistry) {
     this.#agents = agents;
-    this.#pool = pool;
-    this.#runner = new StepRunner(agents, this, pool);
-  }
-
-  get pool(): PoolManager | undefined {
-    return this.#pool;
+    this.#runner = new StepRunner(agents, this);
   }
 
   get agents(): AgentRegistry {
@@ -104,18 +98,18 @@ export class ExecutionEngine implements WorkflowSource {
     });
     const execution = parent ? await this.#adopt(ctx, forkFrom(fresh, wf, parent)) : fresh;
     // Admission: counted in before it exists, so a burst cannot overrun the budget.
-    const admission = this.#pool ? await this.#pool.admit(ctx, workspace) : undefined;
-    if (admission && !admission.accepted) throw new RetryAfterError(admission.reason, admission.retryAfterMs);
+    const admission = await poolOf(ctx).admit(ctx, workspace);
+    if (!admission.accepted) throw new RetryAfterError(admission.reason, admission.retryAfterMs);
     // The start decision is taken before the document exists, so starting costs one write.
     const started = decide(wf, execution, { type: 'start', at: now });
     try {
       await createExecution(ctx.documents, started.state);
     } catch (error) {
-      if (this.#pool) await this.#pool.finished(ctx, workspace);
+      await poolOf(ctx).finished(ctx, workspace);
       throw error;
     }
     await this.carryOut(ctx, started.state, started.effects);
-    return { ...started.state, ...(admission?.accepted ? { queuePosition: admission.position } : {}) };
+    return { ...started.state, queuePosition: admission.position };
   }
 
   /** A fork keeps its own copies of the values it carried over by reference (values.ts). */
@@ -149,16 +143,16 @@ export class ExecutionEngine implements WorkflowSource {
   }
 
   carryOut(ctx: Context, execution: Execution, effects: Effect[]): Promise<void> {
-    return carryOut(ctx, execution, effects, this.#pool);
+    return carryOut(ctx, execution, effects);
   }
 
   /** Runs one step attempt: the task handler of every step queue. */
-  async runStep(ctx: Context, task: StepTask): Promise<void> {
-    return traceStep(ctx, task, () => this.#runStep(ctx, task));
+  async runStep(ctx: Context, task: StepTask, info?: Pick<TaskInfo, 'reportUpstream'>): Promise<void> {
+    return traceStep(ctx, task, () => this.#runStep(ctx, task, info));
   }
 
-  async #runStep(ctx: Context, task: StepTask): Promise<void> {
-    const report = await this.#runner.run(ctx, task);
+  async #runStep(ctx: Context, task: StepTask, info?: Pick<TaskInfo, 'reportUpstream'>): Promise<void> {
+    const report = await this.#runner.run(ctx, task, info);
     if (!report) return; // a redelivery, or an attempt the execution has moved past
     const decision = await this.apply(
       ctx,
@@ -200,6 +194,7 @@ export class ExecutionEngine implements WorkflowSource {
           stepId,
           attempt: s.attempts,
           priority: node.step.priority,
+          agent: node.step.agent,
           runAt: since,
         });
       } else if (s.status === 'waiting' && s.resumeAt !== null) {

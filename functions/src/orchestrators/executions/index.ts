@@ -6,11 +6,10 @@
  */
 
 import { defineOrchestrator, defineTask, tasksPerPriority } from '../../platform/orchestrator.js';
-import { PoolManager } from '../pool/manager.js';
 import { builtinAgents, createAgentRegistry } from './agents/registry.js';
 import { ExecutionEngine } from './engine.js';
 import { cleanupExpired, recoverStalled } from './maintenance.js';
-import { STEP_QUEUE_LIMITS, StepTaskSchema, TimerTaskSchema } from './queues.js';
+import { STEP_FLOW_CONTROL, STEP_QUEUE_LIMITS, StepTaskSchema, TimerTaskSchema } from './queues.js';
 import { executionRoutes } from './routes.js';
 
 /** The orchestrator over a given agent registry; tests pass their own agents. */
@@ -23,7 +22,8 @@ export function createExecutionsOrchestrator(engine: ExecutionEngine) {
     // Longer than the longest step timeout (29 min), so a lease outlives any agent call;
     // 30 min is the most Cloud Tasks allows.
     timeoutSeconds: 1800,
-    handler: (payload, ctx) => engine.runStep(ctx, payload),
+    flowControl: STEP_FLOW_CONTROL,
+    handler: (payload, ctx, info) => engine.runStep(ctx, payload, info),
   });
 
   return defineOrchestrator({
@@ -58,9 +58,5 @@ export function createExecutionsOrchestrator(engine: ExecutionEngine) {
   });
 }
 
-/**
- * The pool keeps nothing of its own in memory but short caches: its slots, counts and controllers live
- * in kv, and its limits come from configuration when first used, so each orchestrator may hold its own.
- */
-export const engine = new ExecutionEngine(createAgentRegistry(builtinAgents), new PoolManager());
+export const engine = new ExecutionEngine(createAgentRegistry(builtinAgents));
 export default createExecutionsOrchestrator(engine);

@@ -69,7 +69,7 @@ export type MachineInput =
   | { type: 'rescheduleStep'; stepId: string; resumeAt: number; at: number };
 
 export type Effect =
-  | { type: 'dispatchStep'; stepId: string; attempt: number; priority: string; runAt: number }
+  | { type: 'dispatchStep'; stepId: string; attempt: number; priority: string; agent: string; runAt: number }
   | { type: 'scheduleTimer'; stepId: string; attempt: number; at: number }
   | { type: 'checkpoint'; stepId: string }
   | { type: 'finished'; status: ExecutionStatus };
@@ -287,6 +287,7 @@ export function decide(wf: CompiledWorkflow, current: Execution, input: MachineI
             stepId: input.stepId,
             attempt: step.attempts,
             priority: node.step.priority,
+            agent: node.step.agent,
             runAt: step.resumeAt,
           });
         }
@@ -351,6 +352,7 @@ function advance(wf: CompiledWorkflow, state: Execution, at: number, effects: Ef
       stepId: id,
       attempt: step.attempts,
       priority: node.step.priority,
+      agent: node.step.agent,
       runAt: at,
     });
   }

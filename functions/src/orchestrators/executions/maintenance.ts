@@ -6,6 +6,7 @@
 
 import { errorMessage } from '../../platform/errors.js';
 import type { Context } from '../../platform/orchestrator.js';
+import { poolOf } from '../../platform/pool/store.js';
 import type { StoredDocument } from '../../platform/ports.js';
 import type { ExecutionEngine } from './engine.js';
 import { type Execution, ExecutionDocument } from './model.js';
@@ -57,7 +58,7 @@ export async function recoverStalled(
       } while (cursor);
     }
     // The admission counter is only a cache of this count: repair any drift a crash left.
-    await engine.pool?.reconcile(ctx, ws, inFlight);
+    await poolOf(ctx).reconcile(ctx, ws, inFlight);
   }
   return { executions, redispatched };
 }

@@ -1,12 +1,13 @@
 /**
  * The step runner: one step attempt, from its task to the machine input that
- * reports it. It reads only the step's declared inputs, takes a pool slot
- * (or defers), runs the agent (or takes a cached result), checks the output
- * against its contract, and says what happened. It decides nothing about the
- * execution: the engine commits what it reports.
+ * reports it. It reads only the step's declared inputs, runs the agent (or
+ * takes a cached result), checks the output against its contract, and says
+ * what happened, and what the upstream did, for the adaptive limits. It
+ * decides nothing about the execution (the engine commits what it reports),
+ * and knows nothing of the pool: the step queues' declared flow control
+ * (queues.ts) holds its slots around the whole attempt.
  */
 import {
-  DeferError,
   errorMessage,
   isRetryable,
   NotFoundError,
@@ -16,12 +17,12 @@ import {
   SeraphimError,
 } from '../../platform/errors.js';
 import type { Context } from '../../platform/orchestrator.js';
-import type { PoolManager } from '../pool/manager.js';
+import type { TaskInfo } from '../../platform/ports.js';
 import type { AgentContext, AgentDefinition, AgentResult } from './agents/types.js';
 import { byteSize, cacheKeyOf, checkOutput } from './contract.js';
 import type { MachineInput } from './machine.js';
 import { type Execution, type StepError, TERMINAL_EXECUTION, type UseCase } from './model.js';
-import { STEP_QUEUE_LIMITS, type StepTask, stepQueue } from './queues.js';
+import type { StepTask } from './queues.js';
 import { getExecution } from './store.js';
 import { traceAgentCall } from './tracing.js';
 import {
@@ -99,20 +100,22 @@ export interface StepRerun {
 export class StepRunner {
   readonly #agents: AgentRegistry;
   readonly #source: WorkflowSource;
-  readonly #pool: PoolManager | undefined;
 
-  constructor(agents: AgentRegistry, source: WorkflowSource, pool?: PoolManager) {
+  constructor(agents: AgentRegistry, source: WorkflowSource) {
     this.#agents = agents;
     this.#source = source;
-    this.#pool = pool;
   }
 
   /**
    * Runs one step attempt. Null when this delivery has nothing to do (a
-   * redelivery, or an attempt the execution has moved past). Throws
-   * DeferError, having done nothing, when the pool has no slot for it.
+   * redelivery, or an attempt the execution has moved past). What the agent's
+   * upstream did goes to `info.reportUpstream` (the adaptive limits).
    */
-  async run(ctx: Context, task: StepTask): Promise<StepReport | null> {
+  async run(
+    ctx: Context,
+    task: StepTask,
+    info?: Pick<TaskInfo, 'reportUpstream'>,
+  ): Promise<StepReport | null> {
     const { data: execution } = await getExecution(ctx.documents, task.workspace, task.executionId);
     const state = execution.steps[task.stepId];
     if (
@@ -133,34 +136,18 @@ export class StepRunner {
     if (!node)
       throw new PermanentError(`Step ${task.stepId} is not in use case ${useCase.id} v${useCase.version}`);
     const { values: inputs, recorded } = await readInputs(ctx, node, execution);
-    const lease = this.#pool
-      ? await this.#pool.acquire(ctx, {
-          workspace: task.workspace,
-          useCaseId: execution.useCaseId,
-          agentKind: node.step.agent,
-          holder: `${task.executionId}/${task.stepId}/${task.attempt}`,
-          ttlMs: node.step.timeoutSeconds * 1000 + 60_000,
-          queue: { name: stepQueue(node.step.priority), declared: STEP_QUEUE_LIMITS[node.step.priority] },
-        })
-      : undefined;
-    if (lease && !lease.ok) {
-      // The pool is full in one dimension: the task waits its turn on that dimension, without spending an attempt.
-      throw new DeferError(`The pool is full (${lease.dimension}); step ${task.stepId} waits for a slot`, {
-        gate: lease.gate,
-        delayMs: 0,
-      });
-    }
     const startedAt = ctx.clock.now();
     const result = await traceAgentCall(ctx, node.step.agent, () =>
       this.#runAgent(ctx, useCase, execution, task, inputs),
     ).catch((error: unknown) => error);
-    if (lease?.ok) {
-      // Auto-scaling: the agent kind's limit and the queue's dispatch rate follow latency and the upstream's
-      // 429s, fed as the slots are freed; a cache hit or a wait says nothing about the upstream.
-      const says = !(isResult(result) && (result.cacheHit || result.status === 'waiting'));
-      const seen = { latencyMs: ctx.clock.now() - startedAt, rateLimited: result instanceof RetryAfterError };
-      await lease.release(says ? seen : null);
-    }
+    // Auto-scaling: the agent kind's limit and the queue's dispatch rate follow latency and the upstream's
+    // 429s; a cache hit or a wait says nothing about the upstream.
+    const says = !(isResult(result) && (result.cacheHit || result.status === 'waiting'));
+    info?.reportUpstream?.(
+      says
+        ? { latencyMs: ctx.clock.now() - startedAt, rateLimited: result instanceof RetryAfterError }
+        : null,
+    );
     const kept = await keepOutput(ctx, execution, result);
     return { input: report(task, kept, startedAt, ctx.clock.now(), ctx), inputs: recorded };
   }

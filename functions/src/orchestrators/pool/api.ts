@@ -4,7 +4,8 @@
  */
 import { z } from 'zod';
 import { defineContract } from '../../platform/contract.js';
-import { PoolStatsSchema, WorkspacePoolPatchSchema, WorkspacePoolSchema } from './model.js';
+import { WorkspacePoolPatchSchema, WorkspacePoolSchema } from '../../platform/pool/model.js';
+import { PoolStatsSchema } from './model.js';
 
 export const poolApi = {
   stats: defineContract({

@@ -9,9 +9,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../platform/clock.js';
+import { envConfig } from '../../platform/config.js';
+import { DeferError } from '../../platform/errors.js';
+import { runTask } from '../../platform/flow-control.js';
 import { createLogger, MemorySink } from '../../platform/logger.js';
+import { type Context, defineTask } from '../../platform/orchestrator.js';
+import { poolOf } from '../../platform/pool/store.js';
+import type { TaskInfo } from '../../platform/ports.js';
 import { EmbeddedRuntime } from '../../runtimes/embedded/runtime.js';
+import { openDatabase } from '../../runtimes/embedded/sqlite.js';
+import { kvPacer } from '../../runtimes/firebase/pacing.js';
 import { UpstashKv } from '../../runtimes/firebase/upstash-kv.js';
+import { testPorts } from '../../test-support/ports.js';
 import {
   type RedisServer,
   startRedisServer,
@@ -22,8 +31,8 @@ import { builtinAgents, createAgentRegistry } from '../executions/agents/registr
 import { ExecutionEngine } from '../executions/engine.js';
 import { createExecutionsOrchestrator } from '../executions/index.js';
 import { UseCaseBodySchema } from '../executions/model.js';
+import { STEP_FLOW_CONTROL, StepTaskSchema, stepQueue } from '../executions/queues.js';
 import { getExecution, saveUseCase } from '../executions/store.js';
-import { PoolManager } from './manager.js';
 
 const TOKEN = 'cost-test-token-0123';
 const STEPS = 5;
@@ -58,9 +67,11 @@ describe('Upstash commands per step', () => {
   });
 
   /** Runs EXECUTIONS executions of the chain on a fresh runtime; the commands of their starts and of their steps. */
-  async function measure(limits: ConstructorParameters<typeof PoolManager>[0] = {}) {
-    const engine = new ExecutionEngine(createAgentRegistry(builtinAgents), new PoolManager(limits));
+  /** `env`: the pool's configuration (SERAPHIM_POOL_*). */
+  async function measure(env: Record<string, string> = {}) {
+    const engine = new ExecutionEngine(createAgentRegistry(builtinAgents));
     const runtime = new EmbeddedRuntime({
+      env,
       orchestrators: [createExecutionsOrchestrator(engine)],
       dataDir: ':memory:',
       kv: new UpstashKv({ url: proxy.url, token: TOKEN }),
@@ -74,7 +85,7 @@ describe('Upstash commands per step', () => {
       await runtime.ports.documents.create(`workspaces/${ws}`, {});
       const { useCase } = await saveUseCase(ctx.documents, ws, chain, Date.now());
       const refusals = async () =>
-        Object.values((await engine.pool?.throttleTotals(ctx)) ?? {}).reduce((a, b) => a + b, 0);
+        Object.values(await poolOf(ctx).throttleTotals(ctx)).reduce((a, b) => a + b, 0);
       const refusedBefore = await refusals(); // a running total in Redis: earlier runs' count too
       proxy.resetCounters();
       // Started before the queue runs, so starts and steps are counted apart.
@@ -109,13 +120,111 @@ describe('Upstash commands per step', () => {
     const free = await measure();
     // One transform at a time: every other step is refused at least once, and waits to be woken. The first
     // run loads the refusal's counter script (concurrent first calls each pay a NOSCRIPT round trip).
-    await measure({ perAgentKind: { transform: 1 } });
-    const contended = await measure({ perAgentKind: { transform: 1 } });
+    await measure({ SERAPHIM_POOL_PER_AGENT_KIND: 'transform=1' });
+    const contended = await measure({ SERAPHIM_POOL_PER_AGENT_KIND: 'transform=1' });
     expect(contended.deferrals).toBeGreaterThan(0);
     const perDeferral = (contended.steps - free.steps) / contended.deferrals;
     console.log(
       `Upstash commands: ${contended.deferrals} deferrals, ${perDeferral.toFixed(2)} more per deferral, contended`,
     );
     expect(perDeferral).toBeLessThanOrEqual(2);
+  });
+
+  describe('on the Firebase path: a requeueing queue (Cloud Tasks) and paced enqueues', () => {
+    const queue = stepQueue('normal');
+    const clock = new ManualClock(Date.UTC(2026, 11, 4));
+
+    /** Ports as the Firebase runtime has them, over the Upstash kv: enqueues are recorded, not run. */
+    async function firebaseLike(env: Record<string, string> = {}) {
+      const enqueued: string[] = [];
+      const ports = testPorts(openDatabase({ file: ':memory:' }), {
+        clock,
+        enqueue: async (_queue, _payload, opts) => {
+          enqueued.push(opts?.id ?? '?');
+          return { id: opts?.id ?? '?', deduped: false };
+        },
+      });
+      const kv = new UpstashKv({ url: proxy.url, token: TOKEN });
+      const ctx: Context = { ...ports, kv, config: envConfig(env), correlationId: 'cost' };
+      const ws = `fb${Math.random().toString(36).slice(2, 8)}`;
+      await ctx.documents.create(`workspaces/${ws}`, {});
+      // Its executions were admitted: the workspace has work in flight, as when its steps run.
+      await poolOf(ctx).admit(ctx, ws);
+      // A step as the Cloud Tasks wrapper runs it: paced at enqueue, then run through the flow-control wrapper.
+      const pace = kvPacer({ kv, rate: async () => 200 });
+      const payload = (i: number) => ({
+        workspace: ws,
+        executionId: `e${i}`,
+        stepId: 's',
+        attempt: 1,
+        useCaseId: 'uc',
+        agentKind: 'transform',
+      });
+      const info = (id: string): TaskInfo => ({ queue, id, attempt: 1, maxAttempts: 10 });
+      return { ctx, ws, enqueued, pace, payload, info };
+    }
+
+    const stepTask = (handler: () => Promise<void>) =>
+      defineTask({
+        payload: StepTaskSchema,
+        flowControl: STEP_FLOW_CONTROL,
+        handler: async (_p, _ctx, task) => {
+          await handler();
+          task.reportUpstream?.({ latencyMs: 5, rateLimited: false });
+        },
+      });
+
+    it('an uncontended step costs 3 commands: its turn at enqueue, its slots, their release', async () => {
+      const f = await firebaseLike();
+      const task = stepTask(async () => {});
+      const step = async (i: number) => {
+        await f.pace({ queue, key: f.ws, share: 1, now: clock.now() });
+        await runTask(task, f.payload(i), f.ctx, f.info(`e${i}-s-a1`), 30_000);
+      };
+      await step(0); // the scripts load, and the pool takes its first look at who is active
+      proxy.resetCounters();
+      const STEPS_RUN = 50;
+      for (let i = 1; i <= STEPS_RUN; i++) await step(i);
+      const perStep = proxy.commandCount / STEPS_RUN;
+      console.log(`Upstash commands: ${perStep.toFixed(2)} per step on the Firebase path, uncontended`);
+      expect(perStep).toBe(3);
+      expect(f.enqueued).toEqual([]);
+    });
+
+    it('a refused step costs 2, waits in kv without polling, and the release that frees its slot enqueues it', async () => {
+      const f = await firebaseLike({ SERAPHIM_POOL_PER_AGENT_KIND: 'transform=1' });
+      let finish: () => void = () => {};
+      const holding = stepTask(() => new Promise<void>((resolve) => (finish = resolve)));
+      const quick = stepTask(async () => {});
+      await runTask(quick, f.payload(0), f.ctx, f.info('warm'), 30_000); // loads the scripts
+      const running = runTask(holding, f.payload(1), f.ctx, f.info('e1-s-a1'), 30_000);
+      await expect.poll(() => proxy.commandCount).toBeGreaterThan(0);
+      // One refusal loads the refusal's counter script (a first call pays a NOSCRIPT round trip).
+      await expect(runTask(quick, f.payload(9), f.ctx, f.info('e9-s-a1'), 30_000)).rejects.toBeInstanceOf(
+        DeferError,
+      );
+      proxy.resetCounters();
+      const REFUSED = 4;
+      for (let i = 2; i < 2 + REFUSED; i++) {
+        const refused = await runTask(quick, f.payload(i), f.ctx, f.info(`e${i}-s-a1`), 30_000).catch(
+          (e: unknown) => e,
+        );
+        expect(refused).toMatchObject({ waiting: true });
+        expect(refused).toBeInstanceOf(DeferError);
+      }
+      const perRefusal = proxy.commandCount / REFUSED;
+      console.log(`Upstash commands: ${perRefusal.toFixed(2)} per refusal on the Firebase path, contended`);
+      expect(perRefusal).toBeLessThanOrEqual(2);
+      // Nothing polls: until a slot is freed, no command is sent and nothing is enqueued.
+      expect(f.enqueued).toEqual([]);
+      proxy.resetCounters();
+      finish();
+      await running;
+      // One command frees the slots and takes the first waiter off the list (ties go by member, as in
+      // Redis: e2's copy sorts first); it is enqueued now.
+      expect(proxy.commandCount).toBe(1);
+      expect(f.enqueued).toEqual(['e2-s-a1-d1w']);
+      expect(await poolOf(f.ctx).held(f.ctx, 'pool:slots:agentKind:transform')).toBe(0);
+    });
   });
 });

@@ -6,16 +6,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { RetryAfterError } from '../../platform/errors.js';
+import { flowControlOf } from '../../platform/flow-declaration.js';
 import { defineOrchestrator } from '../../platform/orchestrator.js';
+import { poolOf } from '../../platform/pool/store.js';
 import { startTestRuntime, type TestRuntime } from '../../test-support/embedded.js';
 import { builtinAgents, createAgentRegistry } from '../executions/agents/registry.js';
 import { defineAgent } from '../executions/agents/types.js';
 import { ExecutionEngine } from '../executions/engine.js';
 import { createExecutionsOrchestrator } from '../executions/index.js';
 import { UseCaseBodySchema } from '../executions/model.js';
-import { STEP_QUEUE_LIMITS, stepQueue } from '../executions/queues.js';
+import { STEP_FLOW_CONTROL, STEP_QUEUE_LIMITS, stepQueue } from '../executions/queues.js';
 import { getExecution, saveUseCase } from '../executions/store.js';
-import { PoolManager } from './manager.js';
 import { poolRoutes } from './routes.js';
 
 let running = 0;
@@ -43,15 +44,19 @@ const slowAgent = defineAgent({
   },
 });
 
-function setup(limits: ConstructorParameters<typeof PoolManager>[0]) {
-  const pool = new PoolManager(limits);
-  const engine = new ExecutionEngine(createAgentRegistry([...builtinAgents, slowAgent, busyUpstream]), pool);
+/** The pool's limits come from configuration, as in production: `SERAPHIM_POOL_*`. */
+function setup(limits: { global: number; perAgentKind?: Record<string, number> }) {
+  const engine = new ExecutionEngine(createAgentRegistry([...builtinAgents, slowAgent, busyUpstream]));
+  const kinds = Object.entries(limits.perAgentKind ?? {}).map(([kind, n]) => `${kind}=${n}`);
   return {
-    pool,
     engine,
+    env: {
+      SERAPHIM_POOL_GLOBAL: String(limits.global),
+      ...(kinds.length > 0 ? { SERAPHIM_POOL_PER_AGENT_KIND: kinds.join(',') } : {}),
+    },
     orchestrators: [
       createExecutionsOrchestrator(engine),
-      defineOrchestrator({ name: 'pool', routes: poolRoutes(pool) }),
+      defineOrchestrator({ name: 'pool', routes: poolRoutes() }),
     ],
   };
 }
@@ -114,7 +119,7 @@ describe('resource pool', () => {
 
   it('never runs more steps of an agent kind than its limit, however many are dispatched at once', async () => {
     const s = setup({ global: 16, perAgentKind: { slow: 2 } });
-    t = await startTestRuntime(s.orchestrators);
+    t = await startTestRuntime(s.orchestrators, { env: s.env });
     const ctx = { ...t.runtime.ports, correlationId: 'test' };
     await t.runtime.ports.documents.create('workspaces/a', {});
     const { useCase: uc } = await saveUseCase(ctx.documents, 'a', useCase('limited'), Date.now());
@@ -149,7 +154,7 @@ describe('resource pool', () => {
 
   it('keeps a flooding workspace from starving another (weighted fair share)', async () => {
     const s = setup({ global: 4 });
-    t = await startTestRuntime(s.orchestrators);
+    t = await startTestRuntime(s.orchestrators, { env: s.env });
     const ctx = { ...t.runtime.ports, correlationId: 'test' };
     for (const ws of ['flood', 'quiet']) await t.runtime.ports.documents.create(`workspaces/${ws}`, {});
     const { useCase: floodUc } = await saveUseCase(ctx.documents, 'flood', useCase('f'), Date.now());
@@ -173,7 +178,7 @@ describe('resource pool', () => {
 
   it('answers 429 with Retry-After at a workspace’s queue budget, then admits again as work finishes', async () => {
     const s = setup({ global: 8 });
-    t = await startTestRuntime(s.orchestrators);
+    t = await startTestRuntime(s.orchestrators, { env: s.env });
     await t.runtime.ports.documents.create('workspaces/small', {});
     const put = await fetch(`${t.url}/api/pool/workspaces/small/settings`, {
       method: 'PUT',
@@ -215,7 +220,7 @@ describe('resource pool', () => {
 
   it('changes only the settings a PUT names, refuses a bad one by name, and shows the cap in the stats', async () => {
     const s = setup({ global: 8 });
-    t = await startTestRuntime(s.orchestrators);
+    t = await startTestRuntime(s.orchestrators, { env: s.env });
     await t.runtime.ports.documents.create('workspaces/ws', {});
     const url = `${t.url}/api/pool/workspaces/ws/settings`;
     const put = async (body: unknown) => {
@@ -264,7 +269,7 @@ describe('resource pool', () => {
 
   it('reports the limit in force of an agent kind not configured by name, from its decisions', async () => {
     const s = setup({ global: 16 });
-    t = await startTestRuntime(s.orchestrators);
+    t = await startTestRuntime(s.orchestrators, { env: s.env });
     await failBusyStep(t, s.engine);
     const stats = (await (await fetch(`${t.url}/api/pool/stats`)).json()) as {
       limits: { perAgentKind: Record<string, number>; defaultPerAgentKind: number };
@@ -279,7 +284,7 @@ describe('resource pool', () => {
 
   it('halves an agent kind’s limit when its upstream answers 429, and shows the decision', async () => {
     const s = setup({ global: 16, perAgentKind: { busy: 8 } });
-    t = await startTestRuntime(s.orchestrators);
+    t = await startTestRuntime(s.orchestrators, { env: s.env });
     const ctx = await failBusyStep(t, s.engine);
     const res = (await (await fetch(`${t.url}/api/pool/decisions`)).json()) as {
       effectiveLimits: Record<string, number>;
@@ -302,18 +307,22 @@ describe('resource pool', () => {
     });
     // …and the lowered limit is the one dispatch obeys: two slots, then a refusal.
     const request = (n: number) => ({
-      workspace: 'a',
-      useCaseId: 'busy',
-      agentKind: 'busy',
+      flow: flowControlOf(STEP_FLOW_CONTROL),
+      payload: { workspace: 'a', useCaseId: 'busy', agentKind: 'busy' },
       holder: `h${n}`,
       ttlMs: 10_000,
       queue: { name: stepQueue('normal'), declared: STEP_QUEUE_LIMITS.normal },
     });
+    const pool = poolOf(ctx);
     const results = [
-      await s.pool.acquire(ctx, request(1)),
-      await s.pool.acquire(ctx, request(2)),
-      await s.pool.acquire(ctx, request(3)),
+      await pool.acquire(ctx, request(1)),
+      await pool.acquire(ctx, request(2)),
+      await pool.acquire(ctx, request(3)),
     ];
-    expect(results.map((r) => (r.ok ? 'ok' : r.dimension))).toEqual(['ok', 'ok', 'agentKind']);
+    expect(results.map((r) => (r.ok ? 'ok' : 'dimension' in r ? r.dimension : 'unclaimed'))).toEqual([
+      'ok',
+      'ok',
+      'agentKind',
+    ]);
   });
 });

@@ -8,12 +8,13 @@ import {
   priorityQueueKey,
   type RouteDefinition,
 } from '../../platform/orchestrator.js';
+import { fairShare, percentile } from '../../platform/pool/machine.js';
+import { mergeWorkspacePool, PoolDecisionDocument, WorkspacePoolSchema } from '../../platform/pool/model.js';
+import { GLOBAL_SLOTS, type PoolStore, poolOf } from '../../platform/pool/store.js';
 import { readDocument, readPage } from '../../platform/stored.js';
 import { ExecutionDocument, UseCaseDocument } from '../executions/model.js';
 import { poolApi } from './api.js';
-import { fairShare, percentile } from './machine.js';
-import { GLOBAL_SLOTS, type PoolManager } from './manager.js';
-import { mergeWorkspacePool, PoolDecisionDocument, type PoolStats, WorkspacePoolSchema } from './model.js';
+import type { PoolStats } from './model.js';
 
 /** How many of the latest decisions name the agent kinds not configured by name. */
 const DECISIONS_SCANNED = 100;
@@ -61,7 +62,7 @@ async function recentWaits(ctx: Context, workspaces: string[]): Promise<PoolStat
  * that lost the controllers' state starts them at their maximum again; the
  * decisions, being documents, do not know that.)
  */
-async function agentLimitsInForce(pool: PoolManager, ctx: Context): Promise<Record<string, number>> {
+async function agentLimitsInForce(pool: PoolStore, ctx: Context): Promise<Record<string, number>> {
   const [configured, recent] = await Promise.all([
     pool.effectiveAgentLimits(ctx),
     ctx.documents
@@ -77,9 +78,10 @@ async function agentLimitsInForce(pool: PoolManager, ctx: Context): Promise<Reco
   return limits;
 }
 
-export function poolRoutes(pool: PoolManager): RouteDefinition[] {
+export function poolRoutes(): RouteDefinition[] {
   return [
     implement(poolApi.stats, async (req, ctx): Promise<PoolStats> => {
+      const pool = poolOf(ctx);
       // Shares are computed over every workspace, but only the caller's own are listed.
       const [page, mine] = await Promise.all([
         ctx.documents.query('workspaces', { limit: 200 }),
@@ -141,6 +143,7 @@ export function poolRoutes(pool: PoolManager): RouteDefinition[] {
       };
     }),
     implement(poolApi.decisions, async (req, ctx) => {
+      const pool = poolOf(ctx);
       const page = readPage(
         PoolDecisionDocument,
         await ctx.documents.query('poolDecisions', {
@@ -168,7 +171,7 @@ export function poolRoutes(pool: PoolManager): RouteDefinition[] {
         })),
       };
     }),
-    implement(poolApi.settings, async (req, ctx) => pool.workspaceSettings(ctx, req.params.workspace)),
+    implement(poolApi.settings, async (req, ctx) => poolOf(ctx).workspaceSettings(ctx, req.params.workspace)),
     implement(poolApi.updateSettings, async (req, ctx) => {
       const path = `workspaces/${req.params.workspace}`;
       // Read and write in one transaction: two edits of different fields both land.

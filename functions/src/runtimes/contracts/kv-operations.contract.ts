@@ -7,21 +7,22 @@
  * a later `now`: no waiting, and the same on a manual clock and on Redis.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { InvalidInputError, PermanentError } from '../../platform/errors.js';
+import { acquireSlots, countSlots, releaseSlots, type SlotDimension } from '../../platform/kv-slots.js';
 import {
   type AimdObservation,
   type AimdPolicy,
   type AimdState,
   initialAimd,
   observeAimd,
-} from '../../orchestrators/pool/aimd.js';
+} from '../../platform/pool/aimd.js';
 import {
   addToCounters,
   observeAimd as aimdOperation,
   settleStep,
-} from '../../orchestrators/pool/kv-operations.js';
-import { InvalidInputError, PermanentError } from '../../platform/errors.js';
-import { acquireSlots, countSlots, releaseSlots, type SlotDimension } from '../../platform/kv-slots.js';
+} from '../../platform/pool/kv-operations.js';
 import type { KeyValueStore } from '../../platform/ports.js';
+import { takeTurn } from '../firebase/pacing.js';
 import type { KvContractSubject } from './kv.contract.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -429,7 +430,140 @@ export function describeKvOperationsContract(name: string, setup: () => Promise<
       ).toEqual({
         released: 3,
         decisions: [],
+        woken: [],
       });
+    });
+
+    it('a refusal with `wait` joins the refusing dimension’s waiting list, and nothing else', async () => {
+      const dimensions = dims(3, 1);
+      expect(await acquire([dimensions[1] as SlotDimension], 'x')).toEqual({ ok: true });
+      const wait = (member: string, score: number) => ({ member, score, ttlMs: LEASE_MS });
+      const take = (holder: string, w: ReturnType<typeof wait>) =>
+        kv.run(acquireSlots, { dimensions, holder, ttlMs: LEASE_MS, now: T0, wait: w });
+      expect(await take('a', wait('late', 20))).toEqual({ ok: false, refused: 1 });
+      expect(await take('b', wait('early', 10))).toEqual({ ok: false, refused: 1 });
+      expect(await take('a', wait('late', 20))).toEqual({ ok: false, refused: 1 }); // asking again: still one entry
+      // A release with `pop` takes the lowest score first, one per freed key; the list on the other key is empty.
+      const first = await kv.run(settleStep, {
+        keys: dimensions.map((d) => d.key),
+        holder: 'x',
+        observations: [],
+        pop: true,
+      });
+      expect(first).toEqual({ released: 1, decisions: [], woken: ['early'] });
+      const second = await kv.run(settleStep, {
+        keys: dimensions.map((d) => d.key),
+        holder: 'x',
+        observations: [],
+        pop: true,
+      });
+      expect(second).toEqual({ released: 0, decisions: [], woken: ['late'] });
+      const none = await kv.run(settleStep, {
+        keys: dimensions.map((d) => d.key),
+        holder: 'x',
+        observations: [],
+        pop: true,
+      });
+      expect(none.woken).toEqual([]);
+      // Granted, `wait` joins nothing.
+      expect(await take('c', wait('granted', 1))).toEqual({ ok: true });
+      const after = await kv.run(settleStep, {
+        keys: dimensions.map((d) => d.key),
+        holder: 'c',
+        observations: [],
+        pop: true,
+      });
+      expect(after).toEqual({ released: 2, decisions: [], woken: [] });
+    });
+
+    it('a `claim` still waiting leaves the list and acquires; one already popped is unclaimed and takes nothing', async () => {
+      const dimensions = dims(1, 5);
+      expect(await acquire(dimensions, 'x')).toEqual({ ok: true });
+      const wait = { member: 'm1', score: 1, ttlMs: LEASE_MS };
+      expect(await kv.run(acquireSlots, { dimensions, holder: 'a', ttlMs: LEASE_MS, now: T0, wait })).toEqual(
+        {
+          ok: false,
+          refused: 0,
+        },
+      );
+      // Still waiting, and the slot still taken: the claim leaves the list, and is refused (and waits again).
+      const again = {
+        dimensions,
+        holder: 'a',
+        ttlMs: LEASE_MS,
+        now: T0,
+        claim: 'm1',
+        wait: { ...wait, member: 'm2' },
+      };
+      expect(await kv.run(acquireSlots, again)).toEqual({ ok: false, refused: 0 });
+      // m1 is gone from the list; m2 waits. Popped by a release, m2's claim is unclaimed and takes nothing.
+      const popped = await kv.run(settleStep, {
+        keys: dimensions.map((d) => d.key),
+        holder: 'x',
+        observations: [],
+        pop: true,
+      });
+      expect(popped.woken).toEqual(['m2']);
+      expect(
+        await kv.run(acquireSlots, { dimensions, holder: 'a', ttlMs: LEASE_MS, now: T0, claim: 'm2' }),
+      ).toEqual({
+        ok: false,
+        unclaimed: true,
+      });
+      expect(await count(dimensions[0])).toBe(0);
+      expect(await count(dimensions[1])).toBe(0);
+      // A claim still in a list, with room: leaves the list and takes its slots.
+      await kv.run(acquireSlots, {
+        dimensions,
+        holder: 'x',
+        ttlMs: LEASE_MS,
+        now: T0,
+        wait: { ...wait, member: 'm3' },
+      });
+      await kv.run(acquireSlots, { dimensions, holder: 'y', ttlMs: LEASE_MS, now: T0 }); // no-op: dims(1) taken by x
+      expect(
+        await kv.run(acquireSlots, {
+          dimensions,
+          holder: 'b',
+          ttlMs: LEASE_MS,
+          now: T0,
+          wait: { ...wait, member: 'm3' },
+        }),
+      ).toEqual({ ok: false, refused: 0 });
+      await kv.run(releaseSlots, { keys: dimensions.map((d) => d.key), holder: 'x' });
+      expect(
+        await kv.run(acquireSlots, { dimensions, holder: 'b', ttlMs: LEASE_MS, now: T0, claim: 'm3' }),
+      ).toEqual({ ok: true });
+      const empty = await kv.run(settleStep, {
+        keys: dimensions.map((d) => d.key),
+        holder: 'b',
+        observations: [],
+        pop: true,
+      });
+      expect(empty).toEqual({ released: 2, decisions: [], woken: [] });
+    });
+
+    it('takeTurn hands out a key’s turns an interval apart, restarts a key behind the clock, and keeps it alive', async () => {
+      const pace = key('pace');
+      const turn = (now: number, intervalMs = 20) =>
+        kv.run(takeTurn, { key: pace, intervalMs, now, ttlMs: 60_000 });
+      expect(await turn(T0)).toBe(T0); // a new key goes now
+      expect(await turn(T0)).toBe(T0 + 20);
+      expect(await turn(T0 + 5)).toBe(T0 + 40);
+      // Fallen behind (idle): it saves up no turns, and starts again from now.
+      expect(await turn(T0 + 10_000)).toBe(T0 + 10_000);
+      expect(await turn(T0 + 10_000, 50)).toBe(T0 + 10_020);
+      const ttl = await kv.ttl(pace);
+      expect(ttl).toBeGreaterThan(50_000);
+      expect(ttl).toBeLessThanOrEqual(60_000);
+      // Concurrent turns of one key are all different, an interval apart.
+      const fresh = key('pace-many');
+      const many = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          kv.run(takeTurn, { key: fresh, intervalMs: 10, now: T0, ttlMs: 60_000 }),
+        ),
+      );
+      expect([...many].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => T0 + 10 * i));
     });
   });
 }

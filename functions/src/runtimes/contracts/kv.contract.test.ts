@@ -6,11 +6,11 @@
  */
 import { Redis } from '@upstash/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { observeAimd } from '../../orchestrators/pool/kv-operations.js';
 import { ManualClock } from '../../platform/clock.js';
 import { envConfig } from '../../platform/config.js';
 import { PermanentError, RetryableError } from '../../platform/errors.js';
 import { acquireSlots, releaseSlots } from '../../platform/kv-slots.js';
+import { observeAimd } from '../../platform/pool/kv-operations.js';
 import {
   freePort,
   REDIS_MISSING_MESSAGE,

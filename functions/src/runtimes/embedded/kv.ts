@@ -154,6 +154,19 @@ export class MemoryKv implements KeyValueStore {
       this.#dropIfEmpty(key, entry);
       return removed;
     },
+    zpopmin: (key) => {
+      const entry = this.#readZset(key);
+      if (entry === undefined) return null;
+      let lowest: [string, number] | undefined;
+      for (const [member, score] of entry.members) {
+        if (lowest === undefined || score < lowest[1] || (score === lowest[1] && member < lowest[0]))
+          lowest = [member, score];
+      }
+      if (lowest === undefined) return null;
+      entry.members.delete(lowest[0]);
+      this.#dropIfEmpty(key, entry);
+      return lowest[0];
+    },
     zcountAbove: (key, min) => {
       let count = 0;
       for (const score of this.#readZset(key)?.members.values() ?? []) if (score > min) count += 1;

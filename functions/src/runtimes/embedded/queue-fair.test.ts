@@ -164,6 +164,47 @@ describe('deferral', () => {
   });
 });
 
+describe('a wake that comes before its deferral has parked', () => {
+  it('is not lost: the attempt that was on its way to park goes again at once', async () => {
+    const { queue } = newQueue();
+    let release: () => void = () => {};
+    const refusedButNotParked = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const runs: number[] = [];
+    let attempts = 0;
+    queue.register(config('q'), async () => {
+      attempts += 1;
+      if (attempts === 1) {
+        // Refused a slot; before this deferral reaches the queue, the slot is freed and the gate woken.
+        await refusedButNotParked;
+        throw new DeferError('full', { gate: 'g', delayMs: 600_000 });
+      }
+      runs.push(attempts);
+    });
+    await queue.enqueue('q', {}, { id: 't1' });
+    queue.start();
+    await until(() => attempts === 1, 'the first attempt to start');
+    expect(await queue.wake('g', 1)).toBe(0); // nobody is parked yet
+    release();
+    // Without the late wake it would sleep out its 600 s fallback.
+    await until(() => runs.length === 1, 'the deferred task to run again');
+    expect(runs).toEqual([2]);
+  });
+
+  it('is not taken by an attempt that began after it', async () => {
+    const { queue, db } = newQueue();
+    queue.register(config('q'), async () => {
+      throw new DeferError('full', { gate: 'g', delayMs: 600_000 });
+    });
+    expect(await queue.wake('g', 1)).toBe(0);
+    await queue.enqueue('q', {}, { id: 't1' });
+    queue.start();
+    await until(() => row(db, 't1')?.gate === 'g', 'the task to park on gate g');
+    expect(row(db, 't1')).toMatchObject({ state: 'pending', gate: 'g' });
+  });
+});
+
 describe('rate limits', () => {
   it('setRateLimits changes rateLimitsOf and refuses an unknown queue', async () => {
     const { queue } = newQueue();

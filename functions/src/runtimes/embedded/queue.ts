@@ -60,6 +60,8 @@ interface Completion {
   worker: Worker;
   task: ClaimedTask;
   error: unknown;
+  /** The wake count when the attempt began: only a later wake can be one it missed. */
+  wakesAtStart: number;
 }
 
 interface Worker {
@@ -80,6 +82,12 @@ interface Worker {
    * keeps a workspace over its share from churning the queue.
    */
   blocked: Map<string, number>;
+  /**
+   * Keys with a woken task not yet dispatched: never held back, whatever a
+   * sibling's later deferral says, or the wake would be lost until the
+   * sibling's delay ends.
+   */
+  woken: Map<string, number>;
 }
 
 const CLAIM_BATCH = 64;
@@ -87,7 +95,17 @@ const CLAIM_BATCH = 64;
 const DEDUPE_WINDOW_MS = 60 * 60 * 1000;
 const IDLE_POLL_MS = 1000;
 
+function markWoken(worker: Worker, key: string): void {
+  worker.blocked.delete(key);
+  worker.woken.set(key, (worker.woken.get(key) ?? 0) + 1);
+}
+/** How long a wake that found nobody parked waits for a deferral on its way (see #lateWakes). */
+const LATE_WAKE_MS = 1000;
+const MAX_LATE_WAKES = 64;
+
 export class EmbeddedTaskQueue implements TaskQueue {
+  /** A deferred task stays in the table, parked on its gate, until wake(gate) or its own delay. */
+  readonly deferral = 'park';
   readonly #table: TaskTable;
   readonly #clock: Clock;
   readonly #ids: Ids;
@@ -97,6 +115,15 @@ export class EmbeddedTaskQueue implements TaskQueue {
   readonly #workers = new Map<string, Worker>();
   readonly #configs = new Map<string, QueueConfig>();
   #completions: Completion[] = [];
+  /**
+   * Wakes that found nobody parked on their gate, kept a moment: a task refused
+   * just before the slot was freed may not be parked yet (its deferral is still
+   * in the unflushed batch, or still on its way there), and would otherwise
+   * sleep through the wake meant for it. Its deferral takes one and is due at once.
+   */
+  readonly #lateWakes = new Map<string, { count: number; at: number; seq: number }>();
+  /** Wakes so far: orders a wake against the attempts it may have missed. */
+  #wakes = 0;
   #flushScheduled = false;
   #running = false;
   #idleWaiters: Array<() => void> = [];
@@ -127,6 +154,7 @@ export class EmbeddedTaskQueue implements TaskQueue {
       keyed: this.#table.hasKeyed(config.name),
       fair: new FairScheduler(),
       blocked: new Map(),
+      woken: new Map(),
     };
     this.#workers.set(config.name, worker);
     if (this.#running) this.#wake(worker);
@@ -188,11 +216,20 @@ export class EmbeddedTaskQueue implements TaskQueue {
    * longest waiting.
    */
   async wake(gate: string, count: number): Promise<number> {
-    const woken = this.#table.wake(gate, count, this.#clock.now());
+    const now = this.#clock.now();
+    const seq = ++this.#wakes;
+    const woken = this.#table.wake(gate, count, now);
+    if (woken.length < count) {
+      const late = this.#lateWakes.get(gate);
+      const kept = late && now - late.at <= LATE_WAKE_MS ? late.count : 0;
+      const missed = Math.min(kept + count - woken.length, MAX_LATE_WAKES);
+      this.#lateWakes.set(gate, { count: missed, at: now, seq });
+      if (this.#lateWakes.size > 10_000) this.#pruneLateWakes(now);
+    }
     for (const { queue, fairKey } of woken) {
       const worker = this.#workers.get(queue);
       // The woken task is due now: its key may go again, whatever gate held it back.
-      if (fairKey !== null) worker?.blocked.delete(fairKey);
+      if (fairKey !== null && worker) markWoken(worker, fairKey);
       this.nudge(queue);
     }
     return woken.length;
@@ -399,6 +436,7 @@ export class EmbeddedTaskQueue implements TaskQueue {
 
   /** Until when a key is held back (its last task was deferred on a gate), or undefined when it is not. */
   #blockedUntil(worker: Worker, key: string, now: number): number | undefined {
+    if (worker.woken.has(key)) return undefined;
     const until = worker.blocked.get(key);
     if (until === undefined) return undefined;
     if (until > now) return until;
@@ -408,6 +446,13 @@ export class EmbeddedTaskQueue implements TaskQueue {
 
   #run(worker: Worker, task: ClaimedTask): void {
     worker.inFlight++;
+    const wakesAtStart = this.#wakes;
+    if (task.fairKey !== null) {
+      // One woken task of its key is on its way (or another of the key went first: it is not held back either).
+      const left = (worker.woken.get(task.fairKey) ?? 0) - 1;
+      if (left > 0) worker.woken.set(task.fairKey, left);
+      else worker.woken.delete(task.fairKey);
+    }
     const info: TaskInfo = {
       queue: worker.config.name,
       id: task.id,
@@ -426,8 +471,9 @@ export class EmbeddedTaskQueue implements TaskQueue {
     const attempt = (async () => worker.handler(JSON.parse(task.payload) as unknown, info))();
     Promise.race([attempt, timeout])
       .then(
-        () => this.#settle({ worker, task, error: undefined }),
-        (error: unknown) => this.#settle({ worker, task, error: error ?? new Error('task failed') }),
+        () => this.#settle({ worker, task, error: undefined, wakesAtStart }),
+        (error: unknown) =>
+          this.#settle({ worker, task, error: error ?? new Error('task failed'), wakesAtStart }),
       )
       .finally(() => clearTimeout(timer));
   }
@@ -448,28 +494,60 @@ export class EmbeddedTaskQueue implements TaskQueue {
     if (batch.length === 0) return;
     this.#completions = [];
     const now = this.#clock.now();
+    const late: Array<{ worker: Worker; key: string }> = [];
     this.#table.settle(
-      batch.map(({ worker, task, error }) => {
+      batch.map(({ worker, task, error, wakesAtStart }) => {
         // What is logged about a failed attempt names the task's trace.
         const outcome = inCarriedTrace(task.traceparent ?? undefined, () =>
-          this.#outcome(worker, task, error, now),
+          this.#outcome(worker, task, error, now, wakesAtStart),
         );
-        if (outcome.kind === 'defer' && outcome.gate !== null && task.fairKey !== null) {
-          worker.blocked.set(task.fairKey, outcome.runAt);
+        if (outcome.kind === 'defer' && task.fairKey !== null) {
+          if (outcome.gate !== null) worker.blocked.set(task.fairKey, outcome.runAt);
+          else if (outcome.runAt <= now) late.push({ worker, key: task.fairKey });
         }
         return { task, outcome };
       }),
       now,
     );
+    // A task going again at once (a late wake) lets its key go, whatever its siblings' deferrals said.
+    for (const { worker, key } of late) markWoken(worker, key);
     const touched = new Set(batch.map((c) => c.worker));
     for (const worker of touched) this.#wake(worker);
     this.#checkIdle();
   }
 
+  /** Takes a wake of `gate` that came while this attempt ran (so it may have been meant for it). */
+  #takeLateWake(gate: string, wakesAtStart: number, now: number): boolean {
+    const late = this.#lateWakes.get(gate);
+    if (!late || late.seq <= wakesAtStart) return false;
+    if (now - late.at > LATE_WAKE_MS || late.count <= 0) {
+      this.#lateWakes.delete(gate);
+      return false;
+    }
+    if (--late.count === 0) this.#lateWakes.delete(gate);
+    return true;
+  }
+
+  #pruneLateWakes(now: number): void {
+    for (const [gate, late] of this.#lateWakes)
+      if (now - late.at > LATE_WAKE_MS) this.#lateWakes.delete(gate);
+  }
+
   /** What a finished attempt means: done, another try after a backoff, or the dead-letter place. */
-  #outcome(worker: Worker, task: ClaimedTask, error: unknown, now: number): TaskOutcome {
+  #outcome(
+    worker: Worker,
+    task: ClaimedTask,
+    error: unknown,
+    now: number,
+    wakesAtStart: number,
+  ): TaskOutcome {
     if (error === undefined) return { kind: 'done' };
     if (error instanceof DeferError) {
+      if (error.gate !== undefined && this.#takeLateWake(error.gate, wakesAtStart, now)) {
+        // Its gate was freed while this attempt was on its way to park: it goes again now, unparked, as a
+        // parked task would on that wake.
+        return { kind: 'defer', runAt: now, gate: null };
+      }
       // A parked task is woken by its gate; its own delay is the fallback, so it starts long.
       const fallback = deferDelayMs(task.deferrals + (error.gate ? 4 : 0), this.#random);
       return { kind: 'defer', runAt: now + Math.max(error.delayMs, fallback), gate: error.gate ?? null };

@@ -32,6 +32,7 @@ import {
   SCHEDULE_TIMEOUT_SECONDS,
 } from '../../platform/delivery.js';
 import { errorMessage, PermanentError } from '../../platform/errors.js';
+import { declaredFlows, runTask, withDeclaredFairness } from '../../platform/flow-control.js';
 import { type ApiHandler, createApiHandler } from '../../platform/http.js';
 import { LOCAL_OWNER } from '../../platform/identity.js';
 import { createUlids, type Ids } from '../../platform/ids.js';
@@ -148,7 +149,7 @@ export class EmbeddedRuntime {
     this.people.sessions = this.sessions;
     this.cliToken = randomBytes(32).toString('base64url');
     if (!memory) writeCliToken(opts.dataDir, this.cliToken);
-    this.ports = {
+    const ports: Ports = {
       runtime: 'embedded',
       documents: this.documents,
       events: this.bus,
@@ -162,6 +163,11 @@ export class EmbeddedRuntime {
       people: this.people,
       deployment: async () => opts.orchestrators.map(summarize),
       tracer: this.#tracing.tracer,
+    };
+    // Every enqueue gets its queue's declared fairness (flow-control.ts).
+    this.ports = {
+      ...ports,
+      tasks: withDeclaredFairness(ports, this.queue, declaredFlows(opts.orchestrators)),
     };
     this.rawHandlers = [this.blobs.uploadHandler(this.ports)];
     for (const o of opts.orchestrators) this.#mount(o);
@@ -188,12 +194,13 @@ export class EmbeddedRuntime {
   #mount(o: Orchestrator): void {
     for (const [key, task] of Object.entries(o.tasks)) {
       const name = functionName(o.name, key);
+      const timeoutMs = (task.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS) * 1000;
       this.#register(
         name,
         {
           retry: retryPolicy(task.retry),
           rateLimits: rateLimits(task.rateLimits),
-          timeoutMs: (task.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS) * 1000,
+          timeoutMs,
           priority: PRIORITY_CLASSES.indexOf(task.priority ?? 'normal'),
         },
         async (payload, info) => {
@@ -201,10 +208,12 @@ export class EmbeddedRuntime {
             const parsed = task.payload.safeParse(payload);
             if (!parsed.success)
               throw new PermanentError(`Task payload for ${name} is invalid: ${parsed.error.message}`);
-            await task.handler(
+            await runTask(
+              task,
               parsed.data,
               this.#context(info.id, { queue: name, attempt: info.attempt }),
               info,
+              timeoutMs,
             );
           });
         },

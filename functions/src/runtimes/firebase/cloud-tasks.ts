@@ -70,6 +70,8 @@ export const MAX_DISPATCHES_PER_SECOND = 500;
 export const MAX_CONCURRENT_DISPATCHES = 5000;
 
 export class CloudTasksQueue implements TaskQueue {
+  /** Cloud Tasks cannot hold a task back in place: a deferred one goes back as a new task. */
+  readonly deferral = 'requeue';
   readonly #opts: CloudTasksQueueOptions;
   #queues: Promise<ReadonlySet<string>> | undefined;
 

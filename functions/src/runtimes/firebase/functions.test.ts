@@ -22,7 +22,7 @@ import {
 } from '../../platform/orchestrator.js';
 import type { DocumentChange, EnqueueOptions, EnqueueResult, Ports } from '../../platform/ports.js';
 import { readPage } from '../../platform/stored.js';
-import { deferDelayMs } from '../../platform/task-rules.js';
+import { deferDelayMs, waitFallbackMs } from '../../platform/task-rules.js';
 import { testPorts } from '../../test-support/ports.js';
 import { openDatabase } from '../embedded/sqlite.js';
 import { DeadLetterDocument } from './dead-letters.js';
@@ -83,7 +83,7 @@ const probe = defineOrchestrator({
   name: 'probe',
   tasks: {
     work: defineTask({
-      payload: z.object({ mode: z.enum(['ok', 'retryable', 'permanent', 'defer', 'deferLong']) }),
+      payload: z.object({ mode: z.enum(['ok', 'retryable', 'permanent', 'defer', 'deferLong', 'wait']) }),
       retry: { maxAttempts: 3, minBackoffSeconds: 2, maxBackoffSeconds: 30, maxDoublings: 2 },
       rateLimits: { maxConcurrentDispatches: 4, maxDispatchesPerSecond: 8 },
       async handler(payload, _ctx, task) {
@@ -94,6 +94,8 @@ const probe = defineOrchestrator({
           throw new DeferError('the pool is full', { delayMs: 0, gate: 'pool-a' });
         if (payload.mode === 'deferLong')
           throw new DeferError('the upstream asked for 5 s', { delayMs: 5000, gate: 'pool-a' });
+        if (payload.mode === 'wait')
+          throw new DeferError('waiting in kv for a slot', { delayMs: 0, gate: 'pool-a', waiting: true });
       },
     }),
   },
@@ -283,6 +285,20 @@ describe('task functions', () => {
       const delay = (h.enqueued[0]?.opts?.scheduleTime ?? 0) - now;
       expect(delay).toBeGreaterThanOrEqual(deferDelayMs(1, () => 0));
       expect(delay).toBeLessThanOrEqual(deferDelayMs(1, () => 1));
+    });
+
+    it('schedules a copy that waits in a kv waiting list only as a late fallback: whoever frees the slot enqueues it', async () => {
+      const now = h.ports.clock.now();
+      await dispatch(group(), { mode: 'wait' }, 0, 'task-w');
+      const first = (h.enqueued[0]?.opts?.scheduleTime ?? 0) - now;
+      expect(first).toBeGreaterThanOrEqual(waitFallbackMs(0, () => 0));
+      expect(first).toBeLessThanOrEqual(waitFallbackMs(0, () => 1));
+      // Its woken copy (-d1w), refused again, becomes the second deferral, and its fallback waits longer.
+      await dispatch(group(), { mode: 'wait' }, 0, 'task-w-d1w');
+      expect(h.enqueued.map((t) => t.opts?.id)).toEqual(['task-w-d1', 'task-w-d2']);
+      expect((h.enqueued[1]?.opts?.scheduleTime ?? 0) - now).toBeGreaterThanOrEqual(
+        waitFallbackMs(1, () => 0),
+      );
     });
 
     it("never waits less than the deferral's own delayMs", async () => {

@@ -38,6 +38,7 @@ import {
   SCHEDULE_TIMEOUT_SECONDS,
 } from '../../platform/delivery.js';
 import { DeferError, errorMessage, PermanentError, RetryableError } from '../../platform/errors.js';
+import { runTask } from '../../platform/flow-control.js';
 import { DEFAULT_MAX_BODY_BYTES, type IdentityResolver } from '../../platform/http.js';
 import {
   type Context,
@@ -50,7 +51,7 @@ import {
   type TaskDefinition,
 } from '../../platform/orchestrator.js';
 import type { DocumentChange, EventEnvelope, Ports, TaskInfo } from '../../platform/ports.js';
-import { deferDelayMs, deferredTaskId } from '../../platform/task-rules.js';
+import { deferDelayMs, deferredTaskId, waitFallbackMs } from '../../platform/task-rules.js';
 import { TRACEPARENT_ATTRIBUTE, traceDelivery, traceTaskAttempt } from '../../platform/tracing.js';
 import { apiRequestHandler, firebaseIdTokenResolver, verifyWithFirebaseAuth } from './api.js';
 import { runGuarded } from './dead-letters.js';
@@ -222,7 +223,13 @@ export function taskHandler(
           if (!parsed.success)
             throw new PermanentError(`Task payload for ${queue} is invalid: ${parsed.error.message}`);
           try {
-            await task.handler(parsed.data, ctx, info);
+            await runTask(
+              task,
+              parsed.data,
+              ctx,
+              info,
+              (task.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS) * 1000,
+            );
           } catch (error) {
             if (!(error instanceof DeferError)) throw error;
             await deferTask(ctx, queue, request, error);
@@ -237,7 +244,9 @@ export function taskHandler(
  * A deferred task is not a failure, but Cloud Tasks can only retry a task
  * (spending an attempt) or forget it, so it is put back as a new task,
  * `<id>-d<n>`, scheduled after the deferral's delay, and this one succeeds.
- * Cloud Tasks cannot wake it early, so it waits the whole delay. Should that
+ * Cloud Tasks cannot move it: a task waiting for a pool slot (`waiting`) is
+ * enqueued again, now, by whoever frees the slot (flow-control.ts), and this
+ * copy is only the late fallback; any other waits its whole delay. Should that
  * enqueue fail, the original is handed back for a retry, so it is never lost.
  */
 async function deferTask(
@@ -247,7 +256,10 @@ async function deferTask(
   deferral: DeferError,
 ): Promise<void> {
   const { id, deferrals } = deferredTaskId(request.id);
-  const delayMs = Math.max(deferral.delayMs, deferDelayMs(deferrals));
+  // A copy that waits in a kv waiting list is enqueued by whoever frees its gate: its own time is a fallback.
+  const delayMs = deferral.waiting
+    ? Math.max(deferral.delayMs, waitFallbackMs(deferrals))
+    : Math.max(deferral.delayMs, deferDelayMs(deferrals));
   let deduped: boolean;
   try {
     ({ deduped } = await ctx.tasks.enqueue(queue, request.data, {

@@ -81,7 +81,7 @@ describe('paced enqueues on Cloud Tasks', () => {
 
   it('enqueues unpaced, and says so, when kv fails: pacing never costs a task', async () => {
     const broken = new MemoryKv();
-    broken.incr = async () => {
+    broken.run = async () => {
       throw new Error('Upstash is unreachable');
     };
     const { queue, sent, sink } = setup(broken);

@@ -11,13 +11,16 @@
  * all workspaces with work, from the pool). A flood is thus spread over the
  * future at its share of the rate, and a quiet workspace's task, whose time
  * is now, is dispatched next. A key whose time has fallen behind the clock
- * starts again from now: an idle key saves up no turns.
+ * starts again from now: an idle key saves up no turns. Taking a turn is one
+ * atomic kv operation (`takeTurn`: one Upstash command per paced enqueue).
  *
- * Approximate by design: two concurrent enqueues of a key that has fallen
- * behind may both restart it (one slot too early), and the queue's actual
- * rate may be lower than declared (auto-scaling), which only delays everyone
- * alike. Pacing never loses work: if kv fails, the task is enqueued unpaced.
+ * Approximate by design: the queue's actual rate may be lower than declared
+ * (auto-scaling), which only delays everyone alike. Pacing never loses work:
+ * if kv fails, the task is enqueued unpaced.
  */
+import { z } from 'zod';
+import { PermanentError } from '../../platform/errors.js';
+import { defineKvOperation, luaNumber } from '../../platform/kv-operations.js';
 import type { KeyValueStore } from '../../platform/ports.js';
 
 export interface PaceRequest {
@@ -42,12 +45,49 @@ export function kvPacer(opts: {
   return async ({ queue, key, share, now }) => {
     const rate = Math.max(await opts.rate(queue), 1e-3);
     const intervalMs = Math.max(1, Math.round(1000 / (rate * Math.min(Math.max(share, 1e-3), 1))));
-    const slotKey = `pace:${queue}:${key}`;
-    const next = await opts.kv.incr(slotKey, intervalMs, { ttlMs: PACE_TTL_MS });
-    const at = next - intervalMs;
-    if (at >= now) return at;
-    // Behind the clock (idle, or new): this task goes now and the key's next one an interval later.
-    await opts.kv.set(slotKey, String(now + intervalMs), { ttlMs: PACE_TTL_MS });
-    return now;
+    // One command: take the key's next time and move it on, or restart it from now when it fell behind.
+    return opts.kv.run(takeTurn, { key: `pace:${queue}:${key}`, intervalMs, now, ttlMs: PACE_TTL_MS });
   };
 }
+
+const TakeTurnArgs = z.object({
+  key: z.string().min(1),
+  intervalMs: z.number().int().positive(),
+  now: z.number().int().nonnegative(),
+  ttlMs: z.number().int().positive(),
+});
+export type TakeTurnArgs = z.infer<typeof TakeTurnArgs>;
+
+/**
+ * A key's turn, atomically: its next dispatch time moves on by `intervalMs`,
+ * and the time it held is the answer; a time behind `now` (an idle or new
+ * key) restarts at `now`. The key lives `ttlMs` past its last turn.
+ * @example await kv.run(takeTurn, { key: 'pace:executions-stepNormal:ws1', intervalMs: 20, now, ttlMs: 3_600_000 })
+ */
+export const takeTurn = defineKvOperation<TakeTurnArgs, number>({
+  name: 'takeTurn',
+  args: TakeTurnArgs,
+  lua: `
+local interval = tonumber(ARGV[1])
+local now = tonumber(ARGV[2])
+local at = redis.call('INCRBY', KEYS[1], interval) - interval
+if at < now then
+  at = now
+  redis.call('SET', KEYS[1], string.format('%.0f', now + interval))
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return at
+`,
+  keys: ({ key }) => [key],
+  argv: ({ intervalMs, now, ttlMs }) => [luaNumber(intervalMs), luaNumber(now), luaNumber(ttlMs)],
+  reply: (raw) => z.number().int().parse(raw),
+  memory: (mem, { key, intervalMs, now, ttlMs }) => {
+    const stored = mem.get(key);
+    const held = stored === null ? 0 : Number(stored);
+    if (!Number.isSafeInteger(held)) throw new PermanentError(`${key} does not hold an integer`);
+    const at = Math.max(held, now);
+    mem.set(key, String(at + intervalMs));
+    mem.pexpire(key, ttlMs);
+    return at;
+  },
+});

@@ -11,6 +11,8 @@ import { type Clock, systemClock } from '../../platform/clock.js';
 import { type Env, envConfig } from '../../platform/config.js';
 import { DEFAULT_RATE_LIMITS, rateLimits } from '../../platform/delivery.js';
 import { PermanentError } from '../../platform/errors.js';
+import { declaredFlows, withDeclaredFairness } from '../../platform/flow-control.js';
+import type { FlowControl } from '../../platform/flow-declaration.js';
 import { createUlids } from '../../platform/ids.js';
 import type { KvOperation } from '../../platform/kv-operations.js';
 import { cloudLoggingTraceFields, createLogger, type Logger } from '../../platform/logger.js';
@@ -69,6 +71,16 @@ async function declaredRate(queue: string): Promise<number> {
       ),
   );
   return (await rates).get(queue) ?? DEFAULT_RATE_LIMITS.maxDispatchesPerSecond;
+}
+
+let flows: Promise<(queue: string) => FlowControl | undefined> | undefined;
+
+/** A queue's declared flow control, from the registry: loaded on the first enqueue. */
+async function declaredFlow(queue: string): Promise<FlowControl | undefined> {
+  flows ??= import('../../orchestrators/registry.js').then(({ orchestrators }) =>
+    declaredFlows(orchestrators),
+  );
+  return (await flows)(queue);
 }
 
 /** Every task queue of the deployment, from the registry: loaded only when a caller asks for queue stats. */
@@ -144,7 +156,7 @@ export function createFirebasePorts(opts: FirebasePortsOptions = {}): Ports {
     },
     clock,
   });
-  return {
+  const ports: Ports = {
     runtime: 'firebase',
     documents,
     events: new PubSubEventBus({
@@ -165,6 +177,8 @@ export function createFirebasePorts(opts: FirebasePortsOptions = {}): Ports {
     deployment: async () => (await import('../../orchestrators/registry.js')).orchestrators.map(summarize),
     tracer: opts.tracer ?? createTracer(),
   };
+  // Every enqueue gets its queue's declared fairness (flow-control.ts): Cloud Tasks paces by it.
+  return { ...ports, tasks: withDeclaredFairness(ports, tasks, declaredFlow) };
 }
 
 /**

@@ -9,8 +9,9 @@
  * them with `aimd.ts` itself, to the EWMA rounding and the reasons' words.
  */
 import { z } from 'zod';
-import { PermanentError } from '../../platform/errors.js';
-import { defineKvOperation, type KvMemory, LUA_ARG_NUMBER, luaNumber } from '../../platform/kv-operations.js';
+import { PermanentError } from '../errors.js';
+import { defineKvOperation, type KvMemory, LUA_ARG_NUMBER, luaNumber } from '../kv-operations.js';
+import { waitingKey } from '../kv-slots.js';
 import {
   type AimdDecision,
   type AimdPolicy,
@@ -206,20 +207,32 @@ const SettleStepArgs = z.object({
   holder: z.string().min(1),
   /** Controllers fed with the step's outcome (none for a cache hit or a wait). */
   observations: z.array(ObserveAimdArgs),
+  /** Pops the first waiter of each key's waiting list (kv-slots.ts `waitingKey`): a slot there is free now. */
+  pop: z.boolean().default(false),
 });
 export interface SettleStepArgs {
   keys: string[];
   holder: string;
   observations: ObserveAimdArgs[];
+  pop?: boolean;
+}
+
+export interface SettledStep {
+  /** How many of the keys the holder held. */
+  released: number;
+  /** Each controller's decision, in the order of `observations`. */
+  decisions: AimdDecision[];
+  /** The waiters popped (with `pop`), in the order of `keys`; a key nobody waited on adds none. */
+  woken: string[];
 }
 
 /**
- * A step's end in one round trip: frees its slots (releaseSlots) and feeds
- * each controller its outcome (observeAimd), atomically; answers how many
- * slots it held and each controller's decision, in order.
- * @example await kv.run(settleStep, { keys, holder, observations: [{ key: 'pool:aimd:llm', policy, latencyMs: 840, rateLimited: false }] })
+ * A step's end in one round trip: frees its slots (releaseSlots), feeds each
+ * controller its outcome (observeAimd), and with `pop` takes the first waiter
+ * off each freed key's waiting list, atomically.
+ * @example await kv.run(settleStep, { keys, holder, observations: [{ key: 'pool:aimd:agentKind:llm', policy, latencyMs: 840, rateLimited: false }] })
  */
-export const settleStep = defineKvOperation<SettleStepArgs, { released: number; decisions: AimdDecision[] }>({
+export const settleStep = defineKvOperation<SettleStepArgs, SettledStep>({
   name: 'settleStep',
   args: SettleStepArgs,
   lua: `${LUA_ARG_NUMBER}
@@ -227,36 +240,52 @@ local function observe(KEYS, ARGV)
 ${OBSERVE_AIMD_BODY}
 end
 local slots = tonumber(ARGV[2])
+local observations = tonumber(ARGV[3])
 local released = 0
 for i = 1, slots do
   released = released + redis.call('ZREM', KEYS[i], ARGV[1])
 end
-local reply = { released }
-for j = 1, #KEYS - slots do
-  local at = 2 + (j - 1) * 6
-  reply[j + 1] = observe({ KEYS[slots + j] }, { ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5], ARGV[at + 6] })
+local woken = {}
+-- With pop, the waiting lists follow the controllers' keys.
+for i = slots + observations + 1, #KEYS do
+  local first = redis.call('ZPOPMIN', KEYS[i])
+  if first[1] then woken[#woken + 1] = first[1] end
+end
+local reply = { released, woken }
+for j = 1, observations do
+  local at = 3 + (j - 1) * 6
+  reply[j + 2] = observe({ KEYS[slots + j] }, { ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5], ARGV[at + 6] })
 end
 return reply
 `,
-  keys: ({ keys, observations }) => [...keys, ...observations.map((o) => o.key)],
+  keys: ({ keys, observations, pop }) => [
+    ...keys,
+    ...observations.map((o) => o.key),
+    ...(pop ? keys.map(waitingKey) : []),
+  ],
   argv: ({ keys, holder, observations }) => [
     holder,
     String(keys.length),
+    String(observations.length),
     ...observations.flatMap(observeArgv),
   ],
   reply: (raw) => {
-    const [released, ...decisions] = z.tuple([z.number().int().nonnegative()], z.string()).parse(raw);
+    const [released, woken, ...decisions] = z
+      .tuple([z.number().int().nonnegative(), z.array(z.string())], z.string())
+      .parse(raw);
     return {
       released,
+      woken,
       decisions: decisions.map((json) => {
         const { state, change } = AimdReply.parse(JSON.parse(json));
         return { state, change: change ?? null };
       }),
     };
   },
-  memory: (mem, { keys, holder, observations }) => ({
+  memory: (mem, { keys, holder, observations, pop }) => ({
     released: keys.filter((key) => mem.zrem(key, holder)).length,
     decisions: observations.map((o) => observeInMemory(mem, o)),
+    woken: pop ? keys.flatMap((key) => mem.zpopmin(waitingKey(key)) ?? []) : [],
   }),
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { envConfig } from '../../platform/config.js';
-import { InvalidInputError } from '../../platform/errors.js';
+import { envConfig } from '../config.js';
+import { InvalidInputError } from '../errors.js';
 import { admit, fairShare, percentile } from './machine.js';
 import { DEFAULT_POOL_LIMITS, poolLimitsFromConfig } from './model.js';
 
