@@ -12,8 +12,8 @@ import { openDatabase } from '../runtimes/embedded/sqlite.js';
 import { testPorts } from '../test-support/ports.js';
 import { ManualClock } from './clock.js';
 import { DeferError } from './errors.js';
-import { runTask } from './flow-control.js';
-import type { FlowControlDeclaration } from './flow-declaration.js';
+import { runTask, withDeclaredFairness } from './flow-control.js';
+import { type FlowControlDeclaration, flowControlOf } from './flow-declaration.js';
 import { type Context, defineOrchestrator, defineTask, type TaskDefinition } from './orchestrator.js';
 import type { EnqueueOptions, Ports, TaskInfo } from './ports.js';
 
@@ -283,5 +283,65 @@ describe('runTask on a parking runtime (embedded)', () => {
         30_000,
       ),
     ).resolves.toBeUndefined();
+  });
+});
+
+describe('keys from payload values', () => {
+  it('cannot be forged across fields: "a:b" + "c" and "a" + "b:c" hold different semaphores', async () => {
+    const h = harness('park');
+    const flow: FlowControlDeclaration = {
+      concurrency: [{ name: 'pair', key: ['tenant', 'kind'], limit: 1 }],
+    };
+    const holders = [held(), held()];
+    const running = [
+      runTask(
+        task(flow, holders[0]?.handler ?? (async () => {})),
+        { tenant: 'a:b', kind: 'c' },
+        h.ctx,
+        info('p1'),
+        30_000,
+      ),
+      runTask(
+        task(flow, holders[1]?.handler ?? (async () => {})),
+        { tenant: 'a', kind: 'b:c' },
+        h.ctx,
+        info('p2'),
+        30_000,
+      ),
+    ];
+    await expect.poll(() => holders.every((x) => x.started() === 1)).toBe(true);
+    for (const x of holders) x.finish();
+    await Promise.all(running);
+  });
+});
+
+describe('withDeclaredFairness', () => {
+  it('gives a first enqueue its declared key, weight and share; copies and other queues get none', async () => {
+    const h = harness('requeue');
+    const sent: Array<{ queue: string; id: string | undefined; fairness: unknown }> = [];
+    const inner = {
+      ...h.ctx.tasks,
+      enqueue: async (queue: string, _payload: unknown, opts?: EnqueueOptions) => {
+        sent.push({ queue, id: opts?.id, fairness: opts?.fairness });
+        return { id: opts?.id ?? 'x', deduped: false };
+      },
+    };
+    await h.ctx.documents.create('workspaces/a', { pool: { weight: 3 } });
+    const flow = flowControlOf({ fairness: { key: 'tenant' }, concurrency: [{ name: 'all', limit: 5 }] });
+    const tasks = withDeclaredFairness(h.ctx, inner, (queue) => (queue === 'flows-work' ? flow : undefined));
+    await tasks.enqueue('flows-work', { tenant: 'a' }, { id: 't1' });
+    await tasks.enqueue('flows-work', { tenant: 'a' }, { id: 't1-d1' });
+    await tasks.enqueue('flows-work', { tenant: 'a' }, { id: 't1-d1w' });
+    await tasks.enqueue('flows-work', { tenant: 'a' }, { id: 't2', fairness: { key: 'mine' } });
+    await tasks.enqueue('flows-other', { tenant: 'a' }, { id: 't3' });
+    await tasks.enqueue('flows-work', { tenant: '' }, { id: 't4' });
+    expect(sent).toEqual([
+      { queue: 'flows-work', id: 't1', fairness: { key: 'a', weight: 3, share: 1 } },
+      { queue: 'flows-work', id: 't1-d1', fairness: undefined },
+      { queue: 'flows-work', id: 't1-d1w', fairness: undefined },
+      { queue: 'flows-work', id: 't2', fairness: { key: 'mine' } },
+      { queue: 'flows-other', id: 't3', fairness: undefined },
+      { queue: 'flows-work', id: 't4', fairness: undefined },
+    ]);
   });
 });

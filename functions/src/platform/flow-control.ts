@@ -138,7 +138,10 @@ function fields(payload: unknown): Record<string, unknown> {
 /**
  * A task queue that gives each task its declared fairness at enqueue: the
  * key from the payload's fairness field, and its workspace's weight and
- * share now, from the pool. An enqueue that names its own fairness keeps it.
+ * share now, from the pool. An enqueue that names its own fairness keeps it,
+ * and a deferred or woken copy (`<id>-d<n>`, `<id>-d<n>w`) gets none: its task
+ * had its turn when first enqueued, and a woken copy must run now, not be
+ * paced behind its workspace's backlog.
  */
 export function withDeclaredFairness(
   ports: Ports,
@@ -152,7 +155,9 @@ export function withDeclaredFairness(
     setRateLimits: (queue, limits) => tasks.setRateLimits(queue, limits),
     wake: (gate, count) => tasks.wake(gate, count),
     async enqueue(queue, payload, opts: EnqueueOptions = {}) {
-      if (opts.fairness) return tasks.enqueue(queue, payload, opts);
+      if (opts.fairness || (opts.id !== undefined && baseTaskId(opts.id) !== opts.id)) {
+        return tasks.enqueue(queue, payload, opts);
+      }
       const field = (await flowOf(queue))?.fairness?.key;
       const key = field === undefined ? undefined : fields(payload)[field];
       if (typeof key !== 'string' || key === '') return tasks.enqueue(queue, payload, opts);

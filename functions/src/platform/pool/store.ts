@@ -451,14 +451,17 @@ function recentKey(workspace: string): string {
   return `pool:recent:${workspace}`;
 }
 
-/** A dimension's semaphore for one key: `pool:slots:<name>[:<value>…]`. */
+/**
+ * A dimension's semaphore for one key: `pool:slots:<name>[:<value>…]`, each
+ * value percent-encoded so that no value can forge another key's boundaries.
+ */
 export function slotKey(name: string, values: readonly string[]): string {
-  return ['pool:slots', name, ...values].join(':');
+  return ['pool:slots', name, ...values.map(encodeURIComponent)].join(':');
 }
 
 /** Where an adaptive dimension's AIMD controller keeps its state; its slots' limit is read from it. */
 function adaptiveKey(name: string, values: readonly string[]): string {
-  return ['pool:aimd', name, ...values].join(':');
+  return ['pool:aimd', name, ...values.map(encodeURIComponent)].join(':');
 }
 
 /** Where a queue's dispatch-rate controller keeps its state. */
@@ -466,7 +469,7 @@ function queueKey(queue: string): string {
   return `pool:aimd:queue:${queue}`;
 }
 
-/** A payload field's value as part of a kv key: a non-empty string or a finite number; else undefined. */
+/** A payload field's value as a key: a non-empty string or a finite number; else undefined. */
 function keyPart(value: unknown): string | undefined {
   if (typeof value === 'string' && value !== '') return value;
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
