@@ -128,6 +128,17 @@ function harness(deferral: 'requeue' | 'park'): Harness {
 
 const info = (id: string, attempt = 1): TaskInfo => ({ queue: 'flows-work', id, attempt, maxAttempts: 5 });
 
+/** Runs the held handlers at once, waits until all are running, then lets them finish. */
+async function allRunTogether(
+  holders: ReturnType<typeof held>[],
+  start: (x: ReturnType<typeof held>, i: number) => Promise<void>,
+) {
+  const running = holders.map(start);
+  await expect.poll(() => holders.every((x) => x.started() === 1)).toBe(true);
+  for (const x of holders) x.finish();
+  await Promise.all(running);
+}
+
 /** A handler that holds its slot until `finish()` is called. */
 function held() {
   let finish: () => void = () => {};
@@ -241,13 +252,9 @@ describe('runTask on a requeueing runtime (Cloud Tasks)', () => {
   it('a payload without a key field is not limited by that dimension (a task enqueued before it was carried)', async () => {
     const h = harness('requeue');
     const flow: FlowControlDeclaration = { concurrency: [{ name: 'kind', key: ['kind'], limit: 1 }] };
-    const holders = [held(), held()];
-    const running = holders.map((x, i) =>
+    await allRunTogether([held(), held()], (x, i) =>
       runTask(task(flow, x.handler), { tenant: 'a' }, h.ctx, info(`k${i}`), 30_000),
     );
-    await expect.poll(() => holders.every((x) => x.started() === 1)).toBe(true);
-    for (const x of holders) x.finish();
-    await Promise.all(running);
   });
 });
 
@@ -292,26 +299,13 @@ describe('keys from payload values', () => {
     const flow: FlowControlDeclaration = {
       concurrency: [{ name: 'pair', key: ['tenant', 'kind'], limit: 1 }],
     };
-    const holders = [held(), held()];
-    const running = [
-      runTask(
-        task(flow, holders[0]?.handler ?? (async () => {})),
-        { tenant: 'a:b', kind: 'c' },
-        h.ctx,
-        info('p1'),
-        30_000,
-      ),
-      runTask(
-        task(flow, holders[1]?.handler ?? (async () => {})),
-        { tenant: 'a', kind: 'b:c' },
-        h.ctx,
-        info('p2'),
-        30_000,
-      ),
+    const payloads = [
+      { tenant: 'a:b', kind: 'c' },
+      { tenant: 'a', kind: 'b:c' },
     ];
-    await expect.poll(() => holders.every((x) => x.started() === 1)).toBe(true);
-    for (const x of holders) x.finish();
-    await Promise.all(running);
+    await allRunTogether([held(), held()], (x, i) =>
+      runTask(task(flow, x.handler), payloads[i] ?? { tenant: '' }, h.ctx, info(`p${i}`), 30_000),
+    );
   });
 });
 

@@ -155,6 +155,9 @@ export function describeKvOperationsContract(name: string, setup: () => Promise<
       kv.run(acquireSlots, { dimensions, holder, ttlMs, now });
     const count = (dimension: SlotDimension | undefined, now = T0) =>
       kv.run(countSlots, { key: dimension?.key ?? '', now });
+    /** Frees the holder's slots in `dimensions` and pops a waiter of each, observing nothing. */
+    const settlePopping = (dimensions: SlotDimension[], holder: string) =>
+      kv.run(settleStep, { keys: dimensions.map((d) => d.key), holder, observations: [], pop: true });
 
     beforeEach(async () => {
       subject = await setup();
@@ -444,35 +447,15 @@ export function describeKvOperationsContract(name: string, setup: () => Promise<
       expect(await take('b', wait('early', 10))).toEqual({ ok: false, refused: 1 });
       expect(await take('a', wait('late', 20))).toEqual({ ok: false, refused: 1 }); // asking again: still one entry
       // A release with `pop` takes the lowest score first, one per freed key; the list on the other key is empty.
-      const first = await kv.run(settleStep, {
-        keys: dimensions.map((d) => d.key),
-        holder: 'x',
-        observations: [],
-        pop: true,
-      });
+      const first = await settlePopping(dimensions, 'x');
       expect(first).toEqual({ released: 1, decisions: [], woken: ['early'] });
-      const second = await kv.run(settleStep, {
-        keys: dimensions.map((d) => d.key),
-        holder: 'x',
-        observations: [],
-        pop: true,
-      });
+      const second = await settlePopping(dimensions, 'x');
       expect(second).toEqual({ released: 0, decisions: [], woken: ['late'] });
-      const none = await kv.run(settleStep, {
-        keys: dimensions.map((d) => d.key),
-        holder: 'x',
-        observations: [],
-        pop: true,
-      });
+      const none = await settlePopping(dimensions, 'x');
       expect(none.woken).toEqual([]);
       // Granted, `wait` joins nothing.
       expect(await take('c', wait('granted', 1))).toEqual({ ok: true });
-      const after = await kv.run(settleStep, {
-        keys: dimensions.map((d) => d.key),
-        holder: 'c',
-        observations: [],
-        pop: true,
-      });
+      const after = await settlePopping(dimensions, 'c');
       expect(after).toEqual({ released: 2, decisions: [], woken: [] });
     });
 
@@ -497,12 +480,7 @@ export function describeKvOperationsContract(name: string, setup: () => Promise<
       };
       expect(await kv.run(acquireSlots, again)).toEqual({ ok: false, refused: 0 });
       // m1 is gone from the list; m2 waits. Popped by a release, m2's claim is unclaimed and takes nothing.
-      const popped = await kv.run(settleStep, {
-        keys: dimensions.map((d) => d.key),
-        holder: 'x',
-        observations: [],
-        pop: true,
-      });
+      const popped = await settlePopping(dimensions, 'x');
       expect(popped.woken).toEqual(['m2']);
       expect(
         await kv.run(acquireSlots, { dimensions, holder: 'a', ttlMs: LEASE_MS, now: T0, claim: 'm2' }),
@@ -534,12 +512,7 @@ export function describeKvOperationsContract(name: string, setup: () => Promise<
       expect(
         await kv.run(acquireSlots, { dimensions, holder: 'b', ttlMs: LEASE_MS, now: T0, claim: 'm3' }),
       ).toEqual({ ok: true });
-      const empty = await kv.run(settleStep, {
-        keys: dimensions.map((d) => d.key),
-        holder: 'b',
-        observations: [],
-        pop: true,
-      });
+      const empty = await settlePopping(dimensions, 'b');
       expect(empty).toEqual({ released: 2, decisions: [], woken: [] });
     });
 
