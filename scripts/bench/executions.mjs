@@ -89,8 +89,10 @@ function useCaseBody(id, cached, length = STEPS) {
 }
 
 /**
- * The executions orchestrator as index.ts declares it, except: the normal step queue (every step here
- * is normal priority) may get other limits, its handler is timed around engine.runStep, and the cron
+ * The executions orchestrator as index.ts declares it, the step queues' flow control included (so
+ * every step takes and frees its pool slots, and every execution is admitted, as in production; until
+ * the pool was declared on the task, this benchmark ran without it), except: the normal step queue
+ * (every step here is normal priority) may get other limits, its handler is timed around engine.runStep, and the cron
  * schedules (stall recovery, expiry cleanup) are left out so a minute boundary cannot add port calls.
  */
 function orchestrator({ limits, onStep }) {
@@ -605,7 +607,9 @@ note(
     'once it has claimed the task): reading the execution and use case, running the agent, committing the\n' +
     'decision (execution + checkpoint, one transaction, durable) and enqueueing the next step. The no-op agent\n' +
     "times its own body the same way and that is subtracted. Not included: the queue's claim and its group\n" +
-    "commit of the task's 'done' row. (The step states' queuedAt/startedAt/endedAt are whole ms, too coarse.)\n" +
+    "commit of the task's 'done' row, and the flow-control wrapper around the handler (its two pool operations\n" +
+    "on the memory kv; the enqueue inside does include the fairness lookup). (The step states' queuedAt/startedAt/\n" +
+    'endedAt are whole ms, too coarse.) Since the pool is declared on the step task it runs here as in production.\n' +
     `Isolated is the engine's own cost. At concurrency ${CONCURRENCY} one process interleaves ${CONCURRENCY} steps, so a step's\n` +
     'wall time also holds the time the event loop spends on the others at its await points: a queueing figure.',
 );

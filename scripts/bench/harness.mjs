@@ -25,7 +25,7 @@ export function lib(path) {
  * started) over `orchestrators`, then stops it and deletes the folder.
  * `fn` gets `{ runtime, ctx }`, where `ctx()` is a handler context.
  */
-export async function withBenchRuntime(orchestrators, fn) {
+export async function withBenchRuntime(orchestrators, fn, { env = {} } = {}) {
   const [{ EmbeddedRuntime }, { createLogger }] = await Promise.all([
     lib('runtimes/embedded/runtime.js'),
     lib('platform/logger.js'),
@@ -35,7 +35,7 @@ export async function withBenchRuntime(orchestrators, fn) {
     orchestrators,
     dataDir,
     version: 'bench',
-    env: {},
+    env,
     logger: createLogger({ level: 'ERROR' }),
   });
   // The queue's timers are unref'd (a server's socket keeps the process up): hold it up while waiting.

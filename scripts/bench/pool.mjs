@@ -27,7 +27,7 @@ const { builtinAgents, createAgentRegistry } = await lib('orchestrators/executio
 const { defineAgent } = await lib('orchestrators/executions/agents/types.js');
 const { UseCaseBodySchema } = await lib('orchestrators/executions/model.js');
 const { paths, saveUseCase } = await lib('orchestrators/executions/store.js');
-const { PoolManager } = await lib('orchestrators/pool/manager.js');
+const { poolOf } = await lib('platform/pool/store.js');
 
 // ------------------------------------------------------------------ the agent
 
@@ -107,53 +107,61 @@ function useCaseBody(id, priority) {
 // ------------------------------------------------------------------ runtime
 
 /**
- * A fresh runtime (SQLite file in a temp dir), started, over a fresh engine (with `pool`, or none):
- * the executions orchestrator as index.ts declares it, cron schedules left out. The workspaces get
- * their documents (the pool finds the workspaces with work through them) and the use cases.
+ * A fresh runtime (SQLite file in a temp dir), started, over a fresh engine: the executions
+ * orchestrator as index.ts declares it, cron schedules left out. `pool`: the pool's configuration
+ * (SERAPHIM_POOL_*), or null for the baseline, whose step tasks declare no flow control (the
+ * declaration is data: dropping it leaves the plain queues). The workspaces get their documents (the
+ * pool finds the workspaces with work through them) and the use cases.
  */
 async function withRuntime({ pool, useCases, uncapped }, fn) {
-  const engine = new ExecutionEngine(registry, pool);
+  const engine = new ExecutionEngine(registry);
   const declared = createExecutionsOrchestrator(engine);
-  const tasks = uncapped
-    ? Object.fromEntries(
-        Object.entries(declared.tasks).map(([k, t]) => [
-          k,
-          { ...t, rateLimits: { ...t.rateLimits, maxDispatchesPerSecond: 1e9 } },
-        ]),
-      )
-    : declared.tasks;
+  const tasks = Object.fromEntries(
+    Object.entries(declared.tasks).map(([k, { flowControl, ...t }]) => [
+      k,
+      {
+        ...t,
+        ...(pool ? { flowControl } : {}),
+        ...(uncapped ? { rateLimits: { ...t.rateLimits, maxDispatchesPerSecond: 1e9 } } : {}),
+      },
+    ]),
+  );
   const orch = { ...declared, tasks, schedules: {} };
-  return withBenchRuntime([orch], async ({ runtime, ctx }) => {
-    const saved = {};
-    for (const { workspace, id, priority } of useCases) {
-      if (!(await runtime.documents.get(`workspaces/${workspace}`)))
-        await runtime.documents.create(`workspaces/${workspace}`, {});
-      saved[id] = (
-        await saveUseCase(runtime.documents, workspace, useCaseBody(id, priority), Date.now())
-      ).useCase;
-    }
-    if (!pool) {
-      // The baselines are plain FIFO queues: step tasks lose their fairness keys. Handler contexts are
-      // built from runtime.ports on each call, so they see this wrapper.
-      const tasks = runtime.ports.tasks;
-      runtime.ports.tasks = new Proxy(tasks, {
-        get(target, key) {
-          if (key === 'enqueue')
-            return (queue, payload, { fairness, ...opts } = {}) => target.enqueue(queue, payload, opts);
-          const value = Reflect.get(target, key);
-          return typeof value === 'function' ? value.bind(target) : value;
-        },
-      });
-    }
-    runtime.start();
-    const result = await fn({ runtime, engine, ctx, useCases: saved });
-    if (pool) {
-      // The pool's refusals (each one a step deferred until a slot frees), by the dimension that refused.
-      const by = await pool.throttleTotals(ctx());
-      result.throttles = { total: Object.values(by).reduce((a, b) => a + b, 0), by };
-    }
-    return result;
-  });
+  return withBenchRuntime(
+    [orch],
+    async ({ runtime, ctx }) => {
+      const saved = {};
+      for (const { workspace, id, priority } of useCases) {
+        if (!(await runtime.documents.get(`workspaces/${workspace}`)))
+          await runtime.documents.create(`workspaces/${workspace}`, {});
+        saved[id] = (
+          await saveUseCase(runtime.documents, workspace, useCaseBody(id, priority), Date.now())
+        ).useCase;
+      }
+      if (!pool) {
+        // The baselines are plain FIFO queues: step tasks lose their fairness keys. Handler contexts are
+        // built from runtime.ports on each call, so they see this wrapper.
+        const tasks = runtime.ports.tasks;
+        runtime.ports.tasks = new Proxy(tasks, {
+          get(target, key) {
+            if (key === 'enqueue')
+              return (queue, payload, { fairness, ...opts } = {}) => target.enqueue(queue, payload, opts);
+            const value = Reflect.get(target, key);
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        });
+      }
+      runtime.start();
+      const result = await fn({ runtime, engine, ctx, useCases: saved });
+      if (pool) {
+        // The pool's refusals (each one a step deferred until a slot frees), by the dimension that refused.
+        const by = await poolOf(ctx()).throttleTotals(ctx());
+        result.throttles = { total: Object.values(by).reduce((a, b) => a + b, 0), by };
+      }
+      return result;
+    },
+    { env: pool ?? {} },
+  );
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -210,7 +218,7 @@ const FAIR_USE_CASES = [
  */
 async function fairnessRun({ pooled, flood, uncapped }) {
   resetProbe();
-  const pool = pooled ? new PoolManager({ global: POOL_GLOBAL }) : undefined;
+  const pool = pooled ? { SERAPHIM_POOL_GLOBAL: String(POOL_GLOBAL) } : null;
   return withRuntime(
     { pool, useCases: FAIR_USE_CASES, uncapped },
     async ({ runtime, engine, ctx, useCases }) => {
@@ -294,7 +302,7 @@ const mixUseCases = (fifo) =>
 async function poolingRun({ pooled, uncapped, gated = false }) {
   resetProbe(UPSTREAM_LIMIT, gated ? semaphore(UPSTREAM_LIMIT) : null);
   const workload = mixWorkload();
-  const pool = pooled ? new PoolManager({ perAgentKind: { upstream: UPSTREAM_LIMIT } }) : undefined;
+  const pool = pooled ? { SERAPHIM_POOL_PER_AGENT_KIND: `upstream=${UPSTREAM_LIMIT}` } : null;
   return withRuntime(
     { pool, useCases: mixUseCases(!pooled), uncapped },
     async ({ runtime, engine, ctx, useCases }) => {
@@ -331,7 +339,7 @@ section('5. Resource pool: fairness and pooling (embedded runtime)');
 note(
   'Engine and orchestrator built from functions/lib (createExecutionsOrchestrator over the built-in agents plus\n' +
     'an `upstream` agent that sleeps for its input ms and counts how many run at once); SQLite file in a temp\n' +
-    'dir; a fresh runtime and PoolManager per run; cron schedules left out. Wait = engine.start() called →\n' +
+    'dir; a fresh runtime (and so a fresh pool) per run; cron schedules left out. Wait = engine.start() called →\n' +
     'agent body starts (one-step workflows), timed in this process; percentiles over the samples of all\n' +
     `${ROUNDS} rounds (pooled and unpooled runs interleaved). Each figure twice: step queues exactly as index.ts\n` +
     'declares them (judged), and with their dispatch-rate caps lifted (context: the pool without the rate cap).\n' +
@@ -385,7 +393,7 @@ console.log('\n  a. Fairness: one workspace floods, the other keeps its pace');
 note(
   `flood: ${FLOOD_EXECUTIONS} one-step executions (agent ${FAIR_AGENT_MS} ms) started at once; quiet: ${QUIET_EXECUTIONS} of the same, one every\n` +
     `${QUIET_INTERVAL_MS} ms from ${QUIET_DELAY_MS} ms after the flood was accepted; "alone" is the same ${QUIET_EXECUTIONS} with no flood. Both weight 1.\n` +
-    `Pooled: new PoolManager({ global: ${POOL_GLOBAL} }). No pool: new ExecutionEngine(registry), the normal step queue alone\n` +
+    `Pooled: the step tasks' declared flow control, SERAPHIM_POOL_GLOBAL=${POOL_GLOBAL}. No pool: the same tasks without it, the normal step queue alone\n` +
     '(FIFO by run time: the step tasks lose their fairness keys): what fair sharing is compared against.',
 );
 const fairRows = {};
@@ -469,7 +477,7 @@ note(
     .map(([p, s]) => `${s * 100}% ${p}`)
     .join(', ')} (three use cases\n` +
     `differing only in their step's priority); agent time ${MIX_MIN_MS}–${MIX_MAX_MS} ms (seeded; ${fmt(mixTotalMs)} ms in all, so at ${UPSTREAM_LIMIT} at once\n` +
-    `the work alone takes ≥ ${ms(mixTotalMs / UPSTREAM_LIMIT)}). Pooled: new PoolManager({ perAgentKind: { upstream: ${UPSTREAM_LIMIT} } }), each step on its\n` +
+    `the work alone takes ≥ ${ms(mixTotalMs / UPSTREAM_LIMIT)}). Pooled: declared flow control, SERAPHIM_POOL_PER_AGENT_KIND=upstream=${UPSTREAM_LIMIT}, each step on its\n` +
     "priority's queue. FIFO with no limits: no pool, every step on the normal queue; the agent does not slow down\n" +
     `however many call it, so this baseline gets ${UPSTREAM_LIMIT}× the upstream it is allowed. Hence a third, capacity-matched\n` +
     `baseline (queues as declared only): the same FIFO, the upstream itself serving ${UPSTREAM_LIMIT} calls at once and queueing the\n` +
