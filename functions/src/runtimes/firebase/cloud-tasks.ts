@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { v2beta3 } from '@google-cloud/tasks';
 import type { TaskOptions } from 'firebase-admin/functions';
-import type { Clock } from '../../platform/clock.js';
+import { type Clock, systemClock } from '../../platform/clock.js';
 import type { RateLimits } from '../../platform/delivery.js';
 import {
   errorMessage,
@@ -60,6 +60,8 @@ export interface CloudTasksQueueOptions {
   pace?: Pacer;
   /** Where a pacing failure is reported (the task is then enqueued unpaced). */
   logger?: Logger;
+  /** The time pacing compares schedule times with. @default systemClock */
+  clock?: Clock;
 }
 
 const QUEUE = /^[a-z][a-zA-Z0-9]{0,40}-[a-z][a-zA-Z0-9]{0,40}$/;
@@ -101,7 +103,7 @@ export class CloudTasksQueue implements TaskQueue {
     // A header, not a payload field: the payload schema stays the handler's, and its 100 KB are left alone.
     const traceparent = currentTraceparent();
     if (traceparent) options.headers = { [TRACEPARENT_ATTRIBUTE]: traceparent };
-    const now = Date.now();
+    const now = (this.#opts.clock ?? systemClock).now();
     const at = Math.max(opts.scheduleTime ?? 0, await this.#paced(queue, opts.fairness, now));
     if (at > now) options.scheduleTime = new Date(at);
     const target = await this.#opts.taskQueue(`locations/${this.#opts.region}/functions/${queue}`);

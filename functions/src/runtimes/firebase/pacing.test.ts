@@ -7,6 +7,7 @@
 
 import type { TaskOptions } from 'firebase-admin/functions';
 import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../platform/clock.js';
 import { createLogger, MemorySink } from '../../platform/logger.js';
 import type { KeyValueStore } from '../../platform/ports.js';
 import { MemoryKv } from '../embedded/kv.js';
@@ -16,7 +17,10 @@ import { kvPacer } from './pacing.js';
 const QUEUE = 'executions-stepNormal';
 const RATE = 200; // per second: one task every 5 ms at a full share
 
-function setup(kv: KeyValueStore = new MemoryKv()) {
+/** A clock that moves only when told: the schedule times are exact however loaded the machine is. */
+const clock = new ManualClock(Date.UTC(2026, 11, 4));
+
+function setup(kv: KeyValueStore = new MemoryKv({ clock })) {
   const sent: Array<{ id: string | undefined; at: number | undefined }> = [];
   const sink = new MemorySink();
   const queue = new CloudTasksQueue({
@@ -33,6 +37,7 @@ function setup(kv: KeyValueStore = new MemoryKv()) {
     countDeadLetters: async () => 0,
     pace: kvPacer({ kv, rate: async () => RATE }),
     logger: createLogger({ sink }),
+    clock,
   });
   return { queue, sent, sink };
 }
@@ -40,7 +45,7 @@ function setup(kv: KeyValueStore = new MemoryKv()) {
 describe('paced enqueues on Cloud Tasks', () => {
   it('spreads a flood over the future at its share of the rate, and a quiet key is due at once', async () => {
     const { queue, sent } = setup();
-    const t0 = Date.now();
+    const t0 = clock.now();
     for (let i = 0; i < 20; i++)
       await queue.enqueue(QUEUE, { i }, { id: `flood-${i}`, fairness: { key: 'flood', share: 0.5 } });
     await queue.enqueue(QUEUE, {}, { id: 'quiet-0', fairness: { key: 'quiet', share: 0.5 } });
@@ -55,19 +60,17 @@ describe('paced enqueues on Cloud Tasks', () => {
   });
 
   it('restarts an idle key from now: it saves up no turns, and a task never goes earlier than asked', async () => {
-    const kv = new MemoryKv();
+    const kv = new MemoryKv({ clock });
     const { queue, sent } = setup(kv);
-    await kv.set(`pace:${QUEUE}:a`, String(Date.now() - 60_000)); // last used a minute ago
-    const t0 = Date.now();
+    await kv.set(`pace:${QUEUE}:a`, String(clock.now() - 60_000)); // last used a minute ago
+    const t0 = clock.now();
     await queue.enqueue(QUEUE, {}, { id: 'a-0', fairness: { key: 'a' } });
     await queue.enqueue(QUEUE, {}, { id: 'a-1', fairness: { key: 'a' } });
-    const later = Date.now() + 30_000;
+    const later = clock.now() + 30_000;
     await queue.enqueue(QUEUE, {}, { id: 'a-2', scheduleTime: later, fairness: { key: 'a' } });
     expect(sent[0]?.at).toBeUndefined();
     // The next one a full-share interval (5 ms) after the restart, not a minute's worth of turns early.
-    const gap = (sent[1]?.at ?? Number.NaN) - t0;
-    expect(gap).toBeGreaterThanOrEqual(5);
-    expect(gap).toBeLessThanOrEqual(5 + (Date.now() - t0));
+    expect(sent[1]?.at).toBe(t0 + 5);
     expect(sent[2]?.at).toBe(later);
   });
 

@@ -131,6 +131,7 @@ export function createFirebasePorts(opts: FirebasePortsOptions = {}): Ports {
   const cloudTasks = lazyCloudTasksClient();
   const tasks = new CloudTasksQueue({
     region,
+    clock,
     queues: opts.queues ?? allTaskQueues,
     taskQueue: async (resource) => {
       const { getFunctions } = await import('firebase-admin/functions');
