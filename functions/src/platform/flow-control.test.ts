@@ -126,6 +126,9 @@ function harness(deferral: 'requeue' | 'park'): Harness {
   return { ctx: { ...ports, tasks, correlationId: 'test' }, enqueued, woken };
 }
 
+/** A payload as a runtime hands it over: as delivered and as parsed (the same here). */
+const delivered = (p: Payload) => ({ raw: p, parsed: p });
+
 const info = (id: string, attempt = 1): TaskInfo => ({ queue: 'flows-work', id, attempt, maxAttempts: 5 });
 
 /** Runs the held handlers at once, waits until all are running, then lets them finish. */
@@ -165,19 +168,21 @@ describe('runTask on a requeueing runtime (Cloud Tasks)', () => {
     const h = harness('requeue');
     const first = held();
     const work = task(ONE_PER_TENANT, first.handler);
-    const running = runTask(work, { tenant: 'a' }, h.ctx, info('t1'), 30_000);
+    const running = runTask(work, delivered({ tenant: 'a' }), h.ctx, info('t1'), 30_000);
     await expect.poll(first.started).toBe(1);
 
     // Another tenant is not limited by tenant a's slot.
     await runTask(
       task(ONE_PER_TENANT, async () => {}),
-      { tenant: 'b' },
+      delivered({ tenant: 'b' }),
       h.ctx,
       info('t9'),
       30_000,
     );
 
-    const refused = await runTask(work, { tenant: 'a' }, h.ctx, info('t2'), 30_000).catch((e: unknown) => e);
+    const refused = await runTask(work, delivered({ tenant: 'a' }), h.ctx, info('t2'), 30_000).catch(
+      (e: unknown) => e,
+    );
     expect(refused).toBeInstanceOf(DeferError);
     expect(refused).toMatchObject({ gate: 'pool:slots:tenant:a', waiting: true });
     expect(first.started()).toBe(1); // the refused one ran nothing
@@ -194,11 +199,11 @@ describe('runTask on a requeueing runtime (Cloud Tasks)', () => {
     const count = task(ONE_PER_TENANT, async () => {
       ran += 1;
     });
-    await runTask(count, { tenant: 'a' }, h.ctx, info('t2-d1'), 30_000);
+    await runTask(count, delivered({ tenant: 'a' }), h.ctx, info('t2-d1'), 30_000);
     expect(ran).toBe(0);
     expect(h.enqueued).toHaveLength(1);
     // The woken copy runs.
-    await runTask(count, { tenant: 'a' }, h.ctx, info('t2-d1w'), 30_000);
+    await runTask(count, delivered({ tenant: 'a' }), h.ctx, info('t2-d1w'), 30_000);
     expect(ran).toBe(1);
   });
 
@@ -206,15 +211,15 @@ describe('runTask on a requeueing runtime (Cloud Tasks)', () => {
     const h = harness('requeue');
     const first = held();
     const work = task(ONE_PER_TENANT, first.handler);
-    const running = runTask(work, { tenant: 'a' }, h.ctx, info('t1'), 30_000);
+    const running = runTask(work, delivered({ tenant: 'a' }), h.ctx, info('t1'), 30_000);
     await expect.poll(first.started).toBe(1);
-    await expect(runTask(work, { tenant: 'a' }, h.ctx, info('t2'), 30_000)).rejects.toBeInstanceOf(
+    await expect(runTask(work, delivered({ tenant: 'a' }), h.ctx, info('t2'), 30_000)).rejects.toBeInstanceOf(
       DeferError,
     );
     // Its fallback copy, still waiting, is refused again: it leaves the list as t2-d1 and joins it as t2-d2.
-    await expect(runTask(work, { tenant: 'a' }, h.ctx, info('t2-d1'), 30_000)).rejects.toBeInstanceOf(
-      DeferError,
-    );
+    await expect(
+      runTask(work, delivered({ tenant: 'a' }), h.ctx, info('t2-d1'), 30_000),
+    ).rejects.toBeInstanceOf(DeferError);
     first.finish();
     await running;
     expect(h.enqueued.map((e) => e.id)).toEqual(['t2-d2w']);
@@ -229,17 +234,17 @@ describe('runTask on a requeueing runtime (Cloud Tasks)', () => {
     const limited = task(flow, async (_p, _ctx, t) =>
       t.reportUpstream?.({ latencyMs: 50, rateLimited: true }),
     );
-    await runTask(limited, { tenant: 'a', kind: 'llm' }, h.ctx, info('r1'), 30_000);
-    await runTask(limited, { tenant: 'a', kind: 'llm' }, h.ctx, info('r2'), 30_000);
+    await runTask(limited, delivered({ tenant: 'a', kind: 'llm' }), h.ctx, info('r1'), 30_000);
+    await runTask(limited, delivered({ tenant: 'a', kind: 'llm' }), h.ctx, info('r2'), 30_000);
     const holders = [held(), held()];
     const running = holders.map((x, i) =>
-      runTask(task(flow, x.handler), { tenant: 'a', kind: 'llm' }, h.ctx, info(`h${i}`), 30_000),
+      runTask(task(flow, x.handler), delivered({ tenant: 'a', kind: 'llm' }), h.ctx, info(`h${i}`), 30_000),
     );
     await expect.poll(() => holders.every((x) => x.started() === 1)).toBe(true);
     await expect(
       runTask(
         task(flow, async () => {}),
-        { tenant: 'a', kind: 'llm' },
+        delivered({ tenant: 'a', kind: 'llm' }),
         h.ctx,
         info('h3'),
         30_000,
@@ -253,8 +258,89 @@ describe('runTask on a requeueing runtime (Cloud Tasks)', () => {
     const h = harness('requeue');
     const flow: FlowControlDeclaration = { concurrency: [{ name: 'kind', key: ['kind'], limit: 1 }] };
     await allRunTogether([held(), held()], (x, i) =>
-      runTask(task(flow, x.handler), { tenant: 'a' }, h.ctx, info(`k${i}`), 30_000),
+      runTask(task(flow, x.handler), delivered({ tenant: 'a' }), h.ctx, info(`k${i}`), 30_000),
     );
+  });
+});
+
+describe('runTask on a requeueing runtime: copies of one task', () => {
+  it('a fallback copy retried after its wait was woken does not run beside the woken copy', async () => {
+    const h = harness('requeue');
+    const first = held();
+    const work = task(ONE_PER_TENANT, first.handler);
+    const running = runTask(work, delivered({ tenant: 'a' }), h.ctx, info('t1'), 30_000);
+    await expect.poll(first.started).toBe(1);
+    await expect(runTask(work, delivered({ tenant: 'a' }), h.ctx, info('t2'), 30_000)).rejects.toBeInstanceOf(
+      DeferError,
+    );
+    first.finish();
+    await running;
+    expect(h.enqueued.map((e) => e.id)).toEqual(['t2-d1w']);
+    // Cloud Tasks counts dispatches that never reached the handler: the fallback's first delivery may say attempt 2.
+    let ran = 0;
+    const counting = task(ONE_PER_TENANT, async () => {
+      ran += 1;
+    });
+    await runTask(counting, delivered({ tenant: 'a' }), h.ctx, info('t2-d1', 2), 30_000);
+    expect(ran).toBe(0);
+    expect(h.enqueued.map((e) => e.id)).toEqual(['t2-d1w']);
+  });
+
+  it('a task refused, then granted on a retry, leaves the waiting list: no release wakes it a second time', async () => {
+    const h = harness('requeue');
+    const stuck = held(); // a holder that died: its lease frees the slot when it expires
+    void runTask(task(ONE_PER_TENANT, stuck.handler), delivered({ tenant: 'a' }), h.ctx, info('t1'), 30_000);
+    await expect.poll(stuck.started).toBe(1);
+    // t2 is refused and waits as t2-d1, but its copy was never enqueued (that enqueue failed): Cloud Tasks retries t2.
+    const work = task(ONE_PER_TENANT, async () => {});
+    await expect(runTask(work, delivered({ tenant: 'a' }), h.ctx, info('t2'), 30_000)).rejects.toBeInstanceOf(
+      DeferError,
+    );
+    (h.ctx.clock as ManualClock).advance(30_000 + 60_001);
+    // The retry gets the slot t1's lease left, runs, and frees it: its old entry must not be woken.
+    await runTask(work, delivered({ tenant: 'a' }), h.ctx, info('t2', 2), 30_000);
+    expect(h.enqueued).toEqual([]);
+    stuck.finish();
+  });
+
+  it('a woken copy carries the payload as delivered, so a schema that transforms parses it again', async () => {
+    const h = harness('requeue');
+    const Numbered = z.object({ tenant: z.string(), n: z.string().transform(Number) });
+    const numbered = (handler: () => Promise<void>) =>
+      defineTask({ payload: Numbered, flowControl: ONE_PER_TENANT, handler });
+    const first = held();
+    const raw = { tenant: 'a', n: '5' };
+    const parsed = Numbered.parse(raw);
+    const running = runTask(numbered(first.handler), { raw, parsed }, h.ctx, info('n1'), 30_000);
+    await expect.poll(first.started).toBe(1);
+    await expect(
+      runTask(
+        numbered(async () => {}),
+        { raw, parsed },
+        h.ctx,
+        info('n2'),
+        30_000,
+      ),
+    ).rejects.toBeInstanceOf(DeferError);
+    first.finish();
+    await running;
+    expect(h.enqueued).toEqual([{ queue: 'flows-work', payload: raw, id: 'n2-d1w' }]);
+    expect(Numbered.safeParse(h.enqueued[0]?.payload).success).toBe(true);
+  });
+
+  it('takes any string as a key value: a lone surrogate, %, : and 10,000 characters', async () => {
+    const h = harness('requeue');
+    for (const tenant of ['a\uD800', '%41', 'x:y', 'é'.repeat(10_000)]) {
+      await expect(
+        runTask(
+          task(ONE_PER_TENANT, async () => {}),
+          delivered({ tenant }),
+          h.ctx,
+          info(`k${tenant.length}`),
+          30_000,
+        ),
+      ).resolves.toBeUndefined();
+    }
   });
 });
 
@@ -263,9 +349,9 @@ describe('runTask on a parking runtime (embedded)', () => {
     const h = harness('park');
     const first = held();
     const work = task(ONE_PER_TENANT, first.handler);
-    const running = runTask(work, { tenant: 'a' }, h.ctx, info('t1'), 30_000);
+    const running = runTask(work, delivered({ tenant: 'a' }), h.ctx, info('t1'), 30_000);
     await expect.poll(first.started).toBe(1);
-    await expect(runTask(work, { tenant: 'a' }, h.ctx, info('t2'), 30_000)).rejects.toMatchObject({
+    await expect(runTask(work, delivered({ tenant: 'a' }), h.ctx, info('t2'), 30_000)).rejects.toMatchObject({
       gate: 'pool:slots:tenant:a',
       waiting: false,
     });
@@ -280,11 +366,13 @@ describe('runTask on a parking runtime (embedded)', () => {
     const failing = task(ONE_PER_TENANT, async () => {
       throw new Error('boom');
     });
-    await expect(runTask(failing, { tenant: 'a' }, h.ctx, info('f1'), 30_000)).rejects.toThrow('boom');
+    await expect(runTask(failing, delivered({ tenant: 'a' }), h.ctx, info('f1'), 30_000)).rejects.toThrow(
+      'boom',
+    );
     await expect(
       runTask(
         task(ONE_PER_TENANT, async () => {}),
-        { tenant: 'a' },
+        delivered({ tenant: 'a' }),
         h.ctx,
         info('f2'),
         30_000,
@@ -304,7 +392,7 @@ describe('keys from payload values', () => {
       { tenant: 'a', kind: 'b:c' },
     ];
     await allRunTogether([held(), held()], (x, i) =>
-      runTask(task(flow, x.handler), payloads[i] ?? { tenant: '' }, h.ctx, info(`p${i}`), 30_000),
+      runTask(task(flow, x.handler), delivered(payloads[i] ?? { tenant: '' }), h.ctx, info(`p${i}`), 30_000),
     );
   });
 });

@@ -45,6 +45,12 @@ function waiterMember(queue: string, id: string, payload: unknown): string {
   return JSON.stringify({ q: queue, id, p: payload } satisfies Waiter);
 }
 
+/** A task's payload as delivered (`raw`: what a copy of it is enqueued with) and as its schema parsed it. */
+export interface TaskPayload<P> {
+  raw: unknown;
+  parsed: P;
+}
+
 /**
  * Runs one attempt of a task: through its declared flow control, or straight
  * to its handler when it declares none. Throws DeferError, having run
@@ -52,7 +58,7 @@ function waiterMember(queue: string, id: string, payload: unknown): string {
  */
 export async function runTask<P>(
   task: TaskDefinition<P>,
-  payload: P,
+  { raw, parsed: payload }: TaskPayload<P>,
   ctx: Context,
   info: TaskInfo,
   timeoutMs: number,
@@ -60,35 +66,37 @@ export async function runTask<P>(
   if (task.flowControl === undefined) return task.handler(payload, ctx, info);
   const flow = flowControlOf(task.flowControl);
   const requeues = ctx.tasks.deferral === 'requeue';
-  const next = deferredTaskId(info.id).id;
   const pool = poolOf(ctx);
   const lease = await pool.acquire(ctx, {
     flow,
     payload: fields(payload),
-    // A task's redeliveries and its deferred and woken copies hold its slots as one holder.
-    holder: `${info.queue}/${baseTaskId(info.id)}`,
+    // Each copy holds its own: a redelivery of this copy gets its slots back, but two copies of one
+    // task that both run (a woken one and a fallback) each need a slot, so neither overruns a limit.
+    holder: `${info.queue}/${info.id}`,
     ttlMs: timeoutMs + LEASE_MARGIN_MS,
     queue: { name: info.queue, declared: rateLimits(task.rateLimits) },
+    // Waiters carry the payload as delivered: a copy is enqueued with it and parsed again, as this was.
     ...(requeues
       ? {
           wait: {
-            member: waiterMember(info.queue, next, payload),
+            member: waiterMember(info.queue, deferredTaskId(info.id).id, raw),
             priority: PRIORITY_CLASSES.indexOf(task.priority ?? 'normal'),
           },
         }
       : {}),
-    // Only a deferred copy's first delivery can still be in a waiting list (a retry left it already).
-    ...(requeues && isDeferredCopy(info.id) && info.attempt === 1
-      ? { claim: waiterMember(info.queue, info.id, payload) }
-      : {}),
+    // Every delivery of a deferred copy: a retry of one that claimed itself before finds itself gone and
+    // hands over to its woken copy, so a copy never runs beside the woken copy of the same wait.
+    ...(requeues && isDeferredCopy(info.id) ? { claim: waiterMember(info.queue, info.id, raw) } : {}),
   });
   if (!lease.ok && 'unclaimed' in lease) {
     // A release woke this copy's wait already: its woken copy runs (enqueued again here, deduplicated by
     // name, in case the releaser died before it could).
-    await ctx.tasks.enqueue(info.queue, payload, { id: wokenTaskId(info.id) });
+    await ctx.tasks.enqueue(info.queue, raw, { id: wokenTaskId(info.id) });
     return;
   }
   if (!lease.ok) {
+    // The dimensions before the full one had room: the refusal passed their wakes on.
+    await Promise.all(lease.woken.map((member) => enqueueWoken(ctx, member)));
     throw new DeferError(`The pool is full (${lease.dimension}); the task waits for a slot`, {
       gate: lease.gate,
       delayMs: 0,

@@ -41,7 +41,13 @@ const AcquireSlotsArgs = z.object({
   /** Lease length; a holder that never releases frees its slots after this. */
   ttlMs: z.number().int().positive(),
   now: Instant,
-  /** On a refusal, joins the refusing dimension's waiting list (a releaser pops it: releaseSlots' `pop`). */
+  /**
+   * On a refusal, joins the refusing dimension's waiting list (a releaser pops
+   * it: settleStep's `pop`), and passes on the wakes of the dimensions before
+   * it: each of those has room, so the first waiter of each is popped and
+   * answered in `woken`. On success, leaves every waiting list: an entry left
+   * by an earlier refusal of the same task must not wake it again.
+   */
   wait: Waiter.optional(),
   /**
    * First leaves every dimension's waiting list; when it was in none (a releaser
@@ -53,13 +59,21 @@ export type AcquireSlotsArgs = z.input<typeof AcquireSlotsArgs>;
 
 /**
  * `refused`: the index in `dimensions` of the first one that was full; nothing
- * was taken. `unclaimed`: the `claim` was in no waiting list; nothing was taken.
+ * was taken; `woken`: the waiters popped from the dimensions before it (with
+ * `wait`). `unclaimed`: the `claim` was in no waiting list; nothing was taken.
  */
-export type SlotsAcquired = { ok: true } | { ok: false; refused: number } | { ok: false; unclaimed: true };
+export type SlotsAcquired =
+  | { ok: true }
+  | { ok: false; refused: number; woken: string[] }
+  | { ok: false; unclaimed: true };
 
-/** Where the tasks refused by a dimension wait their turn: a sorted set beside its semaphore. */
+/**
+ * Where the tasks refused by a dimension wait their turn: a sorted set named
+ * apart from every semaphore (`waiting:` before the slot key), so that no
+ * slot key can be another's waiting list.
+ */
 export function waitingKey(slotKey: string): string {
-  return `${slotKey}:waiting`;
+  return `waiting:${slotKey}`;
 }
 
 const ACQUIRE_SLOTS_LUA = `${LUA_ARG_NUMBER}
@@ -75,7 +89,7 @@ local member = ARGV[w + 2]
 if claim ~= '' then
   local removed = 0
   for i = 1, n do removed = removed + redis.call('ZREM', KEYS[waits + i], claim) end
-  if removed == 0 then return -2 end
+  if removed == 0 then return { -2 } end
 end
 for i = 1, n do
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', numberArg(now))
@@ -96,11 +110,17 @@ for i = 1, n do
       end
     end
     if redis.call('ZCARD', KEYS[i]) >= limit then
+      local reply = { i - 1 }
       if member ~= '' then
         redis.call('ZADD', KEYS[waits + i], ARGV[w + 3], member)
         redis.call('PEXPIRE', KEYS[waits + i], ARGV[w + 4])
+        -- The dimensions before this one have room: a wake their waiters were owed goes on.
+        for j = 1, i - 1 do
+          local first = redis.call('ZPOPMIN', KEYS[waits + j])
+          if first[1] then reply[#reply + 1] = first[1] end
+        end
       end
-      return i - 1
+      return reply
     end
   end
 end
@@ -109,8 +129,9 @@ for i = 1, n do
   -- GT adds a new holder, and renews a repeated acquire's lease without ever shortening it.
   redis.call('ZADD', KEYS[i], 'GT', expiry, holder)
   if redis.call('PTTL', KEYS[i]) < ttl then redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
+  if member ~= '' then redis.call('ZREM', KEYS[waits + i], member) end
 end
-return -1
+return { -1 }
 `;
 
 /**
@@ -150,9 +171,9 @@ export const acquireSlots = defineKvOperation<AcquireSlotsArgs, SlotsAcquired>({
     ];
   },
   reply: (raw) => {
-    const answer = z.number().int().min(-2).parse(raw);
+    const [answer, ...woken] = z.tuple([z.number().int().min(-2)], z.string()).parse(raw);
     if (answer === -2) return { ok: false, unclaimed: true };
-    return answer === -1 ? { ok: true } : { ok: false, refused: answer };
+    return answer === -1 ? { ok: true } : { ok: false, refused: answer, woken };
   },
   memory: (mem, { dimensions, holder, ttlMs, now, wait, claim }) => {
     if (claim !== undefined) {
@@ -165,17 +186,23 @@ export const acquireSlots = defineKvOperation<AcquireSlotsArgs, SlotsAcquired>({
       const lowered = d.limitFrom ? storedLimit(mem.get(d.limitFrom.key)) : undefined;
       const limit = lowered !== undefined && lowered < d.limit ? lowered : d.limit;
       if (mem.zcountAbove(d.key, Number.NEGATIVE_INFINITY) >= limit) {
+        const woken: string[] = [];
         if (wait) {
           mem.zadd(waitingKey(d.key), wait.member, wait.score);
           mem.pexpire(waitingKey(d.key), wait.ttlMs);
+          for (const before of dimensions.slice(0, index)) {
+            const first = mem.zpopmin(waitingKey(before.key));
+            if (first !== null) woken.push(first);
+          }
         }
-        return { ok: false, refused: index };
+        return { ok: false, refused: index, woken };
       }
     }
     const expiry = now + ttlMs;
     for (const d of dimensions) {
       mem.zadd(d.key, holder, Math.max(expiry, mem.zscore(d.key, holder) ?? expiry));
       if ((mem.pttl(d.key) ?? -1) < ttlMs) mem.pexpire(d.key, ttlMs);
+      if (wait) mem.zrem(waitingKey(d.key), wait.member);
     }
     return { ok: true };
   },

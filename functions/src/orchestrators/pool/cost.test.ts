@@ -152,14 +152,17 @@ describe('Upstash commands per step', () => {
       await poolOf(ctx).admit(ctx, ws);
       // A step as the Cloud Tasks wrapper runs it: paced at enqueue, then run through the flow-control wrapper.
       const pace = kvPacer({ kv, rate: async () => 200 });
-      const payload = (i: number) => ({
-        workspace: ws,
-        executionId: `e${i}`,
-        stepId: 's',
-        attempt: 1,
-        useCaseId: 'uc',
-        agentKind: 'transform',
-      });
+      const payload = (i: number) => {
+        const step = {
+          workspace: ws,
+          executionId: `e${i}`,
+          stepId: 's',
+          attempt: 1,
+          useCaseId: 'uc',
+          agentKind: 'transform',
+        };
+        return { raw: step, parsed: step };
+      };
       const info = (id: string): TaskInfo => ({ queue, id, attempt: 1, maxAttempts: 10 });
       return { ctx, ws, enqueued, pace, payload, info };
     }

@@ -62,8 +62,11 @@ export type SlotResult =
    * woke (requeueing runtimes); a parking runtime's are woken by their gate.
    */
   | { ok: true; release(seen: UpstreamObservation | null): Promise<string[]> }
-  /** `gate`: what to wait on; releasing a slot of this dimension wakes one task deferred on it. */
-  | { ok: false; dimension: PoolDimension; gate: string }
+  /**
+   * `gate`: what to wait on; releasing a slot of this dimension wakes one task
+   * deferred on it. `woken`: waiters the refusal passed a wake on to (requeueing runtimes).
+   */
+  | { ok: false; dimension: PoolDimension; gate: string; woken: string[] }
   /** The claimed waiter was already woken by a release: its woken copy runs instead. */
   | { ok: false; unclaimed: true };
 
@@ -191,7 +194,7 @@ export class PoolStore {
       const refused = dimensions[got.refused];
       if (!refused) throw new Error(`acquireSlots refused dimension ${got.refused} of ${dimensions.length}`);
       await this.#countThrottle(ctx, refused.name);
-      return { ok: false, dimension: refused.name, gate: refused.key };
+      return { ok: false, dimension: refused.name, gate: refused.key, woken: got.woken };
     }
     const keys = dimensions.map((d) => d.key);
     const adaptive = dimensions.flatMap((d) => (d.adaptive ? [d.adaptive] : []));
@@ -456,12 +459,22 @@ function recentKey(workspace: string): string {
  * value percent-encoded so that no value can forge another key's boundaries.
  */
 export function slotKey(name: string, values: readonly string[]): string {
-  return ['pool:slots', name, ...values.map(encodeURIComponent)].join(':');
+  return ['pool:slots', name, ...values.map(keyEncoded)].join(':');
 }
 
 /** Where an adaptive dimension's AIMD controller keeps its state; its slots' limit is read from it. */
 function adaptiveKey(name: string, values: readonly string[]): string {
-  return ['pool:aimd', name, ...values.map(encodeURIComponent)].join(':');
+  return ['pool:aimd', name, ...values.map(keyEncoded)].join(':');
+}
+
+/**
+ * Percent-encodes all but `A-Z a-z 0-9 _ . ~ -`, byte by byte in UTF-8. Unlike
+ * encodeURIComponent it never throws: a lone surrogate encodes as U+FFFD's bytes.
+ */
+function keyEncoded(value: string): string {
+  return value.replace(/[^A-Za-z0-9_.~-]/gu, (ch) =>
+    [...Buffer.from(ch, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
+  );
 }
 
 /** Where a queue's dispatch-rate controller keeps its state. */

@@ -175,7 +175,9 @@ export function describeKvOperationsContract(name: string, setup: () => Promise<
       const dimensions = dims(limit, 50);
       const firstWave = await Promise.all(Array.from({ length: 50 }, (_, i) => acquire(dimensions, `h${i}`)));
       expect(firstWave.filter((r) => r.ok)).toHaveLength(limit);
-      expect(firstWave.filter((r) => !r.ok)).toEqual(Array(50 - limit).fill({ ok: false, refused: 0 }));
+      expect(firstWave.filter((r) => !r.ok)).toEqual(
+        Array(50 - limit).fill({ ok: false, refused: 0, woken: [] }),
+      );
       expect(await count(dimensions[0])).toBe(limit);
       expect(await count(dimensions[1])).toBe(limit);
       await Promise.all(
@@ -207,11 +209,11 @@ export function describeKvOperationsContract(name: string, setup: () => Promise<
     it('an expired lease frees its slot at its expiry, not before', async () => {
       const dimensions = dims(1);
       expect(await acquire(dimensions, 'a', T0, 1_000)).toEqual({ ok: true });
-      expect(await acquire(dimensions, 'b', T0 + 999)).toEqual({ ok: false, refused: 0 });
+      expect(await acquire(dimensions, 'b', T0 + 999)).toEqual({ ok: false, refused: 0, woken: [] });
       expect(await count(dimensions[0], T0 + 999)).toBe(1);
       expect(await count(dimensions[0], T0 + 1_000)).toBe(0);
       expect(await acquire(dimensions, 'b', T0 + 1_000)).toEqual({ ok: true });
-      expect(await acquire(dimensions, 'a', T0 + 1_000)).toEqual({ ok: false, refused: 0 });
+      expect(await acquire(dimensions, 'a', T0 + 1_000)).toEqual({ ok: false, refused: 0, woken: [] });
     });
 
     it('keeps each slot key alive at least as long as the lease it holds', async () => {
@@ -228,10 +230,10 @@ export function describeKvOperationsContract(name: string, setup: () => Promise<
       expect(await acquire(dimensions, 'a', T0, 1_000)).toEqual({ ok: true });
       expect(await acquire(dimensions, 'a', T0 + 500, 1_000)).toEqual({ ok: true });
       expect(await count(dimensions[0], T0 + 500)).toBe(1);
-      expect(await acquire(dimensions, 'b', T0 + 1_200)).toEqual({ ok: false, refused: 0 });
+      expect(await acquire(dimensions, 'b', T0 + 1_200)).toEqual({ ok: false, refused: 0, woken: [] });
       // A shorter repeat never shortens it.
       expect(await acquire(dimensions, 'a', T0 + 1_200, 10)).toEqual({ ok: true });
-      expect(await acquire(dimensions, 'b', T0 + 1_499)).toEqual({ ok: false, refused: 0 });
+      expect(await acquire(dimensions, 'b', T0 + 1_499)).toEqual({ ok: false, refused: 0, woken: [] });
       expect(await acquire(dimensions, 'b', T0 + 1_500)).toEqual({ ok: true });
     });
 
@@ -241,13 +243,13 @@ export function describeKvOperationsContract(name: string, setup: () => Promise<
       expect(await acquire([first], 'a')).toEqual({ ok: true });
       expect(await acquire([first, second], 'a')).toEqual({ ok: true });
       expect(await count(second)).toBe(1);
-      expect(await acquire([second], 'b')).toEqual({ ok: false, refused: 0 });
+      expect(await acquire([second], 'b')).toEqual({ ok: false, refused: 0, woken: [] });
     });
 
     it('a refusal names the first full dimension and takes nothing anywhere', async () => {
       const dimensions = dims(3, 1, 3);
       expect(await acquire([dimensions[1] as SlotDimension], 'x')).toEqual({ ok: true });
-      expect(await acquire(dimensions, 'a')).toEqual({ ok: false, refused: 1 });
+      expect(await acquire(dimensions, 'a')).toEqual({ ok: false, refused: 1, woken: [] });
       expect(await count(dimensions[0])).toBe(0);
       expect(await count(dimensions[1])).toBe(1);
       expect(await count(dimensions[2])).toBe(0);
@@ -256,7 +258,7 @@ export function describeKvOperationsContract(name: string, setup: () => Promise<
 
     it('a limit of 0 refuses everyone; an infinite one no one', async () => {
       const dimensions = dims(5, 0);
-      expect(await acquire(dimensions, 'a')).toEqual({ ok: false, refused: 1 });
+      expect(await acquire(dimensions, 'a')).toEqual({ ok: false, refused: 1, woken: [] });
       expect(await count(dimensions[0])).toBe(0);
       const unlimited = dims(Number.POSITIVE_INFINITY);
       for (const holder of ['a', 'b', 'c']) expect(await acquire(unlimited, holder)).toEqual({ ok: true });
@@ -281,7 +283,7 @@ export function describeKvOperationsContract(name: string, setup: () => Promise<
       expect(await acquire(dimensions, 'b', T0 + 200)).toEqual({ ok: true });
       expect(await kv.run(releaseSlots, { keys, holder: 'a' })).toBe(0);
       expect(await count(dimensions[0], T0 + 200)).toBe(1);
-      expect(await acquire(dimensions, 'c', T0 + 200)).toEqual({ ok: false, refused: 0 });
+      expect(await acquire(dimensions, 'c', T0 + 200)).toEqual({ ok: false, refused: 0, woken: [] });
     });
 
     it('limitFrom lowers a limit from the JSON state it names, and never raises it', async () => {
@@ -291,12 +293,12 @@ export function describeKvOperationsContract(name: string, setup: () => Promise<
       ];
       await kv.set(state, JSON.stringify({ limit: 1, healthy: 0 }));
       expect(await acquire(dimension(5), 'a')).toEqual({ ok: true });
-      expect(await acquire(dimension(5), 'b')).toEqual({ ok: false, refused: 0 });
+      expect(await acquire(dimension(5), 'b')).toEqual({ ok: false, refused: 0, woken: [] });
       await kv.set(state, JSON.stringify({ limit: 9, healthy: 0 }));
       expect(await acquire(dimension(1), 'a')).toEqual({ ok: true });
-      expect(await acquire(dimension(1), 'b')).toEqual({ ok: false, refused: 0 });
+      expect(await acquire(dimension(1), 'b')).toEqual({ ok: false, refused: 0, woken: [] });
       await kv.set(state, JSON.stringify({ limit: 0 }));
-      expect(await acquire(dimension(3), 'a')).toEqual({ ok: false, refused: 0 });
+      expect(await acquire(dimension(3), 'a')).toEqual({ ok: false, refused: 0, woken: [] });
     });
 
     it('limitFrom leaves the limit alone when the state is missing or has no valid limit', async () => {
@@ -443,9 +445,9 @@ export function describeKvOperationsContract(name: string, setup: () => Promise<
       const wait = (member: string, score: number) => ({ member, score, ttlMs: LEASE_MS });
       const take = (holder: string, w: ReturnType<typeof wait>) =>
         kv.run(acquireSlots, { dimensions, holder, ttlMs: LEASE_MS, now: T0, wait: w });
-      expect(await take('a', wait('late', 20))).toEqual({ ok: false, refused: 1 });
-      expect(await take('b', wait('early', 10))).toEqual({ ok: false, refused: 1 });
-      expect(await take('a', wait('late', 20))).toEqual({ ok: false, refused: 1 }); // asking again: still one entry
+      expect(await take('a', wait('late', 20))).toEqual({ ok: false, refused: 1, woken: [] });
+      expect(await take('b', wait('early', 10))).toEqual({ ok: false, refused: 1, woken: [] });
+      expect(await take('a', wait('late', 20))).toEqual({ ok: false, refused: 1, woken: [] }); // asking again: still one entry
       // A release with `pop` takes the lowest score first, one per freed key; the list on the other key is empty.
       const first = await settlePopping(dimensions, 'x');
       expect(first).toEqual({ released: 1, decisions: [], woken: ['early'] });
@@ -464,10 +466,7 @@ export function describeKvOperationsContract(name: string, setup: () => Promise<
       expect(await acquire(dimensions, 'x')).toEqual({ ok: true });
       const wait = { member: 'm1', score: 1, ttlMs: LEASE_MS };
       expect(await kv.run(acquireSlots, { dimensions, holder: 'a', ttlMs: LEASE_MS, now: T0, wait })).toEqual(
-        {
-          ok: false,
-          refused: 0,
-        },
+        { ok: false, refused: 0, woken: [] },
       );
       // Still waiting, and the slot still taken: the claim leaves the list, and is refused (and waits again).
       const again = {
@@ -478,7 +477,7 @@ export function describeKvOperationsContract(name: string, setup: () => Promise<
         claim: 'm1',
         wait: { ...wait, member: 'm2' },
       };
-      expect(await kv.run(acquireSlots, again)).toEqual({ ok: false, refused: 0 });
+      expect(await kv.run(acquireSlots, again)).toEqual({ ok: false, refused: 0, woken: [] });
       // m1 is gone from the list; m2 waits. Popped by a release, m2's claim is unclaimed and takes nothing.
       const popped = await settlePopping(dimensions, 'x');
       expect(popped.woken).toEqual(['m2']);
@@ -507,7 +506,7 @@ export function describeKvOperationsContract(name: string, setup: () => Promise<
           now: T0,
           wait: { ...wait, member: 'm3' },
         }),
-      ).toEqual({ ok: false, refused: 0 });
+      ).toEqual({ ok: false, refused: 0, woken: [] });
       await kv.run(releaseSlots, { keys: dimensions.map((d) => d.key), holder: 'x' });
       expect(
         await kv.run(acquireSlots, { dimensions, holder: 'b', ttlMs: LEASE_MS, now: T0, claim: 'm3' }),
@@ -537,6 +536,59 @@ export function describeKvOperationsContract(name: string, setup: () => Promise<
         ),
       );
       expect([...many].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => T0 + 10 * i));
+    });
+
+    it('a refusal with `wait` passes on the wakes of the dimensions before it: each has room, so its first waiter goes', async () => {
+      const dimensions = dims(5, 1);
+      const waitOn = (member: string) => ({ member, score: 1, ttlMs: LEASE_MS });
+      // w1 waits on dimension 0 (full then), and x holds dimension 1.
+      const first = dims(1)[0] as SlotDimension;
+      expect(await acquire([first], 'y')).toEqual({ ok: true });
+      const onFirst = [first, ...(dimensions.slice(1) as SlotDimension[])];
+      expect(
+        await kv.run(acquireSlots, {
+          dimensions: [first],
+          holder: 'w',
+          ttlMs: LEASE_MS,
+          now: T0,
+          wait: waitOn('w1'),
+        }),
+      ).toEqual({ ok: false, refused: 0, woken: [] });
+      await kv.run(releaseSlots, { keys: [first.key], holder: 'y' });
+      expect(await acquire([dimensions[1] as SlotDimension], 'x')).toEqual({ ok: true });
+      // Refused at dimension 1, with dimension 0 now free: w1's wake is passed on, and the refused one waits on 1.
+      expect(
+        await kv.run(acquireSlots, {
+          dimensions: onFirst,
+          holder: 'a',
+          ttlMs: LEASE_MS,
+          now: T0,
+          wait: waitOn('a1'),
+        }),
+      ).toEqual({ ok: false, refused: 1, woken: ['w1'] });
+      expect(
+        await kv.run(settleStep, {
+          keys: [dimensions[1]?.key ?? ''],
+          holder: 'x',
+          observations: [],
+          pop: true,
+        }),
+      ).toEqual({ released: 1, decisions: [], woken: ['a1'] });
+    });
+
+    it('an acquire with `wait` that succeeds leaves every waiting list: an earlier refusal’s entry cannot wake it again', async () => {
+      const dimensions = dims(1, 5);
+      const waitOn = { member: 'm1', score: 1, ttlMs: LEASE_MS };
+      expect(await acquire(dimensions, 'x')).toEqual({ ok: true });
+      expect(
+        await kv.run(acquireSlots, { dimensions, holder: 'a', ttlMs: LEASE_MS, now: T0, wait: waitOn }),
+      ).toEqual({ ok: false, refused: 0, woken: [] });
+      await kv.run(releaseSlots, { keys: dimensions.map((d) => d.key), holder: 'x' });
+      // The same task asks again (its copy was never enqueued, say) and gets its slots: m1 leaves the list.
+      expect(
+        await kv.run(acquireSlots, { dimensions, holder: 'a', ttlMs: LEASE_MS, now: T0, wait: waitOn }),
+      ).toEqual({ ok: true });
+      expect((await settlePopping(dimensions, 'a')).woken).toEqual([]);
     });
   });
 }

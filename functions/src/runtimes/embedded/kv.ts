@@ -159,7 +159,12 @@ export class MemoryKv implements KeyValueStore {
       if (entry === undefined) return null;
       let lowest: [string, number] | undefined;
       for (const [member, score] of entry.members) {
-        if (lowest === undefined || score < lowest[1] || (score === lowest[1] && member < lowest[0]))
+        if (
+          lowest === undefined ||
+          score < lowest[1] ||
+          // Ties go by member, compared as Redis does: byte by byte (UTF-8), not by UTF-16 code unit.
+          (score === lowest[1] && Buffer.compare(Buffer.from(member), Buffer.from(lowest[0])) < 0)
+        )
           lowest = [member, score];
       }
       if (lowest === undefined) return null;

@@ -210,7 +210,7 @@ export class EmbeddedRuntime {
               throw new PermanentError(`Task payload for ${name} is invalid: ${parsed.error.message}`);
             await runTask(
               task,
-              parsed.data,
+              { raw: payload, parsed: parsed.data },
               this.#context(info.id, { queue: name, attempt: info.attempt }),
               info,
               timeoutMs,

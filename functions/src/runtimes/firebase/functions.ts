@@ -225,7 +225,7 @@ export function taskHandler(
           try {
             await runTask(
               task,
-              parsed.data,
+              { raw: request.data, parsed: parsed.data },
               ctx,
               info,
               (task.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS) * 1000,
