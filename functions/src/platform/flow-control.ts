@@ -21,6 +21,7 @@
  *   find itself already popped, it enqueues the woken copy (deduplicated by
  *   name, so a releaser that died is covered) and ends. Nothing polls.
  */
+import { z } from 'zod';
 import { rateLimits } from './delivery.js';
 import { DeferError, errorMessage } from './errors.js';
 import { type FlowControl, flowControlOf } from './flow-declaration.js';
@@ -33,12 +34,9 @@ import { baseTaskId, deferredTaskId, isDeferredCopy, wokenTaskId } from './task-
 /** A lease outlives the attempt's timeout by this much before another holder may take its slot. */
 const LEASE_MARGIN_MS = 60_000;
 
-/** A waiter in a kv waiting list: the deferred copy to enqueue, whole. */
-interface Waiter {
-  q: string;
-  id: string;
-  p: unknown;
-}
+/** A waiter in a kv waiting list: the deferred copy to enqueue, whole (parsed on read: kv is stored data). */
+const WaiterSchema = z.object({ q: z.string().min(1), id: z.string().min(1), p: z.unknown() });
+type Waiter = z.infer<typeof WaiterSchema>;
 
 /** The same string for the same copy: the fallback copy claims itself by it. */
 function waiterMember(queue: string, id: string, payload: unknown): string {
@@ -121,7 +119,7 @@ export async function runTask<P>(
 async function enqueueWoken(ctx: Context, member: string): Promise<void> {
   let waiter: Waiter;
   try {
-    waiter = JSON.parse(member) as Waiter;
+    waiter = WaiterSchema.parse(JSON.parse(member));
   } catch {
     ctx.logger.warn('Dropped an unreadable waiter; its fallback copy will run', {
       member: member.slice(0, 200),

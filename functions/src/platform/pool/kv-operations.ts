@@ -62,7 +62,7 @@ const StoredAimdState = z.object({
   samples: z.number().optional().catch(undefined),
 });
 
-function readAimdState(raw: string | null): AimdState | undefined {
+export function readAimdState(raw: string | null): AimdState | undefined {
   if (raw === null) return undefined;
   try {
     const parsed = StoredAimdState.safeParse(JSON.parse(raw));

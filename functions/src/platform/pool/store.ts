@@ -25,7 +25,7 @@ import { acquireSlots, countSlots } from '../kv-slots.js';
 import type { Context } from '../orchestrator.js';
 import type { KeyValueStore, Ports, UpstreamObservation } from '../ports.js';
 import { type AimdDecision, type AimdPolicy, type AimdState, initialAimd, latencyTarget } from './aimd.js';
-import { addToCounters, observeAimd, settleStep } from './kv-operations.js';
+import { addToCounters, observeAimd, readAimdState, settleStep } from './kv-operations.js';
 import { type Admission, admit, fairShare } from './machine.js';
 import {
   PoolDecisionDocument,
@@ -256,16 +256,9 @@ export class PoolStore {
     return { min: 1, max: this.agentKindLimit(ctx, kind), window: 10 };
   }
 
+  /** A controller's stored state, read as the operations read it (a corrupt one counts as absent). */
   async #aimdState(ctx: Context, key: string, policy: AimdPolicy): Promise<AimdState> {
-    const stored = await ctx.kv.get(key);
-    if (stored) {
-      try {
-        return JSON.parse(stored) as AimdState;
-      } catch {
-        // a corrupt entry is replaced by the next observation
-      }
-    }
-    return initialAimd(policy);
+    return readAimdState(await ctx.kv.get(key)) ?? initialAimd(policy);
   }
 
   /** A controller's change is logged and recorded (GET /api/pool/decisions). */
