@@ -159,6 +159,18 @@ function held() {
   };
 }
 
+/** t1 of tenant a holds the tenant's one slot (until `first.finish()`); t2 is refused and waits. */
+async function oneHoldsOneWaits(h: Harness) {
+  const first = held();
+  const work = task(ONE_PER_TENANT, first.handler);
+  const running = runTask(work, delivered({ tenant: 'a' }), h.ctx, info('t1'), 30_000);
+  await expect.poll(first.started).toBe(1);
+  await expect(runTask(work, delivered({ tenant: 'a' }), h.ctx, info('t2'), 30_000)).rejects.toBeInstanceOf(
+    DeferError,
+  );
+  return { first, running, work };
+}
+
 const ONE_PER_TENANT: FlowControlDeclaration = {
   concurrency: [{ name: 'tenant', key: ['tenant'], limit: 1 }],
 };
@@ -209,13 +221,7 @@ describe('runTask on a requeueing runtime (Cloud Tasks)', () => {
 
   it('a fallback copy that comes before any release leaves the wait and runs; refused again, it waits again', async () => {
     const h = harness('requeue');
-    const first = held();
-    const work = task(ONE_PER_TENANT, first.handler);
-    const running = runTask(work, delivered({ tenant: 'a' }), h.ctx, info('t1'), 30_000);
-    await expect.poll(first.started).toBe(1);
-    await expect(runTask(work, delivered({ tenant: 'a' }), h.ctx, info('t2'), 30_000)).rejects.toBeInstanceOf(
-      DeferError,
-    );
+    const { first, running, work } = await oneHoldsOneWaits(h);
     // Its fallback copy, still waiting, is refused again: it leaves the list as t2-d1 and joins it as t2-d2.
     await expect(
       runTask(work, delivered({ tenant: 'a' }), h.ctx, info('t2-d1'), 30_000),
@@ -266,13 +272,7 @@ describe('runTask on a requeueing runtime (Cloud Tasks)', () => {
 describe('runTask on a requeueing runtime: copies of one task', () => {
   it('a fallback copy retried after its wait was woken does not run beside the woken copy', async () => {
     const h = harness('requeue');
-    const first = held();
-    const work = task(ONE_PER_TENANT, first.handler);
-    const running = runTask(work, delivered({ tenant: 'a' }), h.ctx, info('t1'), 30_000);
-    await expect.poll(first.started).toBe(1);
-    await expect(runTask(work, delivered({ tenant: 'a' }), h.ctx, info('t2'), 30_000)).rejects.toBeInstanceOf(
-      DeferError,
-    );
+    const { first, running } = await oneHoldsOneWaits(h);
     first.finish();
     await running;
     expect(h.enqueued.map((e) => e.id)).toEqual(['t2-d1w']);
