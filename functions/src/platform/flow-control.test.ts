@@ -14,6 +14,7 @@ import { ManualClock } from './clock.js';
 import { DeferError } from './errors.js';
 import { runTask, withDeclaredFairness } from './flow-control.js';
 import { type FlowControlDeclaration, flowControlOf } from './flow-declaration.js';
+import { MemorySink } from './logger.js';
 import { type Context, defineOrchestrator, defineTask, type TaskDefinition } from './orchestrator.js';
 import type { EnqueueOptions, Ports, TaskInfo } from './ports.js';
 
@@ -93,6 +94,7 @@ describe('a flow-control declaration', () => {
 
 interface Harness {
   ctx: Context;
+  sink: MemorySink;
   enqueued: Array<{ queue: string; payload: unknown; id: string | undefined }>;
   woken: string[];
 }
@@ -103,7 +105,9 @@ function harness(deferral: 'requeue' | 'park'): Harness {
   dbs.push(db);
   const enqueued: Harness['enqueued'] = [];
   const seen = new Set<string>();
+  const sink = new MemorySink();
   const ports: Ports = testPorts(db, {
+    sink,
     clock: new ManualClock(Date.UTC(2026, 11, 4)),
     enqueue: async (queue, payload, opts?: EnqueueOptions) => {
       // Cloud Tasks' name deduplication.
@@ -123,7 +127,7 @@ function harness(deferral: 'requeue' | 'park'): Harness {
       return 0;
     },
   };
-  return { ctx: { ...ports, tasks, correlationId: 'test' }, enqueued, woken };
+  return { ctx: { ...ports, tasks, correlationId: 'test' }, sink, enqueued, woken };
 }
 
 /** A payload as a runtime hands it over: as delivered and as parsed (the same here). */
@@ -341,6 +345,37 @@ describe('runTask on a requeueing runtime: copies of one task', () => {
         ),
       ).resolves.toBeUndefined();
     }
+  });
+});
+
+describe('bookkeeping after the commit (issue 8, item 3)', () => {
+  it('defect: a failure freeing the slots after the handler committed failed the task, to be retried; now it is logged', async () => {
+    const h = harness('requeue');
+    const kv = h.ctx.kv;
+    // Upstash answers the acquire, then fails: the handler's work is already committed.
+    const failing = {
+      ...kv,
+      run: async (op: Parameters<typeof kv.run>[0], args: unknown) => {
+        if (op.name === 'settleStep') throw new Error('Upstash is unreachable');
+        return kv.run(op, args as never);
+      },
+    } as typeof kv;
+    const ctx = { ...h.ctx, kv: failing };
+    let ran = 0;
+    const work = task(ONE_PER_TENANT, async () => {
+      ran += 1;
+    });
+    await expect(runTask(work, delivered({ tenant: 'a' }), ctx, info('t1'), 30_000)).resolves.toBeUndefined();
+    expect(ran).toBe(1);
+    expect(h.sink.entries.map((e) => e.message)).toContain(
+      'Freeing pool slots failed after the task was done; their leases expire by themselves',
+    );
+    // The lease it could not free expires: the tenant's slot comes back without anyone releasing it.
+    (h.ctx.clock as ManualClock).advance(30_000 + 60_001);
+    await expect(
+      runTask(work, delivered({ tenant: 'a' }), h.ctx, info('t2'), 30_000),
+    ).resolves.toBeUndefined();
+    expect(ran).toBe(2);
   });
 });
 

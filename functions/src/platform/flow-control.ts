@@ -110,9 +110,29 @@ export async function runTask<P>(
       },
     });
   } finally {
-    const woken = await lease.release(seen);
-    await Promise.all(woken.map((member) => enqueueWoken(ctx, member)));
+    await settle(ctx, info, () => lease.release(seen));
   }
+}
+
+/**
+ * Frees the slots after the handler (and so after its commit). Bookkeeping
+ * that fails here is logged, never thrown: a throw would fail a task whose
+ * work is already committed, and have it retried. The leases it did not free
+ * expire by themselves, and the waiters it did not wake have their fallbacks.
+ */
+async function settle(ctx: Context, info: TaskInfo, release: () => Promise<string[]>): Promise<void> {
+  let woken: string[];
+  try {
+    woken = await release();
+  } catch (error) {
+    ctx.logger.warn('Freeing pool slots failed after the task was done; their leases expire by themselves', {
+      queue: info.queue,
+      taskId: info.id,
+      error: errorMessage(error),
+    });
+    return;
+  }
+  await Promise.all(woken.map((member) => enqueueWoken(ctx, member)));
 }
 
 /** Enqueues a popped waiter now; a failure is logged, and its fallback copy covers it. */

@@ -6,6 +6,7 @@
  * keyed on execution, step and attempt (and a timer's time), so carrying out
  * the same effects twice enqueues nothing new.
  */
+import { errorMessage } from '../../platform/errors.js';
 import type { Context, PriorityClass } from '../../platform/orchestrator.js';
 import { poolOf } from '../../platform/pool/store.js';
 import type { Effect } from './machine.js';
@@ -43,11 +44,29 @@ export async function carryOut(
       );
     } else if (effect.type === 'finished') {
       await poolOf(ctx).finished(ctx, execution.workspace);
-      await ctx.events.publish(
-        FINISHED_TOPIC,
-        { ...base, useCaseId: execution.useCaseId, status: effect.status },
-        { orderingKey: execution.id, attributes: { correlationId: execution.correlationId } },
-      );
+      await announceFinished(ctx, execution, effect.status);
     }
+  }
+}
+
+/**
+ * Publishes `execution.finished`. The end is committed by now: a publish that
+ * fails is logged as an error, and never fails the step that ended the
+ * execution (which would dead-letter a settled step, or run it again).
+ */
+async function announceFinished(ctx: Context, execution: Execution, status: string): Promise<void> {
+  try {
+    await ctx.events.publish(
+      FINISHED_TOPIC,
+      { workspace: execution.workspace, executionId: execution.id, useCaseId: execution.useCaseId, status },
+      { orderingKey: execution.id, attributes: { correlationId: execution.correlationId } },
+    );
+  } catch (error) {
+    ctx.logger.error('The execution finished, but announcing it failed', {
+      executionId: execution.id,
+      workspace: execution.workspace,
+      topic: FINISHED_TOPIC,
+      error: errorMessage(error),
+    });
   }
 }

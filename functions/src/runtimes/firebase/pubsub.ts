@@ -81,17 +81,37 @@ export class PubSubEventBus implements EventBus {
         throw new InvalidInputError(`Attribute "${key}" on ${topic} must be a string`);
     }
     const handle = await this.#topic(topic);
+    const message = {
+      data: Buffer.from(json),
+      // The publisher's trace goes as an attribute; the subscriber's span continues it.
+      attributes: withTraceAttribute(attributes),
+      ...(opts.orderingKey ? { orderingKey: opts.orderingKey } : {}),
+    };
     try {
-      return await handle.publishMessage({
-        data: Buffer.from(json),
-        // The publisher's trace goes as an attribute; the subscriber's span continues it.
-        attributes: withTraceAttribute(attributes),
-        ...(opts.orderingKey ? { orderingKey: opts.orderingKey } : {}),
-      });
+      return await handle.publishMessage(message);
     } catch (error) {
       // A failed keyed publish pauses that key until resumed; the caller's retry must be able to go through.
       if (opts.orderingKey) handle.resumePublishing(opts.orderingKey);
+      if (grpcCode(error) !== NOT_FOUND) throw toPlatformError(error, topic);
+    }
+    // Deploying a subscriber creates its topic; a topic nobody subscribes to yet is created on first use,
+    // so that publishing never depends on what else is deployed.
+    await this.#createTopic(topic);
+    try {
+      return await handle.publishMessage(message);
+    } catch (error) {
+      if (opts.orderingKey) handle.resumePublishing(opts.orderingKey);
       throw toPlatformError(error, topic);
+    }
+  }
+
+  async #createTopic(name: string): Promise<void> {
+    const client = await this.#client;
+    try {
+      await client?.createTopic(name);
+    } catch (error) {
+      // Created meanwhile by another instance, or by a deploy: what was wanted.
+      if (grpcCode(error) !== ALREADY_EXISTS) throw toPlatformError(error, name);
     }
   }
 
@@ -104,11 +124,18 @@ export class PubSubEventBus implements EventBus {
   }
 }
 
+const NOT_FOUND = 5;
+const ALREADY_EXISTS = 6;
+
+function grpcCode(error: unknown): unknown {
+  return typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
+}
+
 function toPlatformError(error: unknown, topic: string): Error {
-  const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
+  const code = grpcCode(error);
   const message = `Publish to ${topic} failed: ${errorMessage(error)}`;
-  if (code === 5)
-    return new PermanentError(`${message} (does the topic exist? Deploying its subscriber creates it)`);
+  if (code === NOT_FOUND)
+    return new PermanentError(`${message} (the topic is missing, and could not be created)`);
   if (typeof code === 'number' && !RETRYABLE_CODES.has(code))
     return new PermanentError(message, { cause: error });
   return new RetryableError(message, { cause: error });
