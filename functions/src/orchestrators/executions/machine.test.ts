@@ -244,6 +244,32 @@ describe('execution machine', () => {
     ).toBe(false);
   });
 
+  it('defect (issue 8, item 11): a run paused during its last step finished and stayed "paused"; ending unpauses it', () => {
+    const wf = compile(chain('last'));
+    const waiting = decide(wf, start(wf).state, {
+      type: 'stepWaiting',
+      stepId: 'last',
+      attempt: 1,
+      reason: 'timer',
+      until: T0 + 1000,
+      at: T0,
+    }).state;
+    const paused = decide(wf, waiting, { type: 'pause', at: T0 + 1 });
+    expect(paused.state.paused).toBe(true);
+    // Pause holds back dispatches, not a step already under way: its timer still ends it.
+    const ended = decide(wf, paused.state, { type: 'timerFired', stepId: 'last', attempt: 1, at: T0 + 1000 });
+    expect(ended.state.status).toBe('succeeded');
+    expect(ended.state.paused).toBe(false);
+    // A cancelled run is not left paused either; and an ended one refuses pause and resume alike.
+    const cancelled = decide(wf, decide(wf, waiting, { type: 'pause', at: T0 + 1 }).state, {
+      type: 'cancel',
+      at: T0 + 2,
+    });
+    expect(cancelled.state).toMatchObject({ status: 'cancelled', paused: false });
+    expect(decide(wf, ended.state, { type: 'resume', at: T0 + 2000 }).accepted).toBe(false);
+    expect(decide(wf, ended.state, { type: 'pause', at: T0 + 2000 }).accepted).toBe(false);
+  });
+
   it('waits for a timer, honours a reschedule, and resumes at the new time only', () => {
     const wf = compile(chain('pause'));
     let { state } = start(wf);

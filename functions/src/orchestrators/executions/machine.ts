@@ -142,6 +142,7 @@ export function decide(wf: CompiledWorkflow, current: Execution, input: MachineI
       code: 'cancelled',
       retryable: false,
     };
+    state.paused = false;
     touch();
     effects.push({ type: 'finished', status: 'cancelled' });
     return { state, effects, accepted: true };
@@ -372,12 +373,15 @@ function advance(wf: CompiledWorkflow, state: Execution, at: number, effects: Ef
       ...(failed[1].error ?? { message: 'step failed', code: 'failed', retryable: false }),
       message: `step "${failed[0]}" failed: ${failed[1].error?.message ?? 'unknown error'}`,
     };
+    // Pause holds back dispatches, not steps already under way: a run that ends is no longer paused.
+    state.paused = false;
     effects.push({ type: 'finished', status: 'failed' });
     return;
   }
   if (all.every(settled)) {
     state.status = 'succeeded';
     state.endedAt = at;
+    state.paused = false;
     effects.push({ type: 'finished', status: 'succeeded' });
     return;
   }
