@@ -7,7 +7,7 @@
  *   npm run build -w functions && node scripts/test-functions-emulator.mjs
  *
  * It builds nothing: it loads the compiled `functions/lib`. It starts
- * `firebase emulators:exec --only functions,tasks,auth` on the `demo-seraphim`
+ * `firebase emulators:exec --only functions,tasks,auth,hosting` on the `demo-seraphim`
  * project (a demo project never reaches a real one), which runs this same
  * script again with `--inside` to run the Vitest file
  * functions/src/runtimes/firebase/emulator.e2e.test.ts. Everything the
@@ -55,13 +55,13 @@ async function runEmulators(vitestArgs) {
     firebase,
     'emulators:exec',
     '--only',
-    'functions,tasks,auth',
+    'functions,tasks,auth,hosting',
     '--project',
     'demo-seraphim',
     '--non-interactive',
     inside,
   ];
-  console.log(`seraphim: firebase emulators:exec --only functions,tasks,auth (log: ${logPath})`);
+  console.log(`seraphim: firebase emulators:exec --only functions,tasks,auth,hosting (log: ${logPath})`);
   const child = spawn(process.execPath, args, {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -71,9 +71,14 @@ vitest(
   join(root, 'functions'),
   ['--config', 'vitest.config.ts'],
 );
-vitest('functions: Cloud Functions under the firebase-tools emulators (functions, tasks, auth)', root, [], {
-  command: [process.execPath, 'scripts/test-functions-emulator.mjs'],
-});
+vitest(
+  'functions: Cloud Functions under the firebase-tools emulators (functions, tasks, auth, hosting)',
+  root,
+  [],
+  {
+    command: [process.execPath, 'scripts/test-functions-emulator.mjs'],
+  },
+);
 vitest('hosting: Mission Control in headless Chromium', join(root, 'hosting'), [
   '--config',
   'vitest.config.ts',

@@ -80,6 +80,15 @@ describe('the api function', () => {
     expect(JSON.parse(res.body)).toMatchObject({ status: 404, code: 'not-found' });
   });
 
+  it('answers any API path Hosting sends it with no route (the /api/** fallback) with a 404 problem', async () => {
+    for (const url of ['/api/nope', '/api', '/api/executionsx/1']) {
+      const res = await call(group(), { url });
+      expect(res.status, url).toBe(404);
+      expect(res.headers['content-type'], url).toMatch(/^application\/problem\+json/);
+      expect(JSON.parse(res.body), url).toMatchObject({ status: 404, code: 'not-found' });
+    }
+  });
+
   it('answers a malformed body with a 400 problem naming the field', async () => {
     const res = await call(group(), {
       method: 'POST',

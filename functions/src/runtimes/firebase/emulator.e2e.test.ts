@@ -77,6 +77,7 @@ beforeAll(async () => {
     return `${e.host}:${e.port}`;
   };
   functionsUrl = `http://${at('functions')}`;
+  hostingUrl = `http://${at('hosting')}`;
   tasksHost = at('tasks');
   authHost = at('auth');
 });
@@ -84,6 +85,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await deleteApp(app);
 });
+
+let hostingUrl = '';
 
 const apiUrl = (orchestrator: string, path: string) =>
   `${functionsUrl}/${PROJECT}/${REGION}/${functionName(orchestrator, 'api')}/api/${orchestrator}${path}`;
@@ -139,6 +142,22 @@ describe('functions emulator', () => {
     if (health.status === 'degraded') {
       expect(Object.values(health.checks).some((c) => c.status === 'failing')).toBe(true);
     }
+  });
+});
+
+describe('hosting emulator, with the rewrites of firebase.json', () => {
+  it('defect (issue 8, item 8): an unknown API path got the SPA with 200; now a 404 problem from the API', async () => {
+    for (const path of ['/api/nope', '/api/nope/deeper']) {
+      const res = await fetch(`${hostingUrl}${path}`);
+      expect(res.status, path).toBe(404);
+      expect(res.headers.get('content-type'), path).toMatch(/^application\/problem\+json/);
+      expect(await res.json()).toMatchObject({ code: 'not-found' });
+    }
+    // A known route still reaches its own function, and a page path still gets the app.
+    expect((await fetch(`${hostingUrl}/api/system/health`)).status).toBe(200);
+    const page = await fetch(`${hostingUrl}/pool`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
   });
 });
 
