@@ -3,7 +3,11 @@
  * injected function or a fake API client, so the request it would send, and
  * how its failures map onto platform errors, can be checked.
  */
+
+import type { TaskOptions } from 'firebase-admin/functions';
 import { describe, expect, it } from 'vitest';
+import executions from '../../orchestrators/executions/index.js';
+import { StepSchema } from '../../orchestrators/executions/model.js';
 import type { RateLimits } from '../../platform/delivery.js';
 import { InvalidInputError, NotFoundError, PermanentError, RetryableError } from '../../platform/errors.js';
 import { createLogger, MemorySink } from '../../platform/logger.js';
@@ -12,9 +16,11 @@ import {
   CloudTasksQueue,
   cloudTasksCounts,
   cloudTasksUpdateRateLimits,
+  dispatchDeadlineSeconds,
   emulatorUpdateRateLimits,
   lazyCloudTasksClient,
   MAX_CONCURRENT_DISPATCHES,
+  MAX_DISPATCH_DEADLINE_SECONDS,
   MAX_DISPATCHES_PER_SECOND,
 } from './cloud-tasks.js';
 
@@ -111,6 +117,50 @@ describe('CloudTasksQueue.setRateLimits', () => {
       }),
     ).rejects.toBeInstanceOf(NotFoundError);
     expect(updates).toEqual([]);
+  });
+});
+
+describe('CloudTasksQueue.enqueue: dispatch deadline (issue 8, item 2)', () => {
+  function recording(attemptSeconds?: number) {
+    const sent: TaskOptions[] = [];
+    const queue = new CloudTasksQueue({
+      region: 'us-central1',
+      queues: ['executions-stepNormal'],
+      taskQueue: async () => ({
+        async enqueue(_data: unknown, opts?: TaskOptions) {
+          sent.push(opts ?? {});
+        },
+      }),
+      counts: async () => ({ depth: 0, inFlight: 0, oldestAgeMs: 0 }),
+      updateRateLimits: async () => {},
+      countDeadLetters: async () => 0,
+      ...(attemptSeconds === undefined ? {} : { attemptSeconds: async () => attemptSeconds }),
+    });
+    return { queue, sent };
+  }
+
+  it('defect: steps longer than 10 minutes ran twice (no deadline: Cloud Tasks redispatched at its default); each task now carries its attempt length', async () => {
+    const { queue, sent } = recording(1800);
+    await queue.enqueue('executions-stepNormal', {}, { id: 'long-step' });
+    expect(sent[0]).toMatchObject({ id: 'long-step', dispatchDeadlineSeconds: 1800 });
+  });
+
+  it('keeps the deadline within what Cloud Tasks accepts, 15 s to 30 min, in whole seconds', () => {
+    expect([1, 14.2, 60, 599.5, 1800, 4000].map(dispatchDeadlineSeconds)).toEqual([
+      15, 15, 60, 600, 1800, 1800,
+    ]);
+  });
+
+  it('the step queues declare an attempt length that holds the longest step a use case may declare', () => {
+    const steps = Object.entries(executions.tasks).filter(([key]) => key.startsWith('step'));
+    expect(steps.length).toBe(4);
+    const longestStep = StepSchema.shape.timeoutSeconds.unwrap().maxValue ?? Number.POSITIVE_INFINITY;
+    for (const [key, task] of steps) {
+      const deadline = dispatchDeadlineSeconds(task.timeoutSeconds ?? 0);
+      // A margin for reading the execution and committing the result around the agent's call.
+      expect(deadline - longestStep, key).toBeGreaterThanOrEqual(60);
+      expect(task.timeoutSeconds, key).toBeLessThanOrEqual(MAX_DISPATCH_DEADLINE_SECONDS);
+    }
   });
 });
 

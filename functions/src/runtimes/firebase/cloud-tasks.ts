@@ -62,6 +62,13 @@ export interface CloudTasksQueueOptions {
   logger?: Logger;
   /** The time pacing compares schedule times with. @default systemClock */
   clock?: Clock;
+  /**
+   * How long an attempt of a queue's task may run (its definition's
+   * `timeoutSeconds`): each task's dispatch deadline, so Cloud Tasks does not
+   * give up on it at its 10-minute default and dispatch it again while it runs.
+   * @default none: Cloud Tasks' 10 minutes
+   */
+  attemptSeconds?: (queue: string) => Promise<number>;
 }
 
 const QUEUE = /^[a-z][a-zA-Z0-9]{0,40}-[a-z][a-zA-Z0-9]{0,40}$/;
@@ -70,6 +77,18 @@ const QUEUE = /^[a-z][a-zA-Z0-9]{0,40}-[a-z][a-zA-Z0-9]{0,40}$/;
 export const MAX_DISPATCHES_PER_SECOND = 500;
 /** Cloud Tasks' ceiling on a queue's `maxConcurrentDispatches`; a higher request is clamped to it. */
 export const MAX_CONCURRENT_DISPATCHES = 5000;
+
+/** Cloud Tasks' bounds on a task's dispatch deadline (firebase-admin TaskOptions.dispatchDeadlineSeconds). */
+export const MIN_DISPATCH_DEADLINE_SECONDS = 15;
+export const MAX_DISPATCH_DEADLINE_SECONDS = 1800;
+
+/** An attempt's length as a dispatch deadline: whole seconds, within what Cloud Tasks accepts. */
+export function dispatchDeadlineSeconds(attemptSeconds: number): number {
+  return Math.min(
+    MAX_DISPATCH_DEADLINE_SECONDS,
+    Math.max(MIN_DISPATCH_DEADLINE_SECONDS, Math.ceil(attemptSeconds)),
+  );
+}
 
 export class CloudTasksQueue implements TaskQueue {
   /** Cloud Tasks cannot hold a task back in place: a deferred one goes back as a new task. */
@@ -100,6 +119,8 @@ export class CloudTasksQueue implements TaskQueue {
     const id = opts.id ?? randomUUID();
     encodeTask(id, payload);
     const options: TaskOptions = { id };
+    if (this.#opts.attemptSeconds)
+      options.dispatchDeadlineSeconds = dispatchDeadlineSeconds(await this.#opts.attemptSeconds(queue));
     // A header, not a payload field: the payload schema stays the handler's, and its 100 KB are left alone.
     const traceparent = currentTraceparent();
     if (traceparent) options.headers = { [TRACEPARENT_ATTRIBUTE]: traceparent };

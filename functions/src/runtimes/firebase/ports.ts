@@ -9,14 +9,14 @@ import type { App } from 'firebase-admin/app';
 import { defineSecret } from 'firebase-functions/params';
 import { type Clock, systemClock } from '../../platform/clock.js';
 import { type Env, envConfig } from '../../platform/config.js';
-import { DEFAULT_RATE_LIMITS, rateLimits } from '../../platform/delivery.js';
+import { DEFAULT_TASK_TIMEOUT_SECONDS, rateLimits } from '../../platform/delivery.js';
 import { PermanentError } from '../../platform/errors.js';
-import { declaredFlows, withDeclaredFairness } from '../../platform/flow-control.js';
-import type { FlowControl } from '../../platform/flow-declaration.js';
+import { withDeclaredFairness } from '../../platform/flow-control.js';
+import { type FlowControl, flowControlOf } from '../../platform/flow-declaration.js';
 import { createUlids } from '../../platform/ids.js';
 import type { KvOperation } from '../../platform/kv-operations.js';
 import { cloudLoggingTraceFields, createLogger, type Logger } from '../../platform/logger.js';
-import { functionName, summarize } from '../../platform/orchestrator.js';
+import { functionName, summarize, type TaskDefinition } from '../../platform/orchestrator.js';
 import type { KeyValueStore, KvSetOptions, Ports } from '../../platform/ports.js';
 import { createTracer, type Tracer } from '../../platform/tracing.js';
 import {
@@ -55,32 +55,35 @@ export function adminApp(): Promise<App> {
   return app;
 }
 
-let rates: Promise<ReadonlyMap<string, number>> | undefined;
+let declared: Promise<ReadonlyMap<string, TaskDefinition>> | undefined;
 
-/** A queue's declared dispatch rate, from the registry: loaded on the first paced enqueue. */
-async function declaredRate(queue: string): Promise<number> {
-  rates ??= import('../../orchestrators/registry.js').then(
+/** Every task queue's definition, from the registry: loaded on the first enqueue that needs one. */
+async function declaredTask(queue: string): Promise<TaskDefinition | undefined> {
+  declared ??= import('../../orchestrators/registry.js').then(
     ({ orchestrators }) =>
       new Map(
         orchestrators.flatMap((o) =>
-          Object.entries(o.tasks).map(
-            ([key, task]) =>
-              [functionName(o.name, key), rateLimits(task.rateLimits).maxDispatchesPerSecond] as const,
-          ),
+          Object.entries(o.tasks).map(([key, task]) => [functionName(o.name, key), task] as const),
         ),
       ),
   );
-  return (await rates).get(queue) ?? DEFAULT_RATE_LIMITS.maxDispatchesPerSecond;
+  return (await declared).get(queue);
 }
 
-let flows: Promise<(queue: string) => FlowControl | undefined> | undefined;
+/** A queue's declared dispatch rate (pacing). */
+async function declaredRate(queue: string): Promise<number> {
+  return rateLimits((await declaredTask(queue))?.rateLimits).maxDispatchesPerSecond;
+}
 
-/** A queue's declared flow control, from the registry: loaded on the first enqueue. */
+/** How long one attempt of a queue's task may run: its function's timeout, and its tasks' dispatch deadline. */
+async function declaredAttemptSeconds(queue: string): Promise<number> {
+  return (await declaredTask(queue))?.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS;
+}
+
+/** A queue's declared flow control (the fairness its enqueues get). */
 async function declaredFlow(queue: string): Promise<FlowControl | undefined> {
-  flows ??= import('../../orchestrators/registry.js').then(({ orchestrators }) =>
-    declaredFlows(orchestrators),
-  );
-  return (await flows)(queue);
+  const flow = (await declaredTask(queue))?.flowControl;
+  return flow === undefined ? undefined : flowControlOf(flow);
 }
 
 /** Every task queue of the deployment, from the registry: loaded only when a caller asks for queue stats. */
@@ -132,6 +135,7 @@ export function createFirebasePorts(opts: FirebasePortsOptions = {}): Ports {
   const tasks = new CloudTasksQueue({
     region,
     clock,
+    attemptSeconds: declaredAttemptSeconds,
     queues: opts.queues ?? allTaskQueues,
     taskQueue: async (resource) => {
       const { getFunctions } = await import('firebase-admin/functions');
