@@ -132,7 +132,7 @@ export const executionsApi = {
     method: 'GET',
     path: `${exec}/checkpoints/:n`,
     access: 'viewer',
-    summary: 'One checkpoint: the context and step states after a step settled',
+    summary: 'One checkpoint: the context and step states after a step settled (0 is the start)',
     params: WsExec.extend({ n: z.coerce.number().int().min(0) }),
     response: CheckpointSchema,
   }),

@@ -9,7 +9,6 @@ import { executionsApi } from './api.js';
 import { diffCheckpoints, timeline } from './debug.js';
 import type { ExecutionEngine } from './engine.js';
 import type { MachineInput } from './machine.js';
-import type { Execution } from './model.js';
 import { summarize } from './responses.js';
 import {
   getCheckpoint,
@@ -126,11 +125,8 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
       return loadValue(ctx, { $blob: { path, bytes: meta.size, sha256 } });
     }),
     implement(executionsApi.diff, async (req, ctx) => {
-      const { data } = await getExecution(ctx.documents, req.params.workspace, req.params.id);
-      const at = async (n: number) =>
-        n === 0
-          ? { context: { input: data.input, vars: data.context.vars }, steps: {} }
-          : getCheckpoint(ctx.documents, req.params.workspace, req.params.id, n);
+      const { workspace, id } = req.params;
+      const at = (n: number) => getCheckpoint(ctx.documents, workspace, id, n);
       return diffCheckpoints(await at(req.query.from), await at(req.query.to));
     }),
     implement(executionsApi.control, async (req, ctx) => {
@@ -186,16 +182,13 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
       const { workspace, id } = req.params;
       const { data: parent } = await getExecution(ctx.documents, workspace, id);
       const useCase = await getUseCase(ctx.documents, workspace, parent.useCaseId, parent.useCaseVersion);
-      const point =
-        req.body.checkpoint === 0
-          ? { context: {}, steps: {} }
-          : await getCheckpoint(ctx.documents, workspace, id, req.body.checkpoint);
+      const point = await getCheckpoint(ctx.documents, workspace, id, req.body.checkpoint);
       const input = req.body.input === undefined ? parent.input : req.body.input;
       return engine.start(ctx, workspace, useCase, input, {
         id,
         checkpoint: req.body.checkpoint,
         context: point.context,
-        steps: point.steps as Execution['steps'],
+        steps: point.steps,
         // Edited input re-runs every step that depends on it; unchanged input keeps all finished work.
         inputChanged: JSON.stringify(input) !== JSON.stringify(parent.input),
       });

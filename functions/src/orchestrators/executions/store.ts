@@ -24,7 +24,7 @@ import {
   UseCaseDocument,
 } from './model.js';
 
-import { changeOf, fold, needsSnapshot, stateAt } from './record.js';
+import { changeOf, fold, needsSnapshot, startOf, stateAt } from './record.js';
 import { valuesPrefix } from './values.js';
 
 export type { Checkpoint, CheckpointRecord } from './model.js';
@@ -299,7 +299,12 @@ export async function commitDecision(
   }
 }
 
-/** Checkpoint n as the API shows it: the record, with the context and step states at that point. */
+/**
+ * Checkpoint n as the API shows it: the record, with the context and step
+ * states at that point. 0 is the start, which no step wrote: the input, the
+ * variables and, for a fork, what it inherited (record.ts, startOf); diff and
+ * fork mean the same by 0.
+ */
 export async function getCheckpoint(
   documents: DocumentStore,
   workspace: string,
@@ -308,8 +313,12 @@ export async function getCheckpoint(
 ): Promise<Checkpoint> {
   const [{ data: execution }, record] = await Promise.all([
     getExecution(documents, workspace, id),
-    readDocument(documents, CheckpointDocument, paths.checkpoint(workspace, id, n)),
+    n === 0 ? null : readDocument(documents, CheckpointDocument, paths.checkpoint(workspace, id, n)),
   ]);
+  if (n === 0) {
+    const start = { n, at: execution.createdAt, stepId: null, attempt: 0, status: null, inputs: {} };
+    return { ...start, ...startOf(execution) };
+  }
   if (!record) throw new NotFoundError(`Checkpoint ${n} of execution ${id} not found`);
   const { change: _, ...rest } = record.data;
   return { ...rest, ...(await contextAt(documents, execution, n)) };
