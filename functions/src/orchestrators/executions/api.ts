@@ -210,6 +210,7 @@ export const executionsApi = {
     path: `${exec}/steps/:stepId/rerun`,
     access: 'operator',
     summary: 'Debug: run one step again on the inputs it recorded; the execution is not changed',
+    description: '404 for a step the workflow lacks, 409 for one that has not run yet.',
     problems: [409], // the step has not run yet
     params: WsExecStep,
     response: z.object({

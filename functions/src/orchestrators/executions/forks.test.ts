@@ -60,6 +60,7 @@ const reporting: UseCaseBody = UseCaseBodySchema.parse({
   },
 });
 
+type Problem = { status: number; code: string; detail: string };
 type Diff = {
   context: Array<{ key: string; change: string; before: unknown; after: unknown }>;
   steps: Array<{ stepId: string; before: string | null; after: string | null }>;
@@ -82,6 +83,10 @@ describe('forks and checkpoints on the embedded runtime', () => {
       method: body === undefined ? 'GET' : 'POST',
       headers: { 'content-type': 'application/json' },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  const rerun = (id: string, stepId: string) =>
+    fetch(`${t.url}/api/executions/workspaces/demo/executions/${id}/steps/${stepId}/rerun`, {
+      method: 'POST',
     });
   const json = async <T>(res: Response | Promise<Response>): Promise<T> => (await (await res).json()) as T;
   const settle = async () => {
@@ -177,5 +182,16 @@ describe('forks and checkpoints on the embedded runtime', () => {
     const plain = await json<CheckpointView>(api(`/executions/${parent.id}/checkpoints/0`));
     expect(Object.keys(plain.context).sort()).toEqual(['input', 'vars']);
     expect((await api(`/executions/${fork.id}/checkpoints/${fork.checkpoint + 1}`)).status).toBe(404);
+  });
+
+  it('answers 404 not-found with a problem body for a re-run of a step the workflow lacks, instead of 409', async () => {
+    const res = await rerun(fork.id, 'nope');
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    expect(await json<Problem>(res)).toMatchObject({
+      status: 404,
+      code: 'not-found',
+      detail: expect.stringMatching(/Step nope/),
+    });
   });
 });

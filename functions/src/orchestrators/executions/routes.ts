@@ -165,6 +165,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     implement(executionsApi.rerun, async (req, ctx) => {
       const { workspace, id, stepId } = req.params;
       const { data } = await getExecution(ctx.documents, workspace, id);
+      if (!(stepId in data.steps)) throw new NotFoundError(`Step ${stepId} not found in execution ${id}`);
       const recorded = await lastCheckpointOf(ctx.documents, workspace, id, stepId);
       if (!recorded)
         throw new ConflictError(
