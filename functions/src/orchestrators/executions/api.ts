@@ -210,7 +210,9 @@ export const executionsApi = {
     path: `${exec}/steps/:stepId/rerun`,
     access: 'operator',
     summary: 'Debug: run one step again on the inputs it recorded; the execution is not changed',
-    description: '404 for a step the workflow lacks, 409 for one that has not run yet.',
+    description:
+      'A step a fork inherited re-runs on the inputs its parent recorded. 404 for a step the workflow ' +
+      'lacks, 409 for one that has not run yet.',
     problems: [409], // the step has not run yet
     params: WsExecStep,
     response: z.object({

@@ -12,6 +12,7 @@ import { defineAgent } from './agents/types.js';
 import { ExecutionEngine } from './engine.js';
 import { createExecutionsOrchestrator } from './index.js';
 import { type Execution, type UseCaseBody, UseCaseBodySchema } from './model.js';
+import { deleteExecution } from './store.js';
 import { INLINE_VALUE_BYTES } from './values.js';
 
 /** A report too big to sit inline: the context keeps it by reference, in the blobs of the execution that wrote it. */
@@ -61,6 +62,7 @@ const reporting: UseCaseBody = UseCaseBodySchema.parse({
 });
 
 type Problem = { status: number; code: string; detail: string };
+type Rerun = { inputs: Record<string, unknown>; result: { status: string; output: unknown } | null };
 type Diff = {
   context: Array<{ key: string; change: string; before: unknown; after: unknown }>;
   steps: Array<{ stepId: string; before: string | null; after: string | null }>;
@@ -128,6 +130,42 @@ describe('forks and checkpoints on the embedded runtime', () => {
     expect(Object.keys(fork.origin?.steps ?? {}).sort()).toEqual(['fetch', 'quote', 'read']);
   });
   afterAll(() => t.dispose());
+
+  it('re-runs a step the fork inherited on the inputs its parent recorded, instead of 409 "has not run yet"', async () => {
+    const read = await rerun(fork.id, 'read');
+    expect(read.status, await read.clone().text()).toBe(200);
+    expect(await json<Rerun>(read)).toMatchObject({
+      inputs: { amount: 120 },
+      result: { status: 'succeeded', output: { echoed: { amount: 120 } } },
+    });
+    // The parent recorded a reference into its own values: the re-run reads the value it names.
+    const quote = await json<Rerun>(rerun(fork.id, 'quote'));
+    expect(quote.inputs).toEqual({ report: { amount: 120, padding: PADDING } });
+    expect(quote.result).toMatchObject({
+      status: 'succeeded',
+      output: { echoed: { report: { amount: 120 } } },
+    });
+    // A step the fork ran itself re-runs on what it recorded, as before.
+    expect((await rerun(fork.id, 'publish')).status).toBe(200);
+    // A step that has not run anywhere is still a conflict.
+    const ask = await rerun(fork.id, 'ask');
+    expect(ask.status).toBe(409);
+    expect(await json<Problem>(ask)).toMatchObject({
+      code: 'conflict',
+      detail: expect.stringMatching(/has not run yet/),
+    });
+  });
+
+  it('re-runs an inherited step on the fork’s own context once its parent is gone', async () => {
+    const own = await settled(api(`/executions/${parent.id}/fork`, { checkpoint: 3 }));
+    const orphan = await settled(api(`/executions/${own.id}/fork`, { checkpoint: 1 }));
+    expect(orphan.parentId).toBe(own.id);
+    expect(Object.keys(orphan.origin?.steps ?? {}).sort()).toEqual(['fetch', 'publish', 'quote', 'read']);
+    expect(await deleteExecution(t.runtime.ports, 'demo', own.id)).toBeGreaterThan(0);
+    const quote = await rerun(orphan.id, 'quote');
+    expect(quote.status, await quote.clone().text()).toBe(200);
+    expect((await json<Rerun>(quote)).inputs).toEqual({ report: { amount: 120, padding: PADDING } });
+  });
 
   it('diffs a fork from 0 without listing what it inherited as added at its first checkpoint', async () => {
     const first = await json<Diff>(api(`/executions/${fork.id}/diff?from=0&to=1`));

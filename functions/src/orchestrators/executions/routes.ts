@@ -14,10 +14,10 @@ import {
   getCheckpoint,
   getExecution,
   getUseCase,
-  lastCheckpointOf,
   listCheckpoints,
   listExecutions,
   listUseCases,
+  recordedInputsOf,
   saveUseCase,
 } from './store.js';
 import { loadValue, valuePath } from './values.js';
@@ -166,12 +166,13 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
       const { workspace, id, stepId } = req.params;
       const { data } = await getExecution(ctx.documents, workspace, id);
       if (!(stepId in data.steps)) throw new NotFoundError(`Step ${stepId} not found in execution ${id}`);
-      const recorded = await lastCheckpointOf(ctx.documents, workspace, id, stepId);
-      if (!recorded)
+      const recorded = await recordedInputsOf(ctx.documents, data, stepId);
+      // An inherited step whose parent is gone re-runs on the fork's context, which holds what it read.
+      if (!recorded && !data.origin?.steps[stepId])
         throw new ConflictError(
           `Step ${stepId} has not run yet: there are no recorded inputs to re-run it on`,
         );
-      const run = await engine.rerunStep(ctx, data, stepId, recorded?.inputs ?? null);
+      const run = await engine.rerunStep(ctx, data, stepId, recorded);
       return {
         ...run,
         error: run.error
