@@ -132,7 +132,7 @@ export const executionsApi = {
     method: 'GET',
     path: `${exec}/checkpoints/:n`,
     access: 'viewer',
-    summary: 'One checkpoint: the context and step states after a step settled',
+    summary: 'One checkpoint: the context and step states after a step settled (0 is the start)',
     params: WsExec.extend({ n: z.coerce.number().int().min(0) }),
     response: CheckpointSchema,
   }),
@@ -210,6 +210,9 @@ export const executionsApi = {
     path: `${exec}/steps/:stepId/rerun`,
     access: 'operator',
     summary: 'Debug: run one step again on the inputs it recorded; the execution is not changed',
+    description:
+      'A step a fork inherited re-runs on the inputs its parent recorded. 404 for a step the workflow ' +
+      'lacks, 409 for one that has not run yet.',
     problems: [409], // the step has not run yet
     params: WsExecStep,
     response: z.object({

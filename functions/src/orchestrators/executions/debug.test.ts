@@ -2,9 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { timeline } from './debug.js';
 import { initialStepState } from './machine.js';
-import type { Execution, StepState } from './model.js';
+import type { CheckpointRecord, Execution, StepState } from './model.js';
 import { INPUT_PREVIEW_CHARS, inputPreview } from './responses.js';
-import type { Checkpoint } from './store.js';
 
 const T0 = Date.UTC(2026, 10, 24);
 
@@ -69,15 +68,13 @@ describe('timeline', () => {
     { id: 'hold', agent: 'wait', output: 'held' },
     { id: 'call', agent: 'http', output: 'reply' },
   ];
-  const checkpoint = (n: number, stepId: string): Checkpoint => ({
+  const checkpoint = (n: number, stepId: string): Omit<CheckpointRecord, 'change'> => ({
     n,
     at: T0 + n,
     stepId,
     attempt: 1,
     status: 'succeeded',
     inputs: { amount: n },
-    context: {},
-    steps: {},
   });
 
   it('says each step’s agent kind, prompt, resume time and deadline', () => {

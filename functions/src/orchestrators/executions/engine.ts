@@ -17,7 +17,7 @@ import { type Decision, decide, type Effect, type MachineInput, newExecution } f
 import type { Execution, UseCase } from './model.js';
 import type { StepTask, TimerTask } from './queues.js';
 import { type AgentRegistry, type StepRerun, StepRunner, type WorkflowSource } from './step-runner.js';
-import { commitDecision, createExecution, getUseCase } from './store.js';
+import { commitDecision, createExecution, getUseCase, type RecordedInputs } from './store.js';
 import { traceStep } from './tracing.js';
 import { adoptValues } from './values.js';
 import { type CompiledWorkflow, compileWorkflow } from './workflow.js';
@@ -210,9 +210,9 @@ export class ExecutionEngine implements WorkflowSource {
     ctx: Context,
     execution: Execution,
     stepId: string,
-    recordedInputs: Record<string, unknown> | null,
+    recorded: RecordedInputs | null,
   ): Promise<StepRerun> {
-    return this.#runner.rerun(ctx, execution, stepId, recordedInputs);
+    return this.#runner.rerun(ctx, execution, stepId, recorded);
   }
 
   /** A timer task: resumes a waiting step when its time has come. */

@@ -228,8 +228,13 @@ export const CheckpointRecordSchema = z.object({
 });
 export type CheckpointRecord = z.infer<typeof CheckpointRecordSchema>;
 
-/** A checkpoint as the API shows it: the record with the context and step states at that point. */
-export type Checkpoint = Omit<CheckpointRecord, 'change'> & {
+/**
+ * A checkpoint as the API shows it: the record with the context and step
+ * states at that point. Checkpoint 0 is the start, which no step wrote.
+ */
+export type Checkpoint = Omit<CheckpointRecord, 'change' | 'stepId' | 'status'> & {
+  stepId: string | null;
+  status: CheckpointRecord['status'] | null;
   context: Record<string, unknown>;
   steps: Record<string, StepState>;
 };

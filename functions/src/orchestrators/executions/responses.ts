@@ -95,24 +95,24 @@ export const TimelineEntrySchema = z.object({
   output: z.unknown(),
 });
 
-export const CheckpointSchema = z
-  .object({
-    n: z.number(),
-    at: z.number(),
-    stepId: z.string(),
-    attempt: z.number(),
-    status: z.string(),
-    inputs: z.record(z.string(), z.unknown()),
-    context: z.record(z.string(), z.unknown()),
-    steps: z.record(z.string(), z.unknown()),
-  })
-  .meta({ id: 'Checkpoint' });
+const CheckpointHeadSchema = z.object({
+  n: z.number(),
+  at: z.number(),
+  stepId: z.string(),
+  attempt: z.number(),
+  status: z.string(),
+});
 
-/** A checkpoint without its context and step states: what a list of them shows. */
-export const CheckpointRefSchema = CheckpointSchema.pick({
-  n: true,
-  at: true,
-  stepId: true,
-  attempt: true,
-  status: true,
-}).meta({ id: 'CheckpointRef' });
+/** A checkpoint without its context and step states: what a list of them shows (from 1: 0 is no step's). */
+export const CheckpointRefSchema = CheckpointHeadSchema.meta({ id: 'CheckpointRef' });
+
+export const CheckpointSchema = CheckpointHeadSchema.extend({
+  stepId: z
+    .string()
+    .nullable()
+    .describe('The step whose settling wrote it; null at 0, the start (for a fork: what it inherited)'),
+  status: z.string().nullable().describe("That step's status then; null at 0"),
+  inputs: z.record(z.string(), z.unknown()),
+  context: z.record(z.string(), z.unknown()),
+  steps: z.record(z.string(), z.unknown()),
+}).meta({ id: 'Checkpoint' });

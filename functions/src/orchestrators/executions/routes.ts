@@ -9,16 +9,15 @@ import { executionsApi } from './api.js';
 import { diffCheckpoints, timeline } from './debug.js';
 import type { ExecutionEngine } from './engine.js';
 import type { MachineInput } from './machine.js';
-import type { Execution } from './model.js';
 import { summarize } from './responses.js';
 import {
   getCheckpoint,
   getExecution,
   getUseCase,
-  lastCheckpointOf,
   listCheckpoints,
   listExecutions,
   listUseCases,
+  recordedInputsOf,
   saveUseCase,
 } from './store.js';
 import { loadValue, valuePath } from './values.js';
@@ -126,11 +125,8 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
       return loadValue(ctx, { $blob: { path, bytes: meta.size, sha256 } });
     }),
     implement(executionsApi.diff, async (req, ctx) => {
-      const { data } = await getExecution(ctx.documents, req.params.workspace, req.params.id);
-      const at = async (n: number) =>
-        n === 0
-          ? { context: { input: data.input, vars: data.context.vars }, steps: {} }
-          : getCheckpoint(ctx.documents, req.params.workspace, req.params.id, n);
+      const { workspace, id } = req.params;
+      const at = (n: number) => getCheckpoint(ctx.documents, workspace, id, n);
       return diffCheckpoints(await at(req.query.from), await at(req.query.to));
     }),
     implement(executionsApi.control, async (req, ctx) => {
@@ -169,12 +165,14 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     implement(executionsApi.rerun, async (req, ctx) => {
       const { workspace, id, stepId } = req.params;
       const { data } = await getExecution(ctx.documents, workspace, id);
-      const recorded = await lastCheckpointOf(ctx.documents, workspace, id, stepId);
-      if (!recorded)
+      if (!(stepId in data.steps)) throw new NotFoundError(`Step ${stepId} not found in execution ${id}`);
+      const recorded = await recordedInputsOf(ctx.documents, data, stepId);
+      // An inherited step whose parent is gone re-runs on the fork's context, which holds what it read.
+      if (!recorded && !data.origin?.steps[stepId])
         throw new ConflictError(
           `Step ${stepId} has not run yet: there are no recorded inputs to re-run it on`,
         );
-      const run = await engine.rerunStep(ctx, data, stepId, recorded?.inputs ?? null);
+      const run = await engine.rerunStep(ctx, data, stepId, recorded);
       return {
         ...run,
         error: run.error
@@ -186,16 +184,13 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
       const { workspace, id } = req.params;
       const { data: parent } = await getExecution(ctx.documents, workspace, id);
       const useCase = await getUseCase(ctx.documents, workspace, parent.useCaseId, parent.useCaseVersion);
-      const point =
-        req.body.checkpoint === 0
-          ? { context: {}, steps: {} }
-          : await getCheckpoint(ctx.documents, workspace, id, req.body.checkpoint);
+      const point = await getCheckpoint(ctx.documents, workspace, id, req.body.checkpoint);
       const input = req.body.input === undefined ? parent.input : req.body.input;
       return engine.start(ctx, workspace, useCase, input, {
         id,
         checkpoint: req.body.checkpoint,
         context: point.context,
-        steps: point.steps as Execution['steps'],
+        steps: point.steps,
         // Edited input re-runs every step that depends on it; unchanged input keeps all finished work.
         inputChanged: JSON.stringify(input) !== JSON.stringify(parent.input),
       });

@@ -23,7 +23,7 @@ import { byteSize, cacheKeyOf, checkOutput } from './contract.js';
 import type { MachineInput } from './machine.js';
 import { type Execution, type StepError, TERMINAL_EXECUTION, type UseCase } from './model.js';
 import type { StepTask } from './queues.js';
-import { getExecution } from './store.js';
+import { getExecution, type RecordedInputs } from './store.js';
 import { traceAgentCall } from './tracing.js';
 import {
   CONTEXT_INLINE_BUDGET,
@@ -155,13 +155,14 @@ export class StepRunner {
   /**
    * Debugging: runs one step's agent again on the inputs its last checkpoint
    * recorded (or on the current context), without changing the execution.
-   * Cache is bypassed; the contract is checked.
+   * Cache is bypassed; the contract is checked. Recorded references are read
+   * from the execution that recorded them: a fork's parent, for a step it inherited.
    */
   async rerun(
     ctx: Context,
     execution: Execution,
     stepId: string,
-    recordedInputs: Record<string, unknown> | null,
+    recorded: RecordedInputs | null,
   ): Promise<StepRerun> {
     const useCase = await this.#source.useCase(
       ctx,
@@ -171,8 +172,8 @@ export class StepRunner {
     );
     const node = this.#source.compile(useCase).steps.get(stepId);
     if (!node) throw new NotFoundError(`Step ${stepId} not found in execution ${execution.id}`);
-    const inputs = recordedInputs
-      ? await resolveRefs(ctx, execution, recordedInputs)
+    const inputs = recorded
+      ? await resolveRefs(ctx, recorded.owner, recorded.inputs)
       : (await readInputs(ctx, node, execution)).values;
     const started = performance.now();
     const task = { workspace: execution.workspace, executionId: execution.id, stepId, attempt: 0 };

@@ -24,8 +24,8 @@ import {
   UseCaseDocument,
 } from './model.js';
 
-import { changeOf, fold, needsSnapshot, stateAt } from './record.js';
-import { valuesPrefix } from './values.js';
+import { changeOf, fold, needsSnapshot, startOf, stateAt } from './record.js';
+import { type ValueOwner, valuesPrefix } from './values.js';
 
 export type { Checkpoint, CheckpointRecord } from './model.js';
 
@@ -299,7 +299,12 @@ export async function commitDecision(
   }
 }
 
-/** Checkpoint n as the API shows it: the record, with the context and step states at that point. */
+/**
+ * Checkpoint n as the API shows it: the record, with the context and step
+ * states at that point. 0 is the start, which no step wrote: the input, the
+ * variables and, for a fork, what it inherited (record.ts, startOf); diff and
+ * fork mean the same by 0.
+ */
 export async function getCheckpoint(
   documents: DocumentStore,
   workspace: string,
@@ -308,8 +313,12 @@ export async function getCheckpoint(
 ): Promise<Checkpoint> {
   const [{ data: execution }, record] = await Promise.all([
     getExecution(documents, workspace, id),
-    readDocument(documents, CheckpointDocument, paths.checkpoint(workspace, id, n)),
+    n === 0 ? null : readDocument(documents, CheckpointDocument, paths.checkpoint(workspace, id, n)),
   ]);
+  if (n === 0) {
+    const start = { n, at: execution.createdAt, stepId: null, attempt: 0, status: null, inputs: {} };
+    return { ...start, ...startOf(execution) };
+  }
   if (!record) throw new NotFoundError(`Checkpoint ${n} of execution ${id} not found`);
   const { change: _, ...rest } = record.data;
   return { ...rest, ...(await contextAt(documents, execution, n)) };
@@ -367,17 +376,58 @@ export async function deleteExecution(
   return removed;
 }
 
-/** The last checkpoint a step wrote, with the inputs it read then; null when it never settled. */
-export async function lastCheckpointOf(
+/** The last checkpoint a step wrote (at or before checkpoint `upTo`), with the inputs it read then; null when it never settled. */
+async function lastCheckpointOf(
   documents: DocumentStore,
   workspace: string,
   id: string,
   stepId: string,
+  upTo?: number,
 ): Promise<CheckpointRecord | null> {
   const page = await documents.query(paths.checkpoints(workspace, id), {
-    where: [{ field: 'stepId', op: '==', value: stepId }],
+    where: [
+      { field: 'stepId', op: '==', value: stepId },
+      ...(upTo === undefined ? [] : [{ field: 'n', op: '<=' as const, value: upTo }]),
+    ],
     orderBy: [{ field: 'n', direction: 'desc' }],
     limit: 1,
   });
   return readPage(CheckpointDocument, page).docs[0]?.data ?? null;
+}
+
+/** What a step read when it last ran, and the execution whose values its references name. */
+export interface RecordedInputs {
+  inputs: Record<string, unknown>;
+  owner: ValueOwner;
+}
+
+/**
+ * The inputs a step last ran on. A step a fork inherited ran in its parent
+ * (or further up the line of forks), at or before the checkpoint the fork
+ * started from: its inputs are recorded there. Null when the step never ran,
+ * or when the execution that ran it is gone (its context expired).
+ */
+export async function recordedInputsOf(
+  documents: DocumentStore,
+  execution: Execution,
+  stepId: string,
+): Promise<RecordedInputs | null> {
+  const { workspace } = execution;
+  let holder: Execution = execution;
+  let upTo: number | undefined;
+  for (;;) {
+    const record = await lastCheckpointOf(documents, workspace, holder.id, stepId, upTo);
+    if (record) return { inputs: record.inputs, owner: { workspace, id: holder.id } };
+    if (!holder.origin?.steps[stepId] || holder.parentId === null || holder.forkedFromCheckpoint === null)
+      return null;
+    upTo = holder.forkedFromCheckpoint;
+    // A fork's origin and parent are set when it is created and never change: the snapshot has them.
+    const parent = await readDocument(
+      documents,
+      ExecutionDocument,
+      paths.execution(workspace, holder.parentId),
+    );
+    if (!parent) return null;
+    holder = parent.data;
+  }
 }
