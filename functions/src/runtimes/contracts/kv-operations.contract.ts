@@ -22,7 +22,7 @@ import {
   settleStep,
 } from '../../platform/pool/kv-operations.js';
 import type { KeyValueStore } from '../../platform/ports.js';
-import { takeTurn } from '../firebase/pacing.js';
+import { giveBackTurn, takeTurn } from '../firebase/pacing.js';
 import type { KvContractSubject } from './kv.contract.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -589,6 +589,22 @@ export function describeKvOperationsContract(name: string, setup: () => Promise<
         await kv.run(acquireSlots, { dimensions, holder: 'a', ttlMs: LEASE_MS, now: T0, wait: waitOn }),
       ).toEqual({ ok: true });
       expect((await settlePopping(dimensions, 'a')).woken).toEqual([]);
+    });
+
+    it('giveBackTurn moves a key back to the turn it gave, only while no later turn was taken, keeping its expiry', async () => {
+      const pace = key('pace-back');
+      const turn = (now: number) => kv.run(takeTurn, { key: pace, intervalMs: 20, now, ttlMs: 60_000 });
+      const back = (at: number) => kv.run(giveBackTurn, { key: pace, at, intervalMs: 20 });
+      expect(await turn(T0)).toBe(T0);
+      expect(await turn(T0)).toBe(T0 + 20);
+      expect(await back(T0 + 20)).toBe(true);
+      expect(await turn(T0)).toBe(T0 + 20); // the turn given back is handed out again
+      expect(await turn(T0)).toBe(T0 + 40);
+      expect(await back(T0 + 20)).toBe(false); // a later turn was taken: nothing changes
+      expect(await turn(T0)).toBe(T0 + 60);
+      const ttl = await kv.ttl(pace);
+      expect(ttl).toBeGreaterThan(50_000);
+      expect(await kv.run(giveBackTurn, { key: key('pace-none'), at: T0, intervalMs: 20 })).toBe(false);
     });
   });
 }

@@ -125,21 +125,39 @@ export class CloudTasksQueue implements TaskQueue {
     const traceparent = currentTraceparent();
     if (traceparent) options.headers = { [TRACEPARENT_ATTRIBUTE]: traceparent };
     const now = (this.#opts.clock ?? systemClock).now();
-    const at = Math.max(opts.scheduleTime ?? 0, await this.#paced(queue, opts.fairness, now));
+    const turn = await this.#paced(queue, opts.fairness, now);
+    const at = Math.max(opts.scheduleTime ?? 0, turn?.at ?? 0);
     if (at > now) options.scheduleTime = new Date(at);
     const target = await this.#opts.taskQueue(`locations/${this.#opts.region}/functions/${queue}`);
     try {
       await target.enqueue(payload ?? null, options);
       return { id, deduped: false };
     } catch (error) {
+      // Not enqueued after all: its turn goes back, so re-sent duplicates do not push the key's next task out.
+      if (turn) await this.#giveBack(queue, turn);
       if (firebaseCode(error) === 'task-already-exists') return { id, deduped: true };
       throw toPlatformError(error, `enqueue on ${queue}`);
     }
   }
 
-  /** The earliest time fairness allows for the key's next task; 0 when unpaced. */
-  async #paced(queue: string, fairness: EnqueueOptions['fairness'], now: number): Promise<number> {
-    if (!fairness || !this.#opts.pace) return 0;
+  async #giveBack(queue: string, turn: { giveBack(): Promise<void> }): Promise<void> {
+    try {
+      await turn.giveBack();
+    } catch (error) {
+      this.#opts.logger?.warn('Giving a pacing turn back failed; the key runs one turn late', {
+        queue,
+        error: errorMessage(error),
+      });
+    }
+  }
+
+  /** The key's turn: the earliest time fairness allows for its next task; undefined when unpaced. */
+  async #paced(
+    queue: string,
+    fairness: EnqueueOptions['fairness'],
+    now: number,
+  ): Promise<{ at: number; giveBack(): Promise<void> } | undefined> {
+    if (!fairness || !this.#opts.pace) return undefined;
     try {
       return await this.#opts.pace({ queue, key: fairness.key, share: fairness.share ?? 1, now });
     } catch (error) {
@@ -147,7 +165,7 @@ export class CloudTasksQueue implements TaskQueue {
         queue,
         error: errorMessage(error),
       });
-      return 0;
+      return undefined;
     }
   }
 

@@ -28,6 +28,10 @@ function setup(kv: KeyValueStore = new MemoryKv({ clock })) {
     queues: [QUEUE],
     taskQueue: async () => ({
       async enqueue(_data: unknown, opts?: TaskOptions) {
+        // Cloud Tasks refuses a name it has seen, as firebase-admin reports it.
+        if (sent.some((s) => s.id === opts?.id)) {
+          throw Object.assign(new Error('task already exists'), { code: 'functions/task-already-exists' });
+        }
         const at = opts && 'scheduleTime' in opts ? opts.scheduleTime?.getTime() : undefined;
         sent.push({ id: opts?.id, at });
       },
@@ -72,6 +76,24 @@ describe('paced enqueues on Cloud Tasks', () => {
     // The next one a full-share interval (5 ms) after the restart, not a minute's worth of turns early.
     expect(sent[1]?.at).toBe(t0 + 5);
     expect(sent[2]?.at).toBe(later);
+  });
+
+  it('defect (issue 8, item 5): re-sent duplicates were charged a turn each and pushed the next real task out; only what is enqueued is charged', async () => {
+    const { queue, sent } = setup();
+    const t0 = clock.now();
+    await queue.enqueue(QUEUE, {}, { id: 'real-0', fairness: { key: 'k' } });
+    for (let i = 0; i < 1000; i++) {
+      expect(await queue.enqueue(QUEUE, {}, { id: 'real-0', fairness: { key: 'k' } })).toEqual({
+        id: 'real-0',
+        deduped: true,
+      });
+    }
+    await queue.enqueue(QUEUE, {}, { id: 'real-1', fairness: { key: 'k' } });
+    // One interval (5 ms at the full share) after the first, as if the duplicates had never been sent.
+    expect(sent.map((s) => [s.id, s.at])).toEqual([
+      ['real-0', undefined],
+      ['real-1', t0 + 5],
+    ]);
   });
 
   it('leaves tasks without a fairness key alone', async () => {

@@ -31,8 +31,12 @@ export interface PaceRequest {
   now: number;
 }
 
-/** Returns the earliest dispatch time (ms) for the key's next task. */
-export type Pacer = (request: PaceRequest) => Promise<number>;
+/**
+ * The earliest dispatch time (ms) for the key's next task, and a way to give
+ * that turn back when the task was not enqueued after all (a duplicate id):
+ * only what is enqueued is charged.
+ */
+export type Pacer = (request: PaceRequest) => Promise<{ at: number; giveBack(): Promise<void> }>;
 
 /** Kept a while past its last use, so an idle key's entry expires by itself. */
 const PACE_TTL_MS = 60 * 60_000;
@@ -45,8 +49,10 @@ export function kvPacer(opts: {
   return async ({ queue, key, share, now }) => {
     const rate = Math.max(await opts.rate(queue), 1e-3);
     const intervalMs = Math.max(1, Math.round(1000 / (rate * Math.min(Math.max(share, 1e-3), 1))));
+    const paceKey = `pace:${queue}:${key}`;
     // One command: take the key's next time and move it on, or restart it from now when it fell behind.
-    return opts.kv.run(takeTurn, { key: `pace:${queue}:${key}`, intervalMs, now, ttlMs: PACE_TTL_MS });
+    const at = await opts.kv.run(takeTurn, { key: paceKey, intervalMs, now, ttlMs: PACE_TTL_MS });
+    return { at, giveBack: () => opts.kv.run(giveBackTurn, { key: paceKey, at, intervalMs }).then(() => {}) };
   };
 }
 
@@ -89,5 +95,41 @@ return at
     mem.set(key, String(at + intervalMs));
     mem.pexpire(key, ttlMs);
     return at;
+  },
+});
+
+const GiveBackTurnArgs = z.object({
+  key: z.string().min(1),
+  /** The time the turn gave. */
+  at: z.number().int().nonnegative(),
+  intervalMs: z.number().int().positive(),
+});
+export type GiveBackTurnArgs = z.infer<typeof GiveBackTurnArgs>;
+
+/**
+ * Gives a turn back, atomically: the key's next time moves back to `at` if it
+ * is still the one this turn set (`at + intervalMs`), keeping its expiry; if
+ * another turn was taken since, nothing changes (that one slot stays spent:
+ * approximate, like pacing itself). Answers whether it gave the turn back.
+ */
+export const giveBackTurn = defineKvOperation<GiveBackTurnArgs, boolean>({
+  name: 'giveBackTurn',
+  args: GiveBackTurnArgs,
+  lua: `
+if redis.call('GET', KEYS[1]) == ARGV[2] then
+  redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
+  return 1
+end
+return 0
+`,
+  keys: ({ key }) => [key],
+  argv: ({ at, intervalMs }) => [luaNumber(at), luaNumber(at + intervalMs)],
+  reply: (raw) => z.union([z.literal(0), z.literal(1)]).parse(raw) === 1,
+  memory: (mem, { key, at, intervalMs }) => {
+    if (mem.get(key) !== String(at + intervalMs)) return false;
+    const ttl = mem.pttl(key);
+    mem.set(key, String(at));
+    if (ttl !== null) mem.pexpire(key, ttl);
+    return true;
   },
 });
