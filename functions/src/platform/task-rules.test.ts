@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
   baseTaskId,
+  cloudTaskName,
   deferDelayMs,
   deferredTaskId,
   encodeTask,
   isDeferredCopy,
+  taskIdOfName,
   waitFallbackMs,
   wokenTaskId,
 } from './task-rules.js';
@@ -59,5 +61,21 @@ describe('deferred and woken copies', () => {
     [9, 0.5, 300000],
   ])('a kv-waiting copy falls back after %i deferrals, random %f: %i ms', (times, random, expected) => {
     expect(waitFallbackMs(times, () => random)).toBe(expected);
+  });
+});
+
+describe('Cloud Tasks names', () => {
+  it('prefix an id with 8 hex digits of its hash, and give the id back', () => {
+    const name = cloudTaskName('01JZ8Q3K7M-s1-a1');
+    expect(name).toMatch(/^[0-9a-f]{8}-01JZ8Q3K7M-s1-a1$/);
+    expect(taskIdOfName(name)).toBe('01JZ8Q3K7M-s1-a1');
+    expect(() => encodeTask(name, {})).not.toThrow();
+  });
+
+  it('take a name without a matching prefix as the id itself', () => {
+    // An id that merely looks prefixed keeps its first part: the prefix must be the hash of the rest.
+    expect(taskIdOfName('deadbeef-abc')).toBe('deadbeef-abc');
+    expect(taskIdOfName('plain')).toBe('plain');
+    expect(taskIdOfName(cloudTaskName('deadbeef-abc'))).toBe('deadbeef-abc');
   });
 });

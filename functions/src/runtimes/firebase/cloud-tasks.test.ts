@@ -11,6 +11,7 @@ import { StepSchema } from '../../orchestrators/executions/model.js';
 import type { RateLimits } from '../../platform/delivery.js';
 import { InvalidInputError, NotFoundError, PermanentError, RetryableError } from '../../platform/errors.js';
 import { createLogger, MemorySink } from '../../platform/logger.js';
+import { cloudTaskName, taskIdOfName } from '../../platform/task-rules.js';
 import {
   type CloudTasksApi,
   CloudTasksQueue,
@@ -142,7 +143,7 @@ describe('CloudTasksQueue.enqueue: dispatch deadline (issue 8, item 2)', () => {
   it('defect: steps longer than 10 minutes ran twice (no deadline: Cloud Tasks redispatched at its default); each task now carries its attempt length', async () => {
     const { queue, sent } = recording(1800);
     await queue.enqueue('executions-stepNormal', {}, { id: 'long-step' });
-    expect(sent[0]).toMatchObject({ id: 'long-step', dispatchDeadlineSeconds: 1800 });
+    expect(sent[0]).toMatchObject({ id: cloudTaskName('long-step'), dispatchDeadlineSeconds: 1800 });
   });
 
   it('keeps the deadline within what Cloud Tasks accepts, 15 s to 30 min, in whole seconds', () => {
@@ -161,6 +162,39 @@ describe('CloudTasksQueue.enqueue: dispatch deadline (issue 8, item 2)', () => {
       expect(deadline - longestStep, key).toBeGreaterThanOrEqual(60);
       expect(task.timeoutSeconds, key).toBeLessThanOrEqual(MAX_DISPATCH_DEADLINE_SECONDS);
     }
+  });
+});
+
+describe('CloudTasksQueue.enqueue: task names (issue 8, item 6)', () => {
+  it('defect: task names started with a time-ordered id; each name now starts with a hash of the id', async () => {
+    const sent: TaskOptions[] = [];
+    const queue = new CloudTasksQueue({
+      region: 'us-central1',
+      queues: ['executions-stepNormal'],
+      taskQueue: async () => ({
+        async enqueue(_data: unknown, opts?: TaskOptions) {
+          sent.push(opts ?? {});
+        },
+      }),
+      counts: async () => ({ depth: 0, inFlight: 0, oldestAgeMs: 0 }),
+      updateRateLimits: async () => {},
+      countDeadLetters: async () => 0,
+    });
+    // Ids as the engine makes them: a time-ordered execution id first, so consecutive ids share a long prefix.
+    const ids = Array.from(
+      { length: 50 },
+      (_, i) => `01JZ8Q3K7M${String(i).padStart(4, '0')}ABCDEFGHJK-s1-a1`,
+    );
+    for (const id of ids)
+      expect(await queue.enqueue('executions-stepNormal', {}, { id })).toEqual({ id, deduped: false });
+    const names = sent.map((o) => o.id ?? '');
+    expect(names.map(taskIdOfName)).toEqual(ids);
+    // The first two characters alone already spread them: no run of names in id order.
+    expect(new Set(names.map((n) => n.slice(0, 2))).size).toBeGreaterThan(30);
+    expect([...names].sort()).not.toEqual(names);
+    // The same id makes the same name, so Cloud Tasks still deduplicates it.
+    await queue.enqueue('executions-stepNormal', {}, { id: ids[0] });
+    expect(sent.at(-1)?.id).toBe(names[0]);
   });
 });
 

@@ -23,7 +23,7 @@ import {
 } from '../../platform/errors.js';
 import type { Logger } from '../../platform/logger.js';
 import type { EnqueueOptions, EnqueueResult, QueueStats, TaskQueue } from '../../platform/ports.js';
-import { encodeTask } from '../../platform/task-rules.js';
+import { cloudTaskName, encodeTask } from '../../platform/task-rules.js';
 import { currentTraceparent, TRACEPARENT_ATTRIBUTE } from '../../platform/tracing.js';
 import type { Pacer } from './pacing.js';
 
@@ -118,7 +118,8 @@ export class CloudTasksQueue implements TaskQueue {
     // Cloud Tasks spreads load by task name; time-ordered ids (ULIDs) would make one hot range, so our own are random.
     const id = opts.id ?? randomUUID();
     encodeTask(id, payload);
-    const options: TaskOptions = { id };
+    // The name Cloud Tasks sees is hash-prefixed; handlers get the id back (taskIdOfName, functions.ts).
+    const options: TaskOptions = { id: cloudTaskName(id) };
     if (this.#opts.attemptSeconds)
       options.dispatchDeadlineSeconds = dispatchDeadlineSeconds(await this.#opts.attemptSeconds(queue));
     // A header, not a payload field: the payload schema stays the handler's, and its 100 KB are left alone.

@@ -22,7 +22,7 @@ import {
 } from '../../platform/orchestrator.js';
 import type { DocumentChange, EnqueueOptions, EnqueueResult, Ports } from '../../platform/ports.js';
 import { readPage } from '../../platform/stored.js';
-import { deferDelayMs, waitFallbackMs } from '../../platform/task-rules.js';
+import { cloudTaskName, deferDelayMs, waitFallbackMs } from '../../platform/task-rules.js';
 import { testPorts } from '../../test-support/ports.js';
 import { openDatabase } from '../embedded/sqlite.js';
 import { DeadLetterDocument } from './dead-letters.js';
@@ -299,6 +299,11 @@ describe('task functions', () => {
       expect((h.enqueued[1]?.opts?.scheduleTime ?? 0) - now).toBeGreaterThanOrEqual(
         waitFallbackMs(1, () => 0),
       );
+    });
+
+    it('reads the task id out of the hash-prefixed name Cloud Tasks dispatches (issue 8, item 6): the copy is named from the id', async () => {
+      await dispatch(group(), { mode: 'defer' }, 0, cloudTaskName('task-p'));
+      expect(h.enqueued.map((t) => t.opts?.id)).toEqual(['task-p-d1']);
     });
 
     it("never waits less than the deferral's own delayMs", async () => {

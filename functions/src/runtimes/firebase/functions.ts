@@ -51,7 +51,7 @@ import {
   type TaskDefinition,
 } from '../../platform/orchestrator.js';
 import type { DocumentChange, EventEnvelope, Ports, TaskInfo } from '../../platform/ports.js';
-import { deferDelayMs, deferredTaskId, waitFallbackMs } from '../../platform/task-rules.js';
+import { deferDelayMs, deferredTaskId, taskIdOfName, waitFallbackMs } from '../../platform/task-rules.js';
 import { TRACEPARENT_ATTRIBUTE, traceDelivery, traceTaskAttempt } from '../../platform/tracing.js';
 import { apiRequestHandler, firebaseIdTokenResolver, verifyWithFirebaseAuth } from './api.js';
 import { runGuarded } from './dead-letters.js';
@@ -203,7 +203,9 @@ export function taskHandler(
     // retryCount is 0 on the first attempt; Cloud Tasks gives up after maxAttempts in all.
     const attempt = request.retryCount + 1;
     const traceparent = request.headers?.[TRACEPARENT_ATTRIBUTE];
-    const info: TaskInfo = { queue, id: request.id, attempt, maxAttempts, traceparent };
+    // The task's own id: Cloud Tasks' name for it carries a hash prefix (cloudTaskName).
+    const id = taskIdOfName(request.id);
+    const info: TaskInfo = { queue, id, attempt, maxAttempts, traceparent };
     const p = await ports();
     await traceTaskAttempt(p.tracer, info, () =>
       runGuarded(
@@ -211,7 +213,7 @@ export function taskHandler(
         {
           kind: 'task',
           source: queue,
-          workId: request.id,
+          workId: id,
           attempt,
           lastAttempt: attempt >= maxAttempts,
           payload: request.data,
@@ -232,7 +234,7 @@ export function taskHandler(
             );
           } catch (error) {
             if (!(error instanceof DeferError)) throw error;
-            await deferTask(ctx, queue, request, error);
+            await deferTask(ctx, queue, { ...request, id }, error);
           }
         },
       ),

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../platform/clock.js';
 import { createLogger, MemorySink } from '../../platform/logger.js';
 import type { KeyValueStore } from '../../platform/ports.js';
+import { taskIdOfName } from '../../platform/task-rules.js';
 import { MemoryKv } from '../embedded/kv.js';
 import { CloudTasksQueue } from './cloud-tasks.js';
 import { kvPacer } from './pacing.js';
@@ -29,11 +30,12 @@ function setup(kv: KeyValueStore = new MemoryKv({ clock })) {
     taskQueue: async () => ({
       async enqueue(_data: unknown, opts?: TaskOptions) {
         // Cloud Tasks refuses a name it has seen, as firebase-admin reports it.
-        if (sent.some((s) => s.id === opts?.id)) {
+        const id = opts?.id === undefined ? undefined : taskIdOfName(opts.id);
+        if (sent.some((s) => s.id === id)) {
           throw Object.assign(new Error('task already exists'), { code: 'functions/task-already-exists' });
         }
         const at = opts && 'scheduleTime' in opts ? opts.scheduleTime?.getTime() : undefined;
-        sent.push({ id: opts?.id, at });
+        sent.push({ id, at });
       },
     }),
     counts: async () => ({ depth: 0, inFlight: 0, oldestAgeMs: 0 }),
