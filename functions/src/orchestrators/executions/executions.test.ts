@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { PermanentError } from '../../platform/errors.js';
 import { startTestRuntime, type TestRuntime } from '../../test-support/embedded.js';
 import system from '../system/index.js';
 import { builtinAgents, createAgentRegistry } from './agents/registry.js';
@@ -587,6 +588,46 @@ describe('executions on the embedded runtime', () => {
       expect(await json<{ code: string }>(read)).toMatchObject({ code: 'permanent' });
     } finally {
       await t.runtime.ports.documents.delete('workspaces/demo/executions/01ZZZZZZZZZZZZZZZZZZZZZZZZ');
+    }
+  });
+
+  it('defect (issue 8, item 4): one execution whose recovery failed stopped the sweep for all; it now goes on and records it', async () => {
+    const fresh = await startTestRuntime([system, executions]);
+    try {
+      const ctx = { ...fresh.runtime.ports, correlationId: 'sweep' };
+      await ctx.documents.create('workspaces/far', {});
+      const body = UseCaseBodySchema.parse({
+        id: 'far',
+        name: 'far',
+        vertical: 'test',
+        workflow: { steps: [{ id: 'hold', agent: 'wait', output: 'held', config: { seconds: 3600 } }] },
+      });
+      const { useCase } = await saveUseCase(ctx.documents, 'far', body, Date.now());
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) ids.push((await engine.start(ctx, 'far', useCase, {})).id);
+      for (const id of ids) {
+        await expect
+          .poll(async () => (await getExecution(ctx.documents, 'far', id)).data.status)
+          .toBe('waiting');
+      }
+      const seen: string[] = [];
+      // As the firebase runtime's recovery failed when Cloud Tasks refused a timer more than 30 days ahead.
+      const refusing = {
+        recover: async (_ctx: unknown, execution: Execution) => {
+          seen.push(execution.id);
+          if (seen.length === 1) throw new PermanentError('The schedule time is more than 30 days ahead');
+          return 1;
+        },
+      } as unknown as ExecutionEngine;
+      const recovered = await recoverStalled(ctx, refusing);
+      expect([...seen].sort()).toEqual([...ids].sort());
+      expect(recovered).toMatchObject({ executions: 3, redispatched: 2, failed: 1 });
+      const reports = fresh.logs.entries.filter(
+        (e) => e.message === 'Recovering an execution failed; the sweep goes on',
+      );
+      expect(reports.map((r) => r.executionId)).toEqual([seen[0]]);
+    } finally {
+      await fresh.dispose();
     }
   });
 

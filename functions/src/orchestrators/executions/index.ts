@@ -44,7 +44,8 @@ export function createExecutionsOrchestrator(engine: ExecutionEngine) {
         cron: '* * * * *',
         async handler(ctx) {
           const result = await recoverStalled(ctx, engine);
-          if (result.redispatched > 0) ctx.logger.warn('Re-sent stalled step dispatches', result);
+          if (result.redispatched > 0 || result.failed > 0)
+            ctx.logger.warn('Re-sent stalled step dispatches', result);
         },
       },
       cleanupExpired: {

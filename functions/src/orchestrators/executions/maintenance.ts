@@ -33,10 +33,11 @@ async function* workspaces(ctx: Context): AsyncGenerator<string> {
 export async function recoverStalled(
   ctx: Context,
   engine: ExecutionEngine,
-): Promise<{ executions: number; redispatched: number }> {
+): Promise<{ executions: number; redispatched: number; failed: number }> {
   const now = ctx.clock.now();
   let executions = 0;
   let redispatched = 0;
+  let failed = 0;
   for await (const ws of workspaces(ctx)) {
     let inFlight = 0;
     for (const status of ['pending', 'running', 'waiting'] as const) {
@@ -52,7 +53,18 @@ export async function recoverStalled(
           if (!execution) continue;
           executions++;
           inFlight++;
-          redispatched += await engine.recover(ctx, execution, now - STALL_AFTER_MS);
+          try {
+            redispatched += await engine.recover(ctx, execution, now - STALL_AFTER_MS);
+          } catch (error) {
+            // One execution that cannot be recovered (a task Cloud Tasks refuses, say) must not stop the
+            // sweep for every other: it is recorded, and tried again on the next run.
+            failed++;
+            ctx.logger.error('Recovering an execution failed; the sweep goes on', {
+              workspace: ws,
+              executionId: execution.id,
+              error: errorMessage(error),
+            });
+          }
         }
         cursor = page.nextCursor;
       } while (cursor);
@@ -60,7 +72,7 @@ export async function recoverStalled(
     // The admission counter is only a cache of this count: repair any drift a crash left.
     await poolOf(ctx).reconcile(ctx, ws, inFlight);
   }
-  return { executions, redispatched };
+  return { executions, redispatched, failed };
 }
 
 /** Deletes finished executions past their context TTL, at most `maxExecutions` a run. */

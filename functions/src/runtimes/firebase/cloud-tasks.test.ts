@@ -23,6 +23,8 @@ import {
   MAX_CONCURRENT_DISPATCHES,
   MAX_DISPATCH_DEADLINE_SECONDS,
   MAX_DISPATCHES_PER_SECOND,
+  MAX_SCHEDULE_AHEAD_MS,
+  NOT_BEFORE_HEADER,
 } from './cloud-tasks.js';
 
 function queueWith(updates: Array<{ queue: string; limits: Required<RateLimits> }>): CloudTasksQueue {
@@ -144,6 +146,21 @@ describe('CloudTasksQueue.enqueue: dispatch deadline (issue 8, item 2)', () => {
     const { queue, sent } = recording(1800);
     await queue.enqueue('executions-stepNormal', {}, { id: 'long-step' });
     expect(sent[0]).toMatchObject({ id: cloudTaskName('long-step'), dispatchDeadlineSeconds: 1800 });
+  });
+
+  it('defect (issue 8, item 4): a task due past 30 days was refused by Cloud Tasks; it is scheduled at the horizon with its real time', async () => {
+    const { queue, sent } = recording();
+    const at = Date.now() + 90 * 24 * 3600_000;
+    await queue.enqueue('executions-stepNormal', {}, { id: 'far', scheduleTime: at });
+    const scheduled = (sent[0]?.scheduleTime as Date | undefined)?.getTime() ?? 0;
+    expect(scheduled).toBeLessThanOrEqual(Date.now() + MAX_SCHEDULE_AHEAD_MS);
+    expect(scheduled).toBeLessThan(at);
+    expect(sent[0]?.headers).toMatchObject({ [NOT_BEFORE_HEADER]: String(at) });
+    // Within the horizon, a task is scheduled at its time with no header.
+    const near = Date.now() + 3600_000;
+    await queue.enqueue('executions-stepNormal', {}, { id: 'near', scheduleTime: near });
+    expect((sent[1]?.scheduleTime as Date | undefined)?.getTime()).toBe(near);
+    expect(sent[1]?.headers?.[NOT_BEFORE_HEADER]).toBeUndefined();
   });
 
   it('keeps the deadline within what Cloud Tasks accepts, 15 s to 30 min, in whole seconds', () => {

@@ -78,6 +78,16 @@ export const MAX_DISPATCHES_PER_SECOND = 500;
 /** Cloud Tasks' ceiling on a queue's `maxConcurrentDispatches`; a higher request is clamped to it. */
 export const MAX_CONCURRENT_DISPATCHES = 5000;
 
+/**
+ * How far ahead a task may be scheduled. Cloud Tasks refuses more than 30 days
+ * (less a margin for clock skew here); a task due later is scheduled at this
+ * horizon with its real time in NOT_BEFORE_HEADER, and its handler puts it
+ * back until then (functions.ts): long waits are chained, not refused.
+ */
+export const MAX_SCHEDULE_AHEAD_MS = 30 * 24 * 3600_000 - 3600_000;
+/** The header that carries a chained task's real dispatch time (ms since the epoch). */
+export const NOT_BEFORE_HEADER = 'x-seraphim-not-before';
+
 /** Cloud Tasks' bounds on a task's dispatch deadline (firebase-admin TaskOptions.dispatchDeadlineSeconds). */
 export const MIN_DISPATCH_DEADLINE_SECONDS = 15;
 export const MAX_DISPATCH_DEADLINE_SECONDS = 1800;
@@ -128,7 +138,10 @@ export class CloudTasksQueue implements TaskQueue {
     const now = (this.#opts.clock ?? systemClock).now();
     const turn = await this.#paced(queue, opts.fairness, now);
     const at = Math.max(opts.scheduleTime ?? 0, turn?.at ?? 0);
-    if (at > now) options.scheduleTime = new Date(at);
+    if (at > now + MAX_SCHEDULE_AHEAD_MS) {
+      options.scheduleTime = new Date(now + MAX_SCHEDULE_AHEAD_MS);
+      options.headers = { ...options.headers, [NOT_BEFORE_HEADER]: String(at) };
+    } else if (at > now) options.scheduleTime = new Date(at);
     const target = await this.#opts.taskQueue(`locations/${this.#opts.region}/functions/${queue}`);
     try {
       await target.enqueue(payload ?? null, options);

@@ -25,6 +25,7 @@ import { readPage } from '../../platform/stored.js';
 import { cloudTaskName, deferDelayMs, waitFallbackMs } from '../../platform/task-rules.js';
 import { testPorts } from '../../test-support/ports.js';
 import { openDatabase } from '../embedded/sqlite.js';
+import { NOT_BEFORE_HEADER } from './cloud-tasks.js';
 import { DeadLetterDocument } from './dead-letters.js';
 import {
   type CloudFunctionGroup,
@@ -192,10 +193,17 @@ describe('toCloudFunctions', () => {
 // ---------------------------------------------------------------- tasks
 
 describe('task functions', () => {
-  const dispatch = (g: CloudFunctionGroup, data: unknown, retryCount: number, id = 'task-a') =>
+  const dispatch = (
+    g: CloudFunctionGroup,
+    data: unknown,
+    retryCount: number,
+    id = 'task-a',
+    headers: Record<string, string> = {},
+  ) =>
     (g.work as unknown as { run(request: unknown): Promise<void> }).run({
       data,
       id,
+      headers,
       retryCount,
       queueName: 'probe-work',
       executionCount: retryCount,
@@ -304,6 +312,21 @@ describe('task functions', () => {
     it('reads the task id out of the hash-prefixed name Cloud Tasks dispatches (issue 8, item 6): the copy is named from the id', async () => {
       await dispatch(group(), { mode: 'defer' }, 0, cloudTaskName('task-p'));
       expect(h.enqueued.map((t) => t.opts?.id)).toEqual(['task-p-d1']);
+    });
+
+    it('defect (issue 8, item 4): a wait past 30 days is chained: a task not due yet goes back until its time, unrun', async () => {
+      const notBefore = h.ports.clock.now() + 40 * 24 * 3600_000;
+      await dispatch(group(), { mode: 'ok' }, 0, 'task-l', { [NOT_BEFORE_HEADER]: String(notBefore) });
+      expect(calls).toEqual([]);
+      const [copy, ...rest] = h.enqueued;
+      expect(rest).toEqual([]);
+      expect(copy).toMatchObject({ queue: 'probe-work', payload: { mode: 'ok' }, opts: { id: 'task-l-d1' } });
+      expect(copy?.opts?.scheduleTime ?? 0).toBeGreaterThanOrEqual(notBefore);
+      // Due now (its time has come): it runs.
+      await dispatch(group(), { mode: 'ok' }, 0, 'task-l-d1', {
+        [NOT_BEFORE_HEADER]: String(notBefore - 41 * 24 * 3600_000),
+      });
+      expect(calls).toEqual([{ mode: 'ok', attempt: 1 }]);
     });
 
     it("never waits less than the deferral's own delayMs", async () => {

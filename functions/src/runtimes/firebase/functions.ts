@@ -54,6 +54,7 @@ import type { DocumentChange, EventEnvelope, Ports, TaskInfo } from '../../platf
 import { deferDelayMs, deferredTaskId, taskIdOfName, waitFallbackMs } from '../../platform/task-rules.js';
 import { TRACEPARENT_ATTRIBUTE, traceDelivery, traceTaskAttempt } from '../../platform/tracing.js';
 import { apiRequestHandler, firebaseIdTokenResolver, verifyWithFirebaseAuth } from './api.js';
+import { NOT_BEFORE_HEADER } from './cloud-tasks.js';
 import { runGuarded } from './dead-letters.js';
 import { fromSnapshot } from './firestore-codec.js';
 import { FUNCTION_SECRETS, firebasePorts, REGION } from './ports.js';
@@ -221,6 +222,15 @@ export function taskHandler(
           fields: { queue, attempt },
         },
         async (ctx) => {
+          const notBefore = Number(request.headers?.[NOT_BEFORE_HEADER] ?? Number.NaN);
+          if (notBefore > ctx.clock.now()) {
+            // Due later than Cloud Tasks can hold a task: the next link of the chain, not a run.
+            const wait = new DeferError('Due later than Cloud Tasks holds a task', {
+              delayMs: notBefore - ctx.clock.now(),
+            });
+            await deferTask(ctx, queue, { ...request, id }, wait);
+            return;
+          }
           const parsed = task.payload.safeParse(request.data);
           if (!parsed.success)
             throw new PermanentError(`Task payload for ${queue} is invalid: ${parsed.error.message}`);
