@@ -5,6 +5,7 @@
  * documents are an in-memory SQLite store, so dead letters can be read back.
  */
 import type { DatabaseSync } from 'node:sqlite';
+import { declaredParams } from 'firebase-functions/params';
 import functionsTest from 'firebase-functions-test';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -141,10 +142,47 @@ describe('toCloudFunctions', () => {
       rateLimits: { maxConcurrentDispatches: 5, maxDispatchesPerSecond: 50 },
     });
     expect(ping.region).toEqual(['us-central1']);
-    expect(ping.secretEnvironmentVariables).toEqual([{ key: 'UPSTASH_REDIS_REST_TOKEN' }]);
+    expect(ping.secretEnvironmentVariables).toEqual([
+      { key: 'UPSTASH_REDIS_REST_TOKEN' },
+      { key: 'LLM_API_KEY' },
+    ]);
     const received = endpoint(g.pingReceived as CloudFunctionGroup[string]);
     expect(received.eventTrigger).toMatchObject({ eventFilters: { topic: 'system.ping' }, retry: true });
     expect(endpoint(g.api as CloudFunctionGroup[string]).httpsTrigger).toMatchObject({ invoker: ['public'] });
+  });
+
+  it('defect (issue 8, item 7): no deploy path for settings; every function is sized per kind and binds the secrets, and deploy knows every setting', async () => {
+    const g = group();
+    const sized = (name: string) => {
+      const e = endpoint(g[name] as CloudFunctionGroup[string]);
+      return {
+        memory: e.availableMemoryMb,
+        cpu: e.cpu,
+        concurrency: e.concurrency,
+        timeout: e.timeoutSeconds,
+      };
+    };
+    expect(sized('api')).toEqual({ memory: 512, cpu: 1, concurrency: 80, timeout: 60 });
+    expect(sized('work')).toMatchObject({ memory: 1024, cpu: 1, concurrency: 16 });
+    expect(sized('seen')).toMatchObject({ memory: 512, cpu: 1, concurrency: 16 });
+    expect(sized('runWritten')).toMatchObject({ memory: 512, cpu: 1, concurrency: 16 });
+    expect(sized('sweep')).toMatchObject({ memory: 512, cpu: 1, concurrency: 1 });
+    for (const name of Object.keys(g)) {
+      expect(endpoint(g[name] as CloudFunctionGroup[string]).secretEnvironmentVariables, name).toEqual([
+        { key: 'UPSTASH_REDIS_REST_TOKEN' },
+        { key: 'LLM_API_KEY' },
+      ]);
+    }
+    // What `firebase deploy` reads to ask for: the Upstash URL has no default, so deploy asks for it.
+    const declared = new Map(declaredParams.map((p) => [p.name, p]));
+    const options = (name: string) =>
+      (declared.get(name) as { options?: { default?: unknown } } | undefined)?.options;
+    expect(options('UPSTASH_REDIS_REST_URL')).toBeDefined();
+    expect(options('UPSTASH_REDIS_REST_URL')).not.toHaveProperty('default');
+    for (const name of ['SERAPHIM_POOL_GLOBAL', 'SERAPHIM_BLOB_BUCKET', 'SERAPHIM_HTTP_ALLOW', 'LLM_MODEL'])
+      expect(options(name), name).toMatchObject({ default: '' });
+    expect(declared.get('LLM_API_KEY')?.constructor.name).toBe('SecretParam');
+    expect(declared.get('UPSTASH_REDIS_REST_TOKEN')?.constructor.name).toBe('SecretParam');
   });
 
   it('maps every trigger kind of a definition, schedules with their time zone', async () => {

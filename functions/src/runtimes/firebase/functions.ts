@@ -57,7 +57,8 @@ import { apiRequestHandler, firebaseIdTokenResolver, verifyWithFirebaseAuth } fr
 import { NOT_BEFORE_HEADER } from './cloud-tasks.js';
 import { runGuarded } from './dead-letters.js';
 import { fromSnapshot } from './firestore-codec.js';
-import { FUNCTION_SECRETS, firebasePorts, REGION } from './ports.js';
+import { FUNCTION_SECRETS } from './params.js';
+import { firebasePorts, REGION } from './ports.js';
 
 export type CloudFunctionGroup = Record<string, HttpsFunction | CloudFunction<CloudEvent<unknown>>>;
 
@@ -95,6 +96,21 @@ function resolve(deps: FirebaseDeps): Resolved {
 }
 
 /**
+ * Memory, CPU and concurrency per kind of function (Cloud Functions 2nd gen:
+ * one instance serves `concurrency` requests at once, which needs a whole
+ * CPU). The API and steps wait on I/O mostly, so an instance takes many at
+ * once; a step's agent may hold large values, so steps get more memory; a
+ * schedule's sweep runs alone. Timeouts are set per function below: the
+ * task's own, the delivery and schedule defaults of platform/delivery.ts.
+ */
+export const FUNCTION_SIZES = {
+  api: { memory: '512MiB', cpu: 1, concurrency: 80, timeoutSeconds: 60 },
+  task: { memory: '1GiB', cpu: 1, concurrency: 16 },
+  event: { memory: '512MiB', cpu: 1, concurrency: 16 },
+  schedule: { memory: '512MiB', cpu: 1, concurrency: 1 },
+} as const;
+
+/**
  * Builds the group. Synchronous, because the emulator's function workers
  * `require()` index.js, which Node refuses for a graph with top-level await;
  * so every trigger provider is imported up front. The Firestore one brings
@@ -106,7 +122,7 @@ export function toCloudFunctions(o: Orchestrator, deps: FirebaseDeps = {}): Clou
   const common = { region: d.region, secrets: FUNCTION_SECRETS };
   // Authentication is the handler's job (ID tokens), so Hosting and browsers may reach it.
   const group: CloudFunctionGroup = {
-    api: onRequest({ ...common, invoker: 'public' }, apiRequestHandler(o, d)),
+    api: onRequest({ ...common, ...FUNCTION_SIZES.api, invoker: 'public' }, apiRequestHandler(o, d)),
   };
   for (const [key, task] of Object.entries(o.tasks)) {
     const retry = retryPolicy(task.retry);
@@ -114,6 +130,7 @@ export function toCloudFunctions(o: Orchestrator, deps: FirebaseDeps = {}): Clou
     group[key] = onTaskDispatched(
       {
         ...common,
+        ...FUNCTION_SIZES.task,
         retryConfig: {
           maxAttempts: retry.maxAttempts,
           minBackoffSeconds: retry.minBackoffSeconds,
@@ -131,13 +148,25 @@ export function toCloudFunctions(o: Orchestrator, deps: FirebaseDeps = {}): Clou
   }
   for (const [key, sub] of Object.entries(o.events)) {
     group[key] = onMessagePublished(
-      { ...common, topic: sub.topic, retry: true, timeoutSeconds: DELIVERY_TIMEOUT_SECONDS },
+      {
+        ...common,
+        ...FUNCTION_SIZES.event,
+        topic: sub.topic,
+        retry: true,
+        timeoutSeconds: DELIVERY_TIMEOUT_SECONDS,
+      },
       eventHandler(o, key, sub, d.ports),
     );
   }
   for (const [key, trigger] of Object.entries(o.documents)) {
     group[key] = onDocumentWritten(
-      { ...common, document: trigger.document, retry: true, timeoutSeconds: DELIVERY_TIMEOUT_SECONDS },
+      {
+        ...common,
+        ...FUNCTION_SIZES.event,
+        document: trigger.document,
+        retry: true,
+        timeoutSeconds: DELIVERY_TIMEOUT_SECONDS,
+      },
       documentHandler(o, key, trigger, d.ports),
     );
   }
@@ -145,6 +174,7 @@ export function toCloudFunctions(o: Orchestrator, deps: FirebaseDeps = {}): Clou
     group[key] = onSchedule(
       {
         ...common,
+        ...FUNCTION_SIZES.schedule,
         schedule: schedule.cron,
         timeZone: (schedule.timeZone ?? 'UTC') as ScheduleOptions['timeZone'],
         retryCount: SCHEDULE_ATTEMPTS - 1, // Cloud Scheduler counts retries, not attempts

@@ -6,7 +6,6 @@
  */
 
 import type { App } from 'firebase-admin/app';
-import { defineSecret } from 'firebase-functions/params';
 import { type Clock, systemClock } from '../../platform/clock.js';
 import { type Env, envConfig } from '../../platform/config.js';
 import { DEFAULT_TASK_TIMEOUT_SECONDS, rateLimits } from '../../platform/delivery.js';
@@ -29,6 +28,7 @@ import {
 } from './cloud-tasks.js';
 import { FirestoreDocumentStore } from './firestore.js';
 import { kvPacer } from './pacing.js';
+import { FUNCTION_SECRETS } from './params.js';
 import { firebasePeople } from './people.js';
 import { PubSubEventBus } from './pubsub.js';
 import { StorageBlobStore, type StorageBucket } from './storage-blobs.js';
@@ -38,12 +38,6 @@ export const REGION = 'us-central1';
 
 /** Collection of dead letters: work that failed for good, with its last error, for Mission Control to show and replay. */
 export const DEAD_LETTERS = 'deadLetters';
-
-/** The Upstash token: a Secret Manager secret, bound to every function (any handler may use kv), read at run time. */
-export const UPSTASH_REDIS_REST_TOKEN = defineSecret('UPSTASH_REDIS_REST_TOKEN');
-
-/** Secrets to bind to each function; `.value()` is only ever read inside a handler. */
-export const FUNCTION_SECRETS = [UPSTASH_REDIS_REST_TOKEN];
 
 const SECRETS: ReadonlyMap<string, { value(): string }> = new Map(FUNCTION_SECRETS.map((s) => [s.name, s]));
 
