@@ -23,7 +23,19 @@ say "[2/3] installing the packages package-lock.json lists (npm's progress follo
 # instead of deleting it. `--no-save` leaves the tracked package-lock.json as it
 # is: install would otherwise rewrite it (optional binaries of other platforms)
 # on every fresh clone. The lock is read either way.
-npx -y -p "$node22" -- npm install --no-save --no-audit --no-fund --progress --loglevel=warn
+# npm shows progress on a terminal only; elsewhere (CI, an editor's task) a
+# line every 30 s says the install has not hung.
+(
+  elapsed=0
+  while sleep 1; do
+    elapsed=$((elapsed + 1))
+    if [ $((elapsed % 30)) -eq 0 ]; then say "      still installing ($((elapsed / 60))m$((elapsed % 60))s)..."; fi
+  done
+) &
+ticker=$!
+trap 'kill $ticker 2>/dev/null' EXIT
+npx -y -p "$node22" -- npm install --no-save --no-audit --no-fund --progress --loglevel=error
+kill $ticker 2>/dev/null
 say "[3/3] checking that node_modules/.bin/node is Node 22..."
 "./node_modules/.bin/node" -e 'const [major]=process.versions.node.split(".");if(+major<22){console.error("Node 22 was not installed");process.exit(1)}'
 touch "$stamp"
