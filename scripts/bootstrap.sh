@@ -13,10 +13,30 @@ if [ -x node_modules/.bin/node ] && [ -f "$stamp" ] && [ ! package-lock.json -nt
   && [ ! package.json -nt "$stamp" ] && [ ! functions/package.json -nt "$stamp" ] && [ ! hosting/package.json -nt "$stamp" ]; then
   exit 0
 fi
-echo "seraphim: installing dependencies under Node 22 (first run, or package files changed)..." >&2
-# `npm install`, not `npm ci`: the registry reachable here lacks some other
-# platforms' optional binaries (e.g. @biomejs/cli-darwin-arm64), so the lock
-# file cannot list them and `npm ci` would refuse it. install still follows the lock.
-npx -y -p node@22.23.3 -- npm install --no-audit --no-fund --loglevel=error
+node22=node@22.23.3
+say() { echo "seraphim: $*" >&2; }
+say "installing dependencies (first run, or package files changed); a first run takes a few minutes."
+say "[1/3] fetching Node 22 to run npm under ($node22)..."
+npx -y -p "$node22" -- node --version >&2
+say "[2/3] installing the packages package-lock.json lists (npm's progress follows)..."
+# `npm install`, not `npm ci`: it adds what changed to an existing node_modules
+# instead of deleting it. `--no-save` leaves the tracked package-lock.json as it
+# is: install would otherwise rewrite it (optional binaries of other platforms)
+# on every fresh clone. The lock is read either way.
+# npm shows progress on a terminal only; elsewhere (CI, an editor's task) a
+# line every 30 s says the install has not hung.
+(
+  elapsed=0
+  while sleep 1; do
+    elapsed=$((elapsed + 1))
+    if [ $((elapsed % 30)) -eq 0 ]; then say "      still installing ($((elapsed / 60))m$((elapsed % 60))s)..."; fi
+  done
+) &
+ticker=$!
+trap 'kill $ticker 2>/dev/null' EXIT
+npx -y -p "$node22" -- npm install --no-save --no-audit --no-fund --progress --loglevel=error
+kill $ticker 2>/dev/null
+say "[3/3] checking that node_modules/.bin/node is Node 22..."
 "./node_modules/.bin/node" -e 'const [major]=process.versions.node.split(".");if(+major<22){console.error("Node 22 was not installed");process.exit(1)}'
 touch "$stamp"
+say "dependencies installed."

@@ -7,8 +7,9 @@ import { createLogger } from '../platform/logger.js';
 import { poolLimitsFromConfig } from '../platform/pool/model.js';
 import { seedDemo } from '../runtimes/embedded/demo.js';
 import { EmbeddedRuntime } from '../runtimes/embedded/runtime.js';
-import { startHttpServer } from '../runtimes/embedded/server.js';
+import { ListenError, listenHttp } from '../runtimes/embedded/server.js';
 import { readSettings, signInMode } from '../runtimes/embedded/settings.js';
+import { CliError, EXIT } from './client.js';
 
 export interface ServeOptions {
   port?: number;
@@ -29,43 +30,52 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
   poolLimitsFromConfig(envConfig(env));
   const logger = createLogger({ level: settings.SERAPHIM_LOG_LEVEL, fields: { runtime: 'embedded' } });
   const auth = signInMode(settings);
-  const runtime = new EmbeddedRuntime({
-    orchestrators,
-    auth,
-    dataDir: settings.SERAPHIM_DATA_DIR,
-    env,
-    logger,
-    version: SERAPHIM_VERSION,
-    spanRetention: {
-      keepSpans: settings.SERAPHIM_TRACE_KEEP_SPANS,
-      keepDays: settings.SERAPHIM_TRACE_KEEP_DAYS,
-    },
-    // Upstash is optional on one machine; its client loads only when configured.
-    ...(settings.UPSTASH_REDIS_REST_URL
-      ? { kv: (await import('../runtimes/firebase/upstash-kv.js')).createUpstashKv(envConfig(env)) }
-      : {}),
-  });
-  if (settings.SERAPHIM_DEMO === '1') {
-    const seeded = await seedDemo(runtime.ports.documents);
-    if (seeded.created > 0) logger.info('Seeded demo data', seeded);
-  }
-  runtime.start();
-  if (settings.SERAPHIM_DEMO === '1') {
-    const { engine } = await import('../orchestrators/executions/index.js');
-    const { seedExecutionsDemo } = await import('../orchestrators/executions/demo.js');
-    const demo = await seedExecutionsDemo({ ...runtime.ports, correlationId: 'demo-seed' }, engine);
-    if (demo.seeded) logger.info('Seeded the claims-triage demo use case and its executions');
-  }
-  const http = await startHttpServer({
-    api: runtime.api,
-    ports: runtime.ports,
-    rawHandlers: runtime.rawHandlers,
+  // The port first: a clash must stop start-up before the data folder is locked or anything is seeded.
+  const http = await listenHttp({
     staticDir: settings.SERAPHIM_STATIC_DIR,
     host: settings.SERAPHIM_HOST,
     port: settings.SERAPHIM_PORT,
     maxBodyBytes: settings.SERAPHIM_MAX_BODY_BYTES,
     allowedHosts: settings.SERAPHIM_ALLOWED_HOSTS,
+  }).catch((error: unknown) => {
+    throw error instanceof ListenError ? new CliError(error.message, EXIT.usage) : error;
   });
+  let runtime: EmbeddedRuntime | undefined;
+  try {
+    runtime = new EmbeddedRuntime({
+      orchestrators,
+      auth,
+      dataDir: settings.SERAPHIM_DATA_DIR,
+      env,
+      logger,
+      version: SERAPHIM_VERSION,
+      spanRetention: {
+        keepSpans: settings.SERAPHIM_TRACE_KEEP_SPANS,
+        keepDays: settings.SERAPHIM_TRACE_KEEP_DAYS,
+      },
+      // Upstash is optional on one machine; its client loads only when configured.
+      ...(settings.UPSTASH_REDIS_REST_URL
+        ? { kv: (await import('../runtimes/firebase/upstash-kv.js')).createUpstashKv(envConfig(env)) }
+        : {}),
+    });
+    if (settings.SERAPHIM_DEMO === '1') {
+      const seeded = await seedDemo(runtime.ports.documents);
+      if (seeded.created > 0) logger.info('Seeded demo data', seeded);
+    }
+    runtime.start();
+    if (settings.SERAPHIM_DEMO === '1') {
+      const { engine } = await import('../orchestrators/executions/index.js');
+      const { seedExecutionsDemo } = await import('../orchestrators/executions/demo.js');
+      const demo = await seedExecutionsDemo({ ...runtime.ports, correlationId: 'demo-seed' }, engine);
+      if (demo.seeded) logger.info('Seeded the claims-triage demo use case and its executions');
+    }
+  } catch (error) {
+    // Nothing may outlive a failed start: the port, the timers and the lock would keep the process up.
+    await http.close();
+    await runtime?.stop({ graceMs: 0 });
+    throw error;
+  }
+  http.serve(runtime);
   runtime.people.baseUrl = http.url;
   // The one line scripts and tests wait for; keep its shape.
   process.stdout.write(`Seraphim ${SERAPHIM_VERSION} (embedded) listening on ${http.url}\n`);

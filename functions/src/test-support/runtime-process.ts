@@ -60,10 +60,10 @@ export async function startRuntimeProcess(
     child.once('exit', (code) => resolvePromise(code)),
   );
   const url = await new Promise<string>((resolvePromise, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`runtime did not start within ${opts.timeoutMs ?? 20_000} ms:\n${out}`)),
-      opts.timeoutMs ?? 20_000,
-    );
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // a hung start-up must not outlive the test, holding its port and data folder
+      reject(new Error(`runtime did not start within ${opts.timeoutMs ?? 20_000} ms:\n${out}`));
+    }, opts.timeoutMs ?? 20_000);
     const check = () => {
       const match = /listening on (http:\/\/\S+)/.exec(out);
       if (match?.[1]) {

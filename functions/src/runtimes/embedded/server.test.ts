@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import system from '../../orchestrators/system/index.js';
-import { MemorySink } from '../../platform/logger.js';
+import { createLogger, MemorySink } from '../../platform/logger.js';
 import { defineOrchestrator, defineRoute } from '../../platform/orchestrator.js';
 import { startTestRuntime, type TestRuntime } from '../../test-support/embedded.js';
+import { EmbeddedRuntime } from './runtime.js';
+import { listenHttp } from './server.js';
 
 let counted = 0;
 
@@ -228,5 +230,28 @@ describe('embedded runtime over HTTP', () => {
     const res = await get(`/api/system/pings/${id}`);
     expect(res.status).toBe(200);
     expect(((await res.json()) as { id: string }).id).toBe(id);
+  });
+});
+
+describe('a server bound before its runtime is up', () => {
+  it('answers 503 with Retry-After until the runtime is handed over, then serves the API', async () => {
+    const http = await listenHttp({ staticDir: undefined, host: '127.0.0.1', port: 0 });
+    const runtime = new EmbeddedRuntime({
+      orchestrators: [system],
+      dataDir: ':memory:',
+      version: 'test',
+      logger: createLogger({ sink: new MemorySink() }),
+    });
+    try {
+      const early = await fetch(`${http.url}/api/system/health`);
+      expect(early.status).toBe(503);
+      expect(early.headers.get('retry-after')).toBe('1');
+      expect(await early.json()).toMatchObject({ status: 503, code: 'retryable' });
+      http.serve(runtime);
+      expect((await fetch(`${http.url}/api/system/health`)).status).toBe(200);
+    } finally {
+      await http.close();
+      await runtime.stop();
+    }
   });
 });

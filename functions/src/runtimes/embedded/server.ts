@@ -6,7 +6,7 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
-import { PayloadTooLargeError } from '../../platform/errors.js';
+import { errorMessage, PayloadTooLargeError } from '../../platform/errors.js';
 import {
   type ApiHandler,
   type ApiResponse,
@@ -18,19 +18,25 @@ import type { Ports } from '../../platform/ports.js';
 import { problem } from '../../platform/problem.js';
 import { allowedHosts, refusal } from './host-check.js';
 
-export interface HttpServerOptions {
+/** What answers requests once the runtime is up. */
+export interface HttpApp {
   api: ApiHandler;
   ports: Pick<Ports, 'ids' | 'logger' | 'tracer'>;
+  /** Consulted in order after the Host and Origin checks, before anything else; see {@link RawHandler}. */
+  rawHandlers?: readonly RawHandler[];
+}
+
+export interface ListenOptions {
   /** The built Mission Control (`hosting/build`); when missing, `/` explains how to build it. */
   staticDir: string | undefined;
   host: string;
   port: number;
   maxBodyBytes?: number;
-  /** Consulted in order after the Host and Origin checks, before anything else; see {@link RawHandler}. */
-  rawHandlers?: readonly RawHandler[];
   /** Extra `Host` names to answer (SERAPHIM_ALLOWED_HOSTS), e.g. a proxy's public name. */
   allowedHosts?: readonly string[];
 }
+
+export type HttpServerOptions = ListenOptions & HttpApp;
 
 /**
  * Takes a request before the JSON front door, which buffers bodies whole: a
@@ -43,6 +49,42 @@ export interface RunningServer {
   url: string;
   server: Server;
   close(): Promise<void>;
+}
+
+/** A server holding its port and not yet answering: every request gets 503 until {@link serve}. */
+export interface BoundServer extends RunningServer {
+  serve(app: HttpApp): void;
+}
+
+/**
+ * The port could not be taken. Raised before anything else starts, so that a
+ * clash costs nothing: no lock, no database, no seeding.
+ */
+export class ListenError extends Error {
+  override name = 'ListenError';
+  constructor(
+    message: string,
+    /** `host:port` as asked for. */
+    readonly address: string,
+    /** The system's code: `EADDRINUSE`, `EACCES`, `EADDRNOTAVAIL`, … */
+    readonly code: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
+function listenFailure(error: unknown, host: string, port: number): ListenError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const reason =
+    code === 'EADDRINUSE'
+      ? 'the port is already in use (another Seraphim, or another program). Stop it, or pick another port with --port N (0 picks a free one)'
+      : code === 'EACCES'
+        ? 'permission denied (ports below 1024 need privileges). Pick another port with --port N'
+        : code === 'EADDRNOTAVAIL'
+          ? `${host} is not an address of this machine. Pick another with --host`
+          : errorMessage(error);
+  return new ListenError(`Cannot listen on ${address}: ${reason}.`, address, code);
 }
 
 const TYPES: Record<string, string> = {
@@ -106,9 +148,22 @@ function serveStatic(staticDir: string | undefined, pathname: string, res: Serve
   createReadStream(target).pipe(res);
 }
 
+/** Binds and answers at once: for callers whose runtime is already up (tests). */
 export async function startHttpServer(opts: HttpServerOptions): Promise<RunningServer> {
+  const bound = await listenHttp(opts);
+  bound.serve(opts);
+  return bound;
+}
+
+/**
+ * Takes the port first, so that `serve` learns of a clash before it locks the
+ * data folder or starts any work; {@link BoundServer.serve} hands the requests
+ * to the runtime once it is up. Throws {@link ListenError}.
+ */
+export async function listenHttp(opts: ListenOptions): Promise<BoundServer> {
   const limit = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   let hostAllowed: (host: string) => boolean = () => false; // set once the port is known
+  let app: HttpApp | undefined;
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const refused = refusal(req.headers, hostAllowed);
@@ -124,7 +179,21 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningS
       });
       return;
     }
-    if (opts.rawHandlers?.some((handle) => handle(req, res, url))) return;
+    if (!app) {
+      send(res, {
+        status: 503,
+        headers: { 'content-type': 'application/problem+json; charset=utf-8', 'retry-after': '1' },
+        body: JSON.stringify(
+          problem(503, 'retryable', 'Temporarily unavailable', {
+            detail: 'Seraphim is starting.',
+            retryAfterSeconds: 1,
+          }),
+        ),
+      });
+      return;
+    }
+    const { api, ports, rawHandlers } = app;
+    if (rawHandlers?.some((handle) => handle(req, res, url))) return;
     if (!url.pathname.startsWith('/api/') && url.pathname !== '/api') {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405, { allow: 'GET, HEAD' });
@@ -144,23 +213,23 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningS
       Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]),
     );
     readBody(req, limit)
-      .then((body) => opts.api({ method, path: url.pathname, query: url.searchParams, headers, body }))
+      .then((body) => api({ method, path: url.pathname, query: url.searchParams, headers, body }))
       .then(
         (response) => send(res, response),
         (error: unknown) => {
           res.setHeader('connection', 'close');
           // Refused before the front door (a body over the limit): still one traced request.
-          const refuse = async () => errorResponse(error, opts.ports, `${method} ${url.pathname}`);
-          traceRequest(opts.ports.tracer, { method, path: url.pathname, headers }, refuse).then(
+          const refuse = async () => errorResponse(error, ports, `${method} ${url.pathname}`);
+          traceRequest(ports.tracer, { method, path: url.pathname, headers }, refuse).then(
             (response) => send(res, response),
-            () => send(res, errorResponse(error, opts.ports, `${method} ${url.pathname}`)),
+            () => send(res, errorResponse(error, ports, `${method} ${url.pathname}`)),
           );
         },
       );
   });
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolvePromise, reject) => {
-    server.once('error', reject);
+    server.once('error', (error) => reject(listenFailure(error, opts.host, opts.port)));
     server.listen(opts.port, opts.host, () => resolvePromise());
   });
   const address = server.address() as AddressInfo;
@@ -169,6 +238,9 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningS
   return {
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`,
     server,
+    serve: (ready) => {
+      app = ready;
+    },
     close: () =>
       new Promise<void>((resolvePromise) => {
         server.close(() => resolvePromise());
