@@ -147,8 +147,8 @@ export async function executions(
       return EXIT.ok;
     }
     case 'diff': {
-      const from = Number(need(opts.from, '--from'));
-      const to = Number(need(opts.to, '--to'));
+      const from = wholeNumber(need(opts.from, '--from'), '--from', { min: 0 });
+      const to = wholeNumber(need(opts.to, '--to'), '--to', { min: 0 });
       const d = await api.diff({ params: execution(), query: { from, to } });
       print(d, () => [
         ...d.context.map(

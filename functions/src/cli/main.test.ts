@@ -67,6 +67,58 @@ describe('seraphim CLI', () => {
   });
 });
 
+describe('seraphim CLI defects (issue 8, item 13)', () => {
+  // Nothing listens on port 1: a request that got out would exit 3, not 2.
+  const nowhere = ['--url', 'http://127.0.0.1:1'];
+
+  it('defect: diff --from x sent NaN and exited 4; now a usage error, exit 2, naming the option', async () => {
+    const r = await cli(['executions', 'diff', 'E1', '--from', 'x', '--to', '2', ...nowhere]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--from must be a whole number/);
+    expect((await cli(['executions', 'diff', 'E1', '--from', '0', '--to', '1.5', ...nowhere])).code).toBe(2);
+  });
+
+  it('defect: --url notaurl exited 3 (unreachable); now a usage error, exit 2, naming --url', async () => {
+    for (const url of ['notaurl', 'ftp://127.0.0.1:4400', '']) {
+      const r = await cli(['status', '--url', url]);
+      expect(r.code, url).toBe(2);
+      expect(r.err, url).toMatch(/--url must be an http\(s\) URL/);
+    }
+  });
+
+  it('defect: under --json, errors were plain text; now one JSON object on stderr with the exit code', async () => {
+    const unreachable = await cli(['executions', 'show', 'E1', '--json', ...nowhere]);
+    expect(unreachable.code).toBe(3);
+    expect(unreachable.out).toBe('');
+    expect(JSON.parse(unreachable.err)).toMatchObject({ error: { exitCode: 3, code: 'unreachable' } });
+    const usage = await cli(['executions', 'diff', 'E1', '--from', 'x', '--to', '1', '--json', ...nowhere]);
+    expect(JSON.parse(usage.err)).toMatchObject({
+      error: { exitCode: 2, message: expect.stringMatching(/--from/) },
+    });
+  });
+
+  it("defect: a subcommand's --help printed the whole group without option descriptions", async () => {
+    const r = await cli(['executions', 'diff', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('seraphim executions diff ID --from N --to M');
+    expect(r.out).not.toContain('seraphim executions reschedule');
+    expect(r.out).toMatch(/--from VALUE\s+diff, fork: the checkpoint to start from/);
+    expect(r.out).toMatch(/--workspace VALUE\s+the workspace \(default demo\)/);
+    // Every option of every command says what it does.
+    for (const command of ['status', 'executions', 'pool', 'users', 'serve']) {
+      const help = (await cli([command, '--help'])).out;
+      const options = help
+        .slice(help.indexOf('Options:'))
+        .split('\n')
+        .slice(1)
+        .filter((l) => l.startsWith('  --'));
+      expect(options.length, command).toBeGreaterThan(0);
+      for (const line of options)
+        expect(line, `${command}: ${line}`).toMatch(/^\s+--\S+(?: VALUE)?(?:, -\w)?\s{2,}\S/);
+    }
+  });
+});
+
 describe('seraphim executions', () => {
   let t: TestRuntime;
   beforeAll(async () => {

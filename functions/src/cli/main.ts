@@ -17,10 +17,15 @@ import { EXECUTIONS_USAGE } from './executions.js';
 import { POOL_USAGE } from './pool.js';
 import { USERS_USAGE } from './users.js';
 
+/** An option as parseArgs reads it, with the line `--help` shows for it. */
+type OptionSpec = NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options']>[string] & {
+  description?: string;
+};
+
 interface Command {
   summary: string;
   usage: string;
-  options: NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+  options: Record<string, OptionSpec>;
   /** Whether the command takes positional arguments (subcommands, ids). */
   positionals?: boolean;
   run(
@@ -34,7 +39,7 @@ const common = {
   url: { type: 'string', description: 'API base URL (default $SERAPHIM_URL or http://127.0.0.1:4400)' },
   'data-dir': { type: 'string', description: "the local runtime's data folder, for its cli-token" },
   json: { type: 'boolean', description: 'machine-readable output' },
-  help: { type: 'boolean', short: 'h' },
+  help: { type: 'boolean', short: 'h', description: 'this help' },
 } as const;
 
 const commands: Record<string, Command> = {
@@ -56,15 +61,15 @@ const commands: Record<string, Command> = {
     positionals: true,
     options: {
       ...common,
-      workspace: { type: 'string' },
-      'use-case': { type: 'string' },
-      status: { type: 'string' },
-      from: { type: 'string' },
-      to: { type: 'string' },
-      input: { type: 'string' },
-      comment: { type: 'string' },
-      limit: { type: 'string' },
-      at: { type: 'string' },
+      workspace: { type: 'string', description: 'the workspace (default demo)' },
+      'use-case': { type: 'string', description: 'list: only executions of this use case' },
+      status: { type: 'string', description: 'list: only executions in this status' },
+      from: { type: 'string', description: 'diff, fork: the checkpoint to start from (0 is the start)' },
+      to: { type: 'string', description: 'diff: the checkpoint to compare with' },
+      input: { type: 'string', description: 'run, fork: the input, as JSON' },
+      comment: { type: 'string', description: 'approve, reject: a note kept with the decision' },
+      limit: { type: 'string', description: 'list, checkpoints: how many to show' },
+      at: { type: 'string', description: 'reschedule: when, as ISO 8601 or ms since epoch' },
     },
     async run(values, out, positionals) {
       const { executions } = await import('./executions.js');
@@ -94,10 +99,10 @@ const commands: Record<string, Command> = {
     positionals: true,
     options: {
       ...common,
-      limit: { type: 'string' },
-      weight: { type: 'string' },
-      budget: { type: 'string' },
-      cap: { type: 'string' },
+      limit: { type: 'string', description: 'decisions: how many to show' },
+      weight: { type: 'string', description: "settings: the workspace's weight under contention" },
+      budget: { type: 'string', description: 'settings: executions accepted and not finished' },
+      cap: { type: 'string', description: "settings: a cap on running steps, or 'none'" },
     },
     async run(values, out, positionals) {
       const { pool } = await import('./pool.js');
@@ -120,7 +125,11 @@ const commands: Record<string, Command> = {
     summary: 'People who can sign in: add (prints their invitation link), list, remove',
     usage: `\n${USERS_USAGE}`,
     positionals: true,
-    options: { ...common, workspace: { type: 'string' }, role: { type: 'string' } },
+    options: {
+      ...common,
+      workspace: { type: 'string', description: 'add: the workspace to invite them to' },
+      role: { type: 'string', description: 'add: viewer, operator, admin or owner' },
+    },
     async run(values, out, positionals) {
       const { users } = await import('./users.js');
       const str = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
@@ -140,11 +149,20 @@ const commands: Record<string, Command> = {
     summary: 'Run the embedded runtime and Mission Control on this machine',
     usage: 'seraphim serve [--port N] [--host H] [--data-dir DIR] [--no-demo]',
     options: {
-      port: { type: 'string' },
-      host: { type: 'string' },
-      'data-dir': { type: 'string' },
-      'no-demo': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
+      port: {
+        type: 'string',
+        description: 'the HTTP port (default $SERAPHIM_PORT or 4400; 0 picks a free one)',
+      },
+      host: {
+        type: 'string',
+        description: 'the address to listen on (default 127.0.0.1; others require sign-in)',
+      },
+      'data-dir': {
+        type: 'string',
+        description: 'where the SQLite file, blobs and lock live (default .data)',
+      },
+      'no-demo': { type: 'boolean', description: 'do not seed the demo workspace' },
+      help: { type: 'boolean', short: 'h', description: 'this help' },
     },
     async run(values) {
       const port = values.port === undefined ? undefined : Number(values.port);
@@ -213,25 +231,76 @@ export async function main(
     return EXIT.usage;
   }
   if (values.help === true) {
-    out(`${command.summary}\n\nUsage: ${command.usage}`);
+    out(commandHelp(command, positionals[0]));
     return EXIT.ok;
   }
+  // Under --json, a failure is JSON too, on stderr: scripts parse both streams.
+  const fail = (message: string, exitCode: number, code?: string): number => {
+    err(
+      values.json === true
+        ? JSON.stringify({ error: { message, exitCode, ...(code === undefined ? {} : { code }) } })
+        : `seraphim: ${message}`,
+    );
+    return exitCode;
+  };
   try {
+    if (typeof values.url === 'string') checkUrl(values.url);
     if (name !== 'serve' && typeof values['data-dir'] === 'string') useDataDir(values['data-dir']);
     return await command.run(values, out, positionals);
   } catch (error) {
     if (error instanceof CliError || error instanceof ApiError) {
       const failure = error instanceof ApiError ? cliFailure(error) : error;
-      err(`seraphim: ${failure.message}`);
-      return failure.exitCode;
+      return fail(failure.message, failure.exitCode, error instanceof ApiError ? error.code : undefined);
     }
     if (error instanceof SeraphimError) {
-      err(`seraphim: ${error.message}`);
-      return error.status < 500 ? EXIT.usage : EXIT.unreachable;
+      return fail(error.message, error.status < 500 ? EXIT.usage : EXIT.unreachable, error.code);
     }
-    err(`seraphim: ${errorMessage(error)}`);
-    return 1;
+    return fail(errorMessage(error), 1);
   }
+}
+
+/** `--url` must be an http(s) URL: anything else is a usage error, not an unreachable runtime. */
+function checkUrl(url: string): void {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+    throw new CliError(
+      `--url must be an http(s) URL such as http://127.0.0.1:4400; got "${url}"`,
+      EXIT.usage,
+    );
+  }
+}
+
+/**
+ * A command's help: its summary, its usage (only the lines of the action
+ * asked about, when one is named and the usage has lines for it), and every
+ * option with what it does.
+ */
+function commandHelp(command: Command, action: string | undefined): string {
+  const lines = command.usage.split('\n').filter((line) => line.trim() !== '');
+  const forAction =
+    action === undefined ? [] : lines.filter((line) => line.split(' ')[2]?.split('|').includes(action));
+  const usage = forAction.length > 0 ? forAction : lines;
+  const flags = Object.entries(command.options).map(([name, o]) => {
+    const flag = `--${name}${o.type === 'string' ? ' VALUE' : ''}${o.short ? `, -${o.short}` : ''}`;
+    return { flag, description: o.description ?? '' };
+  });
+  const width = Math.max(...flags.map((f) => f.flag.length));
+  return [
+    command.summary,
+    '',
+    'Usage:',
+    ...usage.map((line) => `  ${line.trim()}`),
+    '',
+    'Options:',
+    ...flags.map((f) => `  ${f.flag.padEnd(width)}  ${f.description}`.trimEnd()),
+    '',
+    'Exit codes: 0 ok, 1 unhealthy, 2 usage error, 3 runtime unreachable, 4 API error.',
+  ].join('\n');
 }
 
 function isEntryPoint(): boolean {
