@@ -33,9 +33,12 @@ say "[2/3] installing the packages package-lock.json lists (npm's progress follo
   done
 ) &
 ticker=$!
-trap 'kill $ticker 2>/dev/null' EXIT
+# `|| true`: the ticker may be gone already, and a failing command in an EXIT trap would become
+# the script's exit status (dash), failing a successful install.
+trap 'kill $ticker 2>/dev/null || true' EXIT
 npx -y -p "$node22" -- npm install --no-save --no-audit --no-fund --progress --loglevel=error
-kill $ticker 2>/dev/null
+kill $ticker 2>/dev/null || true
+trap - EXIT
 say "[3/3] checking that node_modules/.bin/node is Node 22..."
 "./node_modules/.bin/node" -e 'const [major]=process.versions.node.split(".");if(+major<22){console.error("Node 22 was not installed");process.exit(1)}'
 touch "$stamp"
