@@ -123,25 +123,26 @@ describe('CloudTasksQueue.setRateLimits', () => {
   });
 });
 
-describe('CloudTasksQueue.enqueue: dispatch deadline (issue 8, item 2)', () => {
-  function recording(attemptSeconds?: number) {
-    const sent: TaskOptions[] = [];
-    const queue = new CloudTasksQueue({
-      region: 'us-central1',
-      queues: ['executions-stepNormal'],
-      taskQueue: async () => ({
-        async enqueue(_data: unknown, opts?: TaskOptions) {
-          sent.push(opts ?? {});
-        },
-      }),
-      counts: async () => ({ depth: 0, inFlight: 0, oldestAgeMs: 0 }),
-      updateRateLimits: async () => {},
-      countDeadLetters: async () => 0,
-      ...(attemptSeconds === undefined ? {} : { attemptSeconds: async () => attemptSeconds }),
-    });
-    return { queue, sent };
-  }
+/** A queue whose enqueues are recorded, with each task's attempt length when given. */
+function recording(attemptSeconds?: number) {
+  const sent: TaskOptions[] = [];
+  const queue = new CloudTasksQueue({
+    region: 'us-central1',
+    queues: ['executions-stepNormal'],
+    taskQueue: async () => ({
+      async enqueue(_data: unknown, opts?: TaskOptions) {
+        sent.push(opts ?? {});
+      },
+    }),
+    counts: async () => ({ depth: 0, inFlight: 0, oldestAgeMs: 0 }),
+    updateRateLimits: async () => {},
+    countDeadLetters: async () => 0,
+    ...(attemptSeconds === undefined ? {} : { attemptSeconds: async () => attemptSeconds }),
+  });
+  return { queue, sent };
+}
 
+describe('CloudTasksQueue.enqueue: dispatch deadline (issue 8, item 2)', () => {
   it('defect: steps longer than 10 minutes ran twice (no deadline: Cloud Tasks redispatched at its default); each task now carries its attempt length', async () => {
     const { queue, sent } = recording(1800);
     await queue.enqueue('executions-stepNormal', {}, { id: 'long-step' });
@@ -184,19 +185,7 @@ describe('CloudTasksQueue.enqueue: dispatch deadline (issue 8, item 2)', () => {
 
 describe('CloudTasksQueue.enqueue: task names (issue 8, item 6)', () => {
   it('defect: task names started with a time-ordered id; each name now starts with a hash of the id', async () => {
-    const sent: TaskOptions[] = [];
-    const queue = new CloudTasksQueue({
-      region: 'us-central1',
-      queues: ['executions-stepNormal'],
-      taskQueue: async () => ({
-        async enqueue(_data: unknown, opts?: TaskOptions) {
-          sent.push(opts ?? {});
-        },
-      }),
-      counts: async () => ({ depth: 0, inFlight: 0, oldestAgeMs: 0 }),
-      updateRateLimits: async () => {},
-      countDeadLetters: async () => 0,
-    });
+    const { queue, sent } = recording();
     // Ids as the engine makes them: a time-ordered execution id first, so consecutive ids share a long prefix.
     const ids = Array.from(
       { length: 50 },
