@@ -61,3 +61,12 @@ export async function startTestRuntime(
     },
   };
 }
+
+/** Waits until every queue of the runtime is empty and idle: nothing waiting, due later or running. */
+export async function drainQueues(runtime: EmbeddedRuntime): Promise<void> {
+  for (;;) {
+    await runtime.whenIdle();
+    if ((await runtime.queue.list()).every((q) => q.depth === 0 && q.inFlight === 0)) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { PermanentError } from '../../platform/errors.js';
-import { startTestRuntime, type TestRuntime } from '../../test-support/embedded.js';
+import { drainQueues, startTestRuntime, type TestRuntime } from '../../test-support/embedded.js';
 import system from '../system/index.js';
 import { builtinAgents, createAgentRegistry } from './agents/registry.js';
 import { defineAgent } from './agents/types.js';
@@ -97,14 +97,7 @@ describe('executions on the embedded runtime', () => {
       ...(init?.body === undefined ? {} : { body: JSON.stringify(init.body) }),
     });
   const json = async <T>(res: Response | Promise<Response>): Promise<T> => (await (await res).json()) as T;
-  const settle = async () => {
-    for (;;) {
-      await t.runtime.whenIdle();
-      const queues = await t.runtime.queue.list();
-      if (queues.every((q) => q.depth === 0 && q.inFlight === 0)) return;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  };
+  const settle = () => drainQueues(t.runtime);
   const run = async (input: unknown, useCaseId = 'claims-triage') => {
     const started = await api('/executions', { body: { useCaseId, input } });
     expect(started.status).toBe(202);

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { startTestRuntime, type TestRuntime } from '../../test-support/embedded.js';
+import { drainQueues, startTestRuntime, type TestRuntime } from '../../test-support/embedded.js';
 import system from '../system/index.js';
 import { builtinAgents, createAgentRegistry } from './agents/registry.js';
 import { defineAgent } from './agents/types.js';
@@ -91,14 +91,7 @@ describe('forks and checkpoints on the embedded runtime', () => {
       method: 'POST',
     });
   const json = async <T>(res: Response | Promise<Response>): Promise<T> => (await (await res).json()) as T;
-  const settle = async () => {
-    for (;;) {
-      await t.runtime.whenIdle();
-      const queues = await t.runtime.queue.list();
-      if (queues.every((q) => q.depth === 0 && q.inFlight === 0)) return;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  };
+  const settle = () => drainQueues(t.runtime);
   const settled = async (started: Response | Promise<Response>) => {
     const res = await started;
     expect(res.status, await res.clone().text()).toBe(202);
