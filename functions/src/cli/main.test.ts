@@ -1,19 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import system from '../orchestrators/system/index.js';
 import { poolOf } from '../platform/pool/store.js';
+import { cli } from '../test-support/cli.js';
 import { startTestRuntime, type TestRuntime } from '../test-support/embedded.js';
-import { main } from './main.js';
-
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(
-    args,
-    (l) => out.push(l),
-    (l) => err.push(l),
-  );
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 describe('seraphim CLI', () => {
   let t: TestRuntime;

@@ -5,20 +5,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import system from '../orchestrators/system/index.js';
 import workspaces from '../orchestrators/workspaces/index.js';
+import { cli } from '../test-support/cli.js';
 import { startTestRuntime, type TestRuntime } from '../test-support/embedded.js';
 import { grant } from '../test-support/people.js';
-import { main } from './main.js';
-
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(
-    args,
-    (l) => out.push(l),
-    (l) => err.push(l),
-  );
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 describe('seraphim users', () => {
   let t: TestRuntime;

@@ -631,10 +631,7 @@ describe('executions on the embedded runtime', () => {
       const ctx = { ...fresh.runtime.ports, correlationId: 'seed' };
       expect(await seedExecutionsDemo(ctx, engine)).toEqual({ seeded: true });
       expect(await seedExecutionsDemo(ctx, engine)).toEqual({ seeded: false });
-      for (;;) {
-        await fresh.runtime.whenIdle();
-        if ((await fresh.runtime.queue.list()).every((q) => q.depth === 0 && q.inFlight === 0)) break;
-      }
+      await drainQueues(fresh.runtime);
       const get = (path: string) => fetch(`${fresh.url}/api/executions/workspaces/demo${path}`);
       const list = await json<{ executions: Array<{ id: string }> }>(
         get('/executions?useCase=claims-triage&limit=10'),

@@ -5,7 +5,7 @@
  * state in every checkpoint and in the execution) are read and carried on.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestRuntime, type TestRuntime } from '../../test-support/embedded.js';
+import { drainQueues, startTestRuntime, type TestRuntime } from '../../test-support/embedded.js';
 import { builtinAgents, createAgentRegistry } from './agents/registry.js';
 import { ExecutionEngine } from './engine.js';
 import { createExecutionsOrchestrator } from './index.js';
@@ -87,13 +87,7 @@ describe('the execution record on the embedded store', () => {
       headers: { 'content-type': 'application/json' },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
-  const settle = async () => {
-    for (;;) {
-      await t.runtime.whenIdle();
-      if ((await t.runtime.queue.list()).every((q) => q.depth === 0 && q.inFlight === 0)) return;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  };
+  const settle = () => drainQueues(t.runtime);
   const stored = (id: string) => t.runtime.ports.documents.get(paths.execution('rec', id));
   const checkpointCount = async (id: string) =>
     (await t.runtime.ports.documents.query(paths.checkpoints('rec', id), { limit: 1000 })).docs.length;

@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { deleteApp, initializeApp } from 'firebase-admin/app';
 import { getAuth } from 'firebase-admin/auth';
 import { getFunctions } from 'firebase-admin/functions';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { orchestrators } from '../../orchestrators/registry.js';
 import { functionName } from '../../platform/orchestrator.js';
 import { CloudTasksQueue, emulatorCounts } from './cloud-tasks.js';
@@ -47,16 +47,6 @@ const app = initializeApp({ projectId: PROJECT }, 'emulator-e2e');
 /** Everything the emulators have printed so far, as captured by the script that started them. */
 function emulatorOutput(): string {
   return readFileSync(logFile, 'utf8');
-}
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
 }
 
 beforeAll(async () => {
@@ -256,21 +246,24 @@ describe('Cloud Tasks emulator', () => {
     expect(await queue.enqueue('system-ping', { pingId }, { id })).toEqual({ id, deduped: true });
 
     // The handler logs its arrival as a JSON line before touching Firestore; the emulator prints it.
-    const line = await until('the ping task handler to log its arrival', () =>
-      emulatorOutput()
-        .split('\n')
-        .map((l) => l.slice(l.indexOf('{')))
-        .filter((l) => l.startsWith('{') && l.includes(pingId))
-        .map((l) => {
-          try {
-            return JSON.parse(l) as Record<string, unknown>;
-          } catch {
-            return undefined;
-          }
-        })
-        .find((entry) => entry?.message === 'ping task received'),
+    // Waits for a condition (the line appearing), never asserts an absence after a sleep.
+    const line = await vi.waitUntil(
+      () =>
+        emulatorOutput()
+          .split('\n')
+          .map((l) => l.slice(l.indexOf('{')))
+          .filter((l) => l.startsWith('{') && l.includes(pingId))
+          .map((l) => {
+            try {
+              return JSON.parse(l) as Record<string, unknown>;
+            } catch {
+              return undefined;
+            }
+          })
+          .find((entry) => entry?.message === 'ping task received'),
+      { timeout: 60_000, interval: 250 },
     );
-    expect(line).toMatchObject({
+    expect(line, 'the ping task handler logs its arrival').toMatchObject({
       severity: 'INFO',
       pingId,
       queue: 'system-ping',
