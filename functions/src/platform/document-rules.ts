@@ -48,6 +48,25 @@ export function splitPath(path: string, kind: 'document' | 'collection'): { pare
   return { parent: segments.slice(0, -1).join('/'), id: segments[segments.length - 1] as string };
 }
 
+/** A collection group's id: one segment, as a collection's last segment. */
+export function checkCollectionId(collectionId: string): void {
+  if (collectionId.includes('/')) {
+    throw new InvalidInputError(`"${collectionId}" is not a collection id`, [
+      { path: 'collectionId', message: 'must be one segment, with no "/"' },
+    ]);
+  }
+  splitPath(collectionId, 'collection');
+}
+
+/** Every query is bounded: 1 to MAX_QUERY_LIMIT documents a page. */
+export function checkQueryLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_QUERY_LIMIT) {
+    throw new InvalidInputError(`limit must be an integer from 1 to ${MAX_QUERY_LIMIT}`, [
+      { path: 'limit', message: `got ${limit}` },
+    ]);
+  }
+}
+
 /** Firestore's deepest nesting of maps and arrays in a document. */
 export const MAX_NESTING_DEPTH = 20;
 /** Firestore's longest field name, in bytes. */

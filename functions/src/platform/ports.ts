@@ -77,6 +77,15 @@ export interface DocumentStore {
   delete(path: string, opts?: WriteOptions): Promise<boolean>;
   /** Bounded query over the direct children of a collection path. */
   query(collection: string, query: Query): Promise<QueryPage>;
+  /**
+   * Bounded query over every collection whose last segment is `collectionId`,
+   * whatever its parent (Firestore's collection group query). Ties are broken
+   * by the full path, not the id, since ids repeat across parents. On Firestore,
+   * each filtered or ordered field needs a collection-group index.
+   */
+  queryGroup(collectionId: string, query: Query): Promise<QueryPage>;
+  /** How many direct children of a collection match `where` (an aggregation: no document is read). */
+  count(collection: string, where?: Filter[]): Promise<number>;
   /** Runs `fn` atomically; retried on contention, so `fn` must not have side effects outside `tx`. */
   transaction<R>(fn: (tx: DocumentTransaction) => Promise<R>): Promise<R>;
 }

@@ -1,7 +1,14 @@
 /** Small agent catalogs and workflows for the pure tests: no I/O, no real agents. */
 import { z } from 'zod';
 import type { AgentDefinition } from '../orchestrators/executions/agents/types.js';
-import { type StepInput, type Workflow, WorkflowSchema } from '../orchestrators/executions/model.js';
+import { initialStepState } from '../orchestrators/executions/machine.js';
+import {
+  type Execution,
+  type StepInput,
+  type StepState,
+  type Workflow,
+  WorkflowSchema,
+} from '../orchestrators/executions/model.js';
 import {
   type AgentCatalog,
   type CompiledWorkflow,
@@ -51,4 +58,33 @@ export function chain(...ids: string[]): StepInput[] {
       inputs: i === 0 ? { x: 'input.x' } : ({ prev: `${ids[i - 1]}Out` } as Record<string, string>),
     }),
   );
+}
+
+/** An execution state built by hand: the given steps (each over a fresh step state), at `at`. */
+export function executionWith(
+  steps: Record<string, Partial<StepState>>,
+  opts: { status?: Execution['status']; context?: Record<string, unknown>; at?: number } = {},
+): Execution {
+  const at = opts.at ?? Date.UTC(2026, 0, 1);
+  return {
+    id: 'e1',
+    workspace: 'w',
+    useCaseId: 'uc',
+    useCaseVersion: 1,
+    status: opts.status ?? 'running',
+    paused: false,
+    input: {},
+    context: opts.context ?? {},
+    steps: Object.fromEntries(Object.entries(steps).map(([id, s]) => [id, { ...initialStepState(), ...s }])),
+    error: null,
+    correlationId: 'c',
+    parentId: null,
+    forkedFromCheckpoint: null,
+    checkpoint: 0,
+    origin: null,
+    createdAt: at,
+    updatedAt: at,
+    endedAt: null,
+    expiresAt: at + 3_600_000,
+  };
 }

@@ -1,34 +1,15 @@
 /** The debugging views, pure: a list row's input preview and what a timeline entry says about a step. */
 import { describe, expect, it } from 'vitest';
+import { executionWith as executionAt } from '../../test-support/workflows.js';
 import { timeline } from './debug.js';
-import { initialStepState } from './machine.js';
-import type { CheckpointRecord, Execution, StepState } from './model.js';
+import type { CheckpointRecord, StepState } from './model.js';
 import { INPUT_PREVIEW_CHARS, inputPreview } from './responses.js';
 
 const T0 = Date.UTC(2026, 10, 24);
 
+/** A waiting execution at T0 with these steps. */
 function executionWith(steps: Record<string, Partial<StepState>>, context: Record<string, unknown> = {}) {
-  return {
-    id: 'e1',
-    workspace: 'w',
-    useCaseId: 'uc',
-    useCaseVersion: 1,
-    status: 'waiting',
-    paused: false,
-    input: {},
-    context,
-    steps: Object.fromEntries(Object.entries(steps).map(([id, s]) => [id, { ...initialStepState(), ...s }])),
-    error: null,
-    correlationId: 'c',
-    parentId: null,
-    forkedFromCheckpoint: null,
-    checkpoint: 0,
-    origin: null,
-    createdAt: T0,
-    updatedAt: T0,
-    endedAt: null,
-    expiresAt: T0 + 3_600_000,
-  } satisfies Execution;
+  return executionAt(steps, { status: 'waiting', context, at: T0 });
 }
 
 describe('inputPreview', () => {

@@ -16,8 +16,15 @@ import { type ForkParent, forkFrom } from './fork.js';
 import { type Decision, decide, type Effect, type MachineInput, newExecution } from './machine.js';
 import type { Execution, UseCase } from './model.js';
 import type { StepTask, TimerTask } from './queues.js';
+import { dueSince, expiredLeases, leaseKey } from './recovery.js';
 import { type AgentRegistry, type StepRerun, StepRunner, type WorkflowSource } from './step-runner.js';
-import { commitDecision, createExecution, getUseCase, type RecordedInputs } from './store.js';
+import {
+  commitDecision,
+  commitRecoveryLook,
+  createExecution,
+  getUseCase,
+  type RecordedInputs,
+} from './store.js';
 import { traceStep } from './tracing.js';
 import { adoptValues } from './values.js';
 import { type CompiledWorkflow, compileWorkflow } from './workflow.js';
@@ -171,38 +178,44 @@ export class ExecutionEngine implements WorkflowSource {
   }
 
   /**
-   * Re-enqueues the current attempt of every step queued before `stalledBefore`
-   * and every waiting timer. Keyed on the attempt, so a task that still exists
-   * is not duplicated; one lost in a crash runs. Returns how many were sent.
+   * The recovery sweep's look at one execution (recovery.ts): sends again the
+   * current attempt of every step whose lease expired at `now`, and the timer
+   * of every such waiting step, then moves its index on. Task ids are keyed on
+   * the attempt, so a task that still exists is not duplicated; one lost in a
+   * crash runs. Returns how many were sent.
    */
-  async recover(ctx: Context, execution: Execution, stalledBefore: number): Promise<number> {
-    const useCase = await this.useCase(
-      ctx,
-      execution.workspace,
-      execution.useCaseId,
-      execution.useCaseVersion,
-    );
-    const wf = this.compile(useCase);
-    const effects: Effect[] = [];
-    for (const [stepId, s] of Object.entries(execution.steps)) {
-      const node = wf.steps.get(stepId);
-      if (!node) continue;
-      const since = s.resumeAt ?? s.queuedAt;
-      if ((s.status === 'queued' || s.status === 'running') && since !== null && since < stalledBefore) {
-        effects.push({
-          type: 'dispatchStep',
-          stepId,
-          attempt: s.attempts,
-          priority: node.step.priority,
-          agent: node.step.agent,
-          runAt: since,
-        });
-      } else if (s.status === 'waiting' && s.resumeAt !== null) {
-        effects.push({ type: 'scheduleTimer', stepId, attempt: s.attempts, at: s.resumeAt });
+  async recover(ctx: Context, ref: { workspace: string; id: string }, now: number): Promise<number> {
+    let count = 0;
+    await commitRecoveryLook(ctx.documents, ref.workspace, ref.id, now, async (execution) => {
+      const expired = expiredLeases(execution, now);
+      if (expired.length === 0) return new Set();
+      const useCase = await this.useCase(ctx, ref.workspace, execution.useCaseId, execution.useCaseVersion);
+      const wf = this.compile(useCase);
+      const effects: Effect[] = [];
+      const sent = new Set<string>();
+      for (const [stepId, s] of expired) {
+        const node = wf.steps.get(stepId);
+        const since = dueSince(s);
+        if (!node || since === null) continue;
+        sent.add(leaseKey(stepId, s));
+        effects.push(
+          s.status === 'waiting'
+            ? { type: 'scheduleTimer', stepId, attempt: s.attempts, at: since }
+            : {
+                type: 'dispatchStep',
+                stepId,
+                attempt: s.attempts,
+                priority: node.step.priority,
+                agent: node.step.agent,
+                runAt: since,
+              },
+        );
       }
-    }
-    await this.carryOut(ctx, execution, effects);
-    return effects.length;
+      await this.carryOut(ctx, execution, effects);
+      count = effects.length;
+      return sent;
+    });
+    return count;
   }
 
   /** Debugging: runs one step's agent again without changing the execution (see StepRunner.rerun). */

@@ -562,6 +562,7 @@ describe('executions on the embedded runtime', () => {
       status: 'running',
       expiresAt: 0,
       steps: 'not a map',
+      recoverAt: 0, // due for the recovery sweep
     });
     try {
       const recovered = await recoverStalled(ctx, engine);
@@ -606,13 +607,15 @@ describe('executions on the embedded runtime', () => {
       const seen: string[] = [];
       // As the firebase runtime's recovery failed when Cloud Tasks refused a timer more than 30 days ahead.
       const refusing = {
-        recover: async (_ctx: unknown, execution: Execution) => {
-          seen.push(execution.id);
+        recover: async (_ctx: unknown, ref: { id: string }) => {
+          seen.push(ref.id);
           if (seen.length === 1) throw new PermanentError('The schedule time is more than 30 days ahead');
           return 1;
         },
-      } as unknown as ExecutionEngine;
-      const recovered = await recoverStalled(ctx, refusing);
+      };
+      // Two hours on, every timer's lease has expired.
+      const later = { ...ctx, clock: { now: () => Date.now() + 2 * 3600_000 } };
+      const recovered = await recoverStalled(later, refusing);
       expect([...seen].sort()).toEqual([...ids].sort());
       expect(recovered).toMatchObject({ executions: 3, redispatched: 2, failed: 1 });
       const reports = fresh.logs.entries.filter(

@@ -5,7 +5,8 @@
  * transaction that reads the snapshot, folds in the checkpoints since, makes
  * sure no checkpoint was added meanwhile, and writes the next checkpoint, the
  * snapshot, or both: a step that settles without changing the execution's
- * status costs one document write.
+ * status costs one document write. The snapshot also carries the recovery
+ * index (`recoverAt`, recovery.ts), written with it when the index must move.
  */
 import { ConflictError, NotFoundError } from '../../platform/errors.js';
 import type { DocumentStore, DocumentTransaction, Ports } from '../../platform/ports.js';
@@ -25,6 +26,7 @@ import {
 } from './model.js';
 
 import { changeOf, fold, needsSnapshot, startOf, stateAt } from './record.js';
+import { indexAfterLook, indexAtCommit, storedRecoverAt } from './recovery.js';
 import { type ValueOwner, valuesPrefix } from './values.js';
 
 export type { Checkpoint, CheckpointRecord } from './model.js';
@@ -97,10 +99,31 @@ export async function listUseCases(
 }
 
 export async function createExecution(documents: DocumentStore, execution: Execution): Promise<void> {
+  const { recoverAt } = indexAtCommit(null, execution, execution.updatedAt);
   await documents.create(
     paths.execution(execution.workspace, execution.id),
-    ExecutionDocument.stamp(execution),
+    stampSnapshot(execution, recoverAt),
   );
+}
+
+/** A snapshot as stored: the execution, and its recovery index (recovery.ts), which reads strip. */
+function stampSnapshot(execution: Execution, recoverAt: number | null): Record<string, unknown> {
+  return { ...ExecutionDocument.stamp(execution), recoverAt };
+}
+
+/** The snapshot, parsed, with the recovery index it carries (null when none). */
+async function readSnapshot(
+  tx: Pick<DocumentTransaction, 'get'>,
+  workspace: string,
+  id: string,
+): Promise<{ snapshot: Parsed<Execution>; recoverAt: number | null }> {
+  const path = paths.execution(workspace, id);
+  const doc = await tx.get(path);
+  if (!doc) throw new NotFoundError(`Execution ${id} not found`);
+  return {
+    snapshot: { ...doc, data: ExecutionDocument.parse(path, doc.data) },
+    recoverAt: storedRecoverAt(doc.data),
+  };
 }
 
 /** The execution now: its snapshot with the checkpoints written since folded in. */
@@ -253,8 +276,7 @@ export async function commitDecision(
 ): Promise<Decision | null> {
   for (let round = 1; ; round++) {
     const result = await documents.transaction(async (tx) => {
-      const snapshot = await readDocument(tx, ExecutionDocument, paths.execution(workspace, id));
-      if (!snapshot) throw new NotFoundError(`Execution ${id} not found`);
+      const { snapshot, recoverAt } = await readSnapshot(tx, workspace, id);
       // The next checkpoint's slot is read inside the transaction: a checkpoint written there since
       // makes this commit run again.
       const { state: now, nextSlotEmpty } = await current(documents, snapshot, (path) => tx.get(path));
@@ -277,9 +299,11 @@ export async function commitDecision(
         };
         tx.create(paths.checkpoint(workspace, id, next.checkpoint), CheckpointDocument.stamp(record));
       }
-      const rewrite = needsSnapshot(now, next, settled !== undefined, snapshot.data.checkpoint);
+      const index = indexAtCommit(recoverAt, next, next.updatedAt);
+      const rewrite =
+        index.mustWrite || needsSnapshot(now, next, settled !== undefined, snapshot.data.checkpoint);
       // The transaction re-checks the snapshot's version before committing.
-      if (rewrite) tx.set(paths.execution(workspace, id), ExecutionDocument.stamp(next));
+      if (rewrite) tx.set(paths.execution(workspace, id), stampSnapshot(next, index.recoverAt));
       return {
         decision,
         committed: { version: rewrite ? snapshot.version + 1 : snapshot.version, state: next },
@@ -296,6 +320,42 @@ export async function commitDecision(
       return result.decision;
     }
     return result;
+  }
+}
+
+/**
+ * The recovery sweep's look at one execution: `look` gets its state now and
+ * sends again what its expired leases held, naming them (recovery.ts,
+ * leaseKey); then one transaction writes the snapshot again (compacted), with
+ * the index after that look. A checkpoint written meanwhile only means a
+ * fresher state: the index is computed from the state the transaction reads.
+ */
+export async function commitRecoveryLook(
+  documents: DocumentStore,
+  workspace: string,
+  id: string,
+  now: number,
+  look: (execution: Execution) => Promise<ReadonlySet<string>>,
+): Promise<void> {
+  const sent = await look((await getExecution(documents, workspace, id)).data);
+  for (let round = 1; ; round++) {
+    const committed = await documents.transaction(async (tx) => {
+      const { snapshot, recoverAt } = await readSnapshot(tx, workspace, id);
+      const { state, nextSlotEmpty } = await current(documents, snapshot, (path) => tx.get(path));
+      if (!nextSlotEmpty && (await tx.get(paths.checkpoint(workspace, id, state.checkpoint + 1))))
+        return RACED;
+      const index = indexAfterLook(state, now, sent);
+      if (index === recoverAt && state.checkpoint === snapshot.data.checkpoint) return null;
+      tx.set(paths.execution(workspace, id), stampSnapshot(state, index));
+      return { version: snapshot.version + 1, state };
+    });
+    if (committed === RACED) {
+      if (round >= MAX_COMMIT_ROUNDS)
+        throw new ConflictError(`Execution ${id}: gave up after ${round} rounds under contention`);
+      continue;
+    }
+    if (committed) remember(documents, paths.execution(workspace, id), committed.version, committed.state);
+    return;
   }
 }
 

@@ -195,6 +195,55 @@ export function describeDocumentStoreContract(
       ]);
     });
 
+    it('queries a collection group: every collection of that id under any parent, paged by full path', async () => {
+      // Unique per run, as a group spans the whole store (a shared emulator too).
+      const group = `g${Math.random().toString(36).slice(2, 10)}`;
+      const written: Array<[string, number]> = [
+        [`${root}/p/p1/${group}/x`, 1],
+        [`${root}/p/p2/${group}/x`, 1], // the same id under another parent, with the same value
+        [`${root}/p/p3/${group}/y`, 3],
+        [`${root}/p/p3/${group}/z`, 9], // filtered out below
+        [`${root}/p/p1/${group}/x/deeper/q/${group}/w`, 2], // deeper, still the group
+        [`${group}/top`, 0], // a top-level collection of that id
+      ];
+      for (const [path, due] of written) await h.store.create(path, { due });
+      await h.store.create(`${root}/p/p1/other/x`, { due: 1 }); // another collection id: not in the group
+      await h.store.create(`${root}/p/p1/${group}/x/sub/v`, { due: 1 }); // a subcollection: not in the group
+
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await h.store.queryGroup(group, {
+          where: [{ field: 'due', op: '<=', value: 5 }],
+          orderBy: [{ field: 'due' }],
+          limit: 2,
+          ...(cursor ? { cursor } : {}),
+        });
+        expect(page.docs.length).toBeLessThanOrEqual(2);
+        seen.push(...page.docs.map((d) => d.path));
+        cursor = page.nextCursor;
+      } while (cursor);
+      expect(seen).toEqual([
+        `${group}/top`,
+        `${root}/p/p1/${group}/x`,
+        `${root}/p/p2/${group}/x`,
+        `${root}/p/p1/${group}/x/deeper/q/${group}/w`,
+        `${root}/p/p3/${group}/y`,
+      ]);
+      await expect(h.store.queryGroup(`${group}/x`, { limit: 1 })).rejects.toBeInstanceOf(InvalidInputError);
+      await expect(h.store.queryGroup(group, { limit: 0 })).rejects.toBeInstanceOf(InvalidInputError);
+    });
+
+    it('counts the children of a collection that match, without the subcollections', async () => {
+      const c = col();
+      for (let i = 0; i < 7; i++) await h.store.create(`${c}/d${i}`, { n: i, odd: i % 2 === 1 });
+      await h.store.create(`${c}/d0/sub/s`, { n: 1, odd: true });
+      expect(await h.store.count(c)).toBe(7);
+      expect(await h.store.count(c, [{ field: 'odd', op: '==', value: true }])).toBe(3);
+      expect(await h.store.count(c, [{ field: 'n', op: 'in', value: [0, 5, 70] }])).toBe(2);
+      expect(await h.store.count(`${c}/nothing/here`)).toBe(0);
+    });
+
     it('keeps every query bounded', async () => {
       await expect(h.store.query(col(), { limit: 0 })).rejects.toBeInstanceOf(SeraphimError);
       await expect(h.store.query(col(), { limit: 100_000 })).rejects.toBeInstanceOf(SeraphimError);

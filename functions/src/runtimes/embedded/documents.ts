@@ -8,10 +8,11 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import {
   apply,
+  checkCollectionId,
   checkField,
+  checkQueryLimit,
   decodeCursor,
   encodeCursor,
-  MAX_QUERY_LIMIT,
   normalise,
   readPath,
   splitPath,
@@ -136,19 +137,40 @@ export class SqliteDocumentStore implements DocumentStore {
 
   async query(collection: string, query: Query): Promise<QueryPage> {
     splitPath(collection, 'collection');
-    if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > MAX_QUERY_LIMIT) {
-      throw new InvalidInputError(`limit must be an integer from 1 to ${MAX_QUERY_LIMIT}`, [
-        { path: 'limit', message: `got ${query.limit}` },
-      ]);
-    }
-    const where: string[] = ['parent = ?'];
+    return this.#page('parent = ?', collection, query, 'id');
+  }
+
+  async queryGroup(collectionId: string, query: Query): Promise<QueryPage> {
+    checkCollectionId(collectionId);
+    // `collection` is a generated column: the parent path's last segment (sqlite.ts, migration 5).
+    return this.#page('collection = ?', collectionId, query, 'path');
+  }
+
+  async count(collection: string, where: Filter[] = []): Promise<number> {
+    splitPath(collection, 'collection');
+    const clauses: string[] = ['parent = ?'];
     const args: Array<string | number | null> = [collection];
+    for (const filter of where) this.#filter(filter, clauses, args);
+    const row = this.#db
+      .prepare(`SELECT COUNT(*) AS n FROM documents WHERE ${clauses.join(' AND ')}`)
+      .get(...args);
+    return Number((row as { n: number }).n);
+  }
+
+  /**
+   * One page of `query` over the documents `scope` selects. `tieBreak` orders equal rows and
+   * names the cursor's position: the id within one collection, the full path across a group.
+   */
+  #page(scope: string, scopeArg: string, query: Query, tieBreak: 'id' | 'path'): QueryPage {
+    checkQueryLimit(query.limit);
+    const where: string[] = [scope];
+    const args: Array<string | number | null> = [scopeArg];
     for (const filter of query.where ?? []) this.#filter(filter, where, args);
     const orders = query.orderBy ?? [];
     for (const o of orders) where.push(`${fieldExpr(o.field)} IS NOT NULL`);
-    const idDirection = orders.at(-1)?.direction === 'desc' ? 'desc' : 'asc';
+    const tieDirection = orders.at(-1)?.direction === 'desc' ? 'desc' : 'asc';
     if (query.cursor) {
-      // Lexicographic "after": (f1 > v1) OR (f1 = v1 AND f2 > v2) OR … OR (all equal AND id > last id).
+      // Lexicographic "after": (f1 > v1) OR (f1 = v1 AND f2 > v2) OR … OR (all equal AND tie > last).
       const cursor = decodeCursor(query.cursor, orders.length);
       const keys = [
         ...orders.map((o, i) => ({
@@ -156,7 +178,7 @@ export class SqliteDocumentStore implements DocumentStore {
           dir: o.direction ?? 'asc',
           value: sqlValue(cursor.v[i]),
         })),
-        { expr: 'id', dir: idDirection, value: cursor.id as string | number | null },
+        { expr: tieBreak, dir: tieDirection, value: cursor.id as string | number | null },
       ];
       const alternatives: string[] = [];
       keys.forEach((key, i) => {
@@ -170,7 +192,7 @@ export class SqliteDocumentStore implements DocumentStore {
     }
     const orderSql = [
       ...orders.map((o) => `${fieldExpr(o.field)} ${o.direction ?? 'asc'}`),
-      `id ${idDirection}`,
+      `${tieBreak} ${tieDirection}`,
     ];
     const sql = `SELECT path, id, data, version, create_time, update_time FROM documents WHERE ${where.join(' AND ')} ORDER BY ${orderSql.join(', ')} LIMIT ?`;
     const rows = this.#db.prepare(sql).all(...args, query.limit + 1) as unknown as Row[];
@@ -180,7 +202,7 @@ export class SqliteDocumentStore implements DocumentStore {
       rows.length > query.limit && last
         ? encodeCursor(
             orders.map((o) => readPath(last.data, o.field)),
-            last.id,
+            last[tieBreak],
           )
         : undefined;
     return { docs, nextCursor };

@@ -107,6 +107,15 @@ const MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 5: collection groups (queryGroup): a document's collection id, the parent path's last segment,
+  // and the recovery sweep's index on an execution's lease expiry (\`recoverAt\`, executions/recovery.ts)
+  `
+  ALTER TABLE documents ADD COLUMN collection TEXT
+    GENERATED ALWAYS AS (replace(parent, rtrim(parent, replace(parent, '/', '')), '')) VIRTUAL;
+  CREATE INDEX documents_collection ON documents (collection, path);
+  CREATE INDEX documents_recover_at ON documents (collection, json_extract(data, '$.recoverAt'), path)
+    WHERE json_extract(data, '$.recoverAt') IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -124,6 +133,8 @@ export interface OpenOptions {
    * @default 'NORMAL'
    */
   synchronous?: 'NORMAL' | 'FULL';
+  /** Migrates only this far: for tests of what a later migration does to an older file. @default SCHEMA_VERSION */
+  schemaVersion?: number;
 }
 
 export function openDatabase(opts: OpenOptions): DatabaseSync {
@@ -133,7 +144,7 @@ export function openDatabase(opts: OpenOptions): DatabaseSync {
     db.exec('PRAGMA journal_mode = WAL');
     db.exec(`PRAGMA synchronous = ${opts.synchronous ?? 'NORMAL'}`);
     db.exec('PRAGMA foreign_keys = ON');
-    migrate(db, opts.file);
+    migrate(db, opts.file, opts.schemaVersion ?? SCHEMA_VERSION);
   } catch (error) {
     db.close();
     throw error;
@@ -146,7 +157,7 @@ function pragmaNumber(db: DatabaseSync, name: string): number {
   return Number(row?.[name] ?? 0);
 }
 
-function migrate(db: DatabaseSync, file: string): void {
+function migrate(db: DatabaseSync, file: string, target: number): void {
   const appId = pragmaNumber(db, 'application_id');
   const version = pragmaNumber(db, 'user_version');
   const tables = db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'`).get() as {
@@ -163,7 +174,7 @@ function migrate(db: DatabaseSync, file: string): void {
         'Upgrade Seraphim, or point SERAPHIM_DATA_DIR elsewhere. Nothing was changed.',
     );
   }
-  for (let next = version + 1; next <= SCHEMA_VERSION; next++) {
+  for (let next = version + 1; next <= target; next++) {
     db.exec('BEGIN IMMEDIATE');
     try {
       db.exec(MIGRATIONS[next - 1] as string);

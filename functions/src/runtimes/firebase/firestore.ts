@@ -16,10 +16,11 @@ import type {
 } from 'firebase-admin/firestore';
 import {
   apply,
+  checkCollectionId,
   checkField,
+  checkQueryLimit,
   decodeCursor,
   encodeCursor,
-  MAX_QUERY_LIMIT,
   normalise,
   readPath,
   splitPath,
@@ -131,16 +132,35 @@ export class FirestoreDocumentStore implements DocumentStore {
 
   async query(collection: string, query: Query): Promise<QueryPage> {
     splitPath(collection, 'collection');
-    if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > MAX_QUERY_LIMIT) {
-      throw new InvalidInputError(`limit must be an integer from 1 to ${MAX_QUERY_LIMIT}`, [
-        { path: 'limit', message: `got ${query.limit}` },
-      ]);
-    }
-    let q: FirestoreQuery = (await this.#firestore()).collection(collection);
+    return this.#page((await this.#firestore()).collection(collection), query, collection, 'id');
+  }
+
+  async queryGroup(collectionId: string, query: Query): Promise<QueryPage> {
+    checkCollectionId(collectionId);
+    return this.#page(
+      (await this.#firestore()).collectionGroup(collectionId),
+      query,
+      `group ${collectionId}`,
+      'path',
+    );
+  }
+
+  /**
+   * One page of `query` on `base`. The document's name breaks ties, so a cursor names one
+   * position exactly, as in the SQLite store; across a collection group that name is the
+   * full path (Firestore orders a group by it, and starts after one only given a path).
+   */
+  async #page(
+    base: FirestoreQuery,
+    query: Query,
+    label: string,
+    tieBreak: 'id' | 'path',
+  ): Promise<QueryPage> {
+    checkQueryLimit(query.limit);
+    let q = base;
     for (const f of query.where ?? []) q = this.#where(q, f);
     const orders = query.orderBy ?? [];
     for (const o of orders) q = q.orderBy(checkField(o.field), o.direction ?? 'asc');
-    // The id breaks ties, so a cursor names one position exactly, as in the SQLite store.
     q = q.orderBy(DOCUMENT_ID, orders.at(-1)?.direction === 'desc' ? 'desc' : 'asc');
     if (query.cursor) {
       const cursor = decodeCursor(query.cursor, orders.length);
@@ -154,12 +174,12 @@ export class FirestoreDocumentStore implements DocumentStore {
         snapshot.docs.length > query.limit && last
           ? encodeCursor(
               orders.map((o) => readPath(last.data, o.field)),
-              last.id,
+              last[tieBreak],
             )
           : undefined;
       return { docs, nextCursor };
     } catch (error) {
-      throw toPlatformError(error, `query ${collection}`);
+      throw toPlatformError(error, `query ${label}`);
     }
   }
 
