@@ -141,8 +141,10 @@ export class StepRunner {
       this.#runAgent(ctx, useCase, execution, task, inputs),
     ).catch((error: unknown) => error);
     // Auto-scaling: the agent kind's limit and the queue's dispatch rate follow latency and the upstream's
-    // 429s; a cache hit or a wait says nothing about the upstream.
-    const says = !(isResult(result) && (result.cacheHit || result.status === 'waiting'));
+    // 429s; an in-process kind has no upstream, and a cache hit or a wait says nothing about one.
+    const says =
+      this.#agents.get(node.step.agent)?.upstream === true &&
+      !(isResult(result) && (result.cacheHit || result.status === 'waiting'));
     info?.reportUpstream?.(
       says
         ? { latencyMs: ctx.clock.now() - startedAt, rateLimited: result instanceof RetryAfterError }

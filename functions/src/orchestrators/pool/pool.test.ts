@@ -24,6 +24,7 @@ let peak = 0;
 const finishedAt = new Map<string, number>();
 const busyUpstream = defineAgent({
   kind: 'busy',
+  upstream: true,
   description: 'an upstream that answers 429',
   config: z.object({}),
   async run() {
@@ -280,6 +281,45 @@ describe('resource pool', () => {
     expect(stats.limitsInForce.perAgentKind.busy).toBe(8);
     // The kinds configured by name are there too, at their controllers' limits.
     expect(stats.limitsInForce.perAgentKind).toMatchObject({ llm: 8, http: 16 });
+  });
+
+  it('defect (issue 9, item 4): auto-scaling halved an in-process kind over millisecond latencies; only upstream kinds feed it', async () => {
+    const s = setup({ global: 16, perAgentKind: { slow: 8 } });
+    t = await startTestRuntime(s.orchestrators, { env: s.env });
+    const ctx = { ...t.runtime.ports, correlationId: 'test' };
+    await ctx.documents.create('workspaces/a', {});
+    const save = async (id: string, ms: number) =>
+      (
+        await saveUseCase(
+          ctx.documents,
+          'a',
+          UseCaseBodySchema.parse({
+            id,
+            name: id,
+            vertical: 'test',
+            workflow: { steps: [{ id: 'work', agent: 'slow', output: 'done', config: { ms } }] },
+          }),
+          Date.now(),
+        )
+      ).useCase;
+    const quick = await save('quick', 1);
+    const slower = await save('slower', 40);
+    // A window of 1 ms steps sets the moving average; then steps ten times slower, still in-process.
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) ids.push((await s.engine.start(ctx, 'a', quick, {})).id);
+    const done = async () =>
+      (
+        await Promise.all(ids.map(async (id) => (await getExecution(ctx.documents, 'a', id)).data.status))
+      ).every((status) => status === 'succeeded');
+    await drain(t, done);
+    for (let i = 0; i < 5; i++) ids.push((await s.engine.start(ctx, 'a', slower, {})).id);
+    await drain(t, done);
+    const res = (await (await fetch(`${t.url}/api/pool/decisions`)).json()) as {
+      effectiveLimits: Record<string, number>;
+      decisions: Array<{ agentKind?: string }>;
+    };
+    expect(res.decisions.filter((d) => d.agentKind === 'slow')).toEqual([]);
+    expect(res.effectiveLimits.slow).toBe(8);
   });
 
   it('halves an agent kind’s limit when its upstream answers 429, and shows the decision', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type AimdObservation, type AimdPolicy, initialAimd, observeAimd } from './aimd.js';
+import { adaptivePolicy } from './store.js';
 
 const policy: AimdPolicy = { min: 1, max: 8, targetLatencyMs: 100, window: 3 };
 const ok: AimdObservation = { latencyMs: 50, rateLimited: false };
@@ -69,5 +70,29 @@ describe('AIMD', () => {
 
   it('keeps an out-of-bounds stored limit within bounds', () => {
     expect(run([ok], { limit: 50, healthy: 0 }).limit).toBe(8);
+  });
+
+  it('defect (issue 9, item 4): millisecond latencies halved a limit; an adaptive target now has a floor, and a minimum keeps work moving', () => {
+    const policy = adaptivePolicy(8);
+    let state = initialAimd(policy);
+    const changes: string[] = [];
+    const seen = (latencyMs: number, rateLimited = false) => {
+      const d = observeAimd(policy, state, { latencyMs, rateLimited });
+      state = d.state;
+      if (d.change) changes.push(`${d.change.from}→${d.change.to}`);
+    };
+    // A 2 ms kind, then 4 ms and 9 ms: noise, not a struggling upstream (the report: halved at 4 ms).
+    for (let i = 0; i < 20; i++) seen(2);
+    seen(4);
+    seen(9);
+    seen(150);
+    expect(changes).toEqual([]);
+    // Past twice the floor it is a signal.
+    seen(250);
+    expect(changes).toEqual(['8→4']);
+    // A run of 429s backs off to a quarter of the limit, not to 1 (the report: `rules` driven to 1).
+    for (let i = 0; i < 10; i++) seen(5, true);
+    expect(state.limit).toBe(2);
+    expect(policy.min).toBe(2);
   });
 });

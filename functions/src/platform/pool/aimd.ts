@@ -13,7 +13,8 @@
  * twice its moving average, once `window` steps have set that average. An LLM
  * that always takes 20 s is healthy at 20 s; one that takes 20 s after
  * answering in 2 s is struggling. The average follows lasting changes, so a
- * kind that is slower for good stops being penalised for it.
+ * kind that is slower for good stops being penalised for it. The average target
+ * has a floor (`floorMs`): millisecond latencies are noise, not a signal.
  */
 
 export interface AimdPolicy {
@@ -23,6 +24,11 @@ export interface AimdPolicy {
   targetLatencyMs?: number;
   /** Healthy steps per additive increase; also the samples before a moving-average target applies. */
   window: number;
+  /**
+   * A moving-average target is never under this: a kind that answers in 2 ms is not
+   * struggling at 5 ms, and millisecond jitter is noise, not a signal. @default 0
+   */
+  floorMs?: number;
 }
 
 export interface AimdState {
@@ -40,7 +46,7 @@ const ALPHA = 0.1;
 export function latencyTarget(policy: AimdPolicy, state: AimdState): number {
   if (policy.targetLatencyMs !== undefined) return policy.targetLatencyMs;
   return state.avgMs !== undefined && (state.samples ?? 0) >= policy.window
-    ? 2 * state.avgMs
+    ? Math.max(policy.floorMs ?? 0, 2 * state.avgMs)
     : Number.POSITIVE_INFINITY;
 }
 

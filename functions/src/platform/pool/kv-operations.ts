@@ -34,6 +34,7 @@ const AimdPolicySchema = z
     max: z.number().int().positive(),
     window: z.number().int().positive(),
     targetLatencyMs: z.union([Ms, z.custom<number>((v) => v === Number.POSITIVE_INFINITY)]).optional(),
+    floorMs: Ms.optional(),
   })
   .refine((p) => p.min <= p.max, { message: 'min must not exceed max', path: ['min'] });
 
@@ -82,7 +83,7 @@ const AimdReply = z.object({
   change: z.object({ from: z.number(), to: z.number(), reason: z.string() }).optional(),
 });
 
-/** The controller's body: reads KEYS[1] and ARGV[1..6], returns the decision as JSON (settleStep calls it as a function). */
+/** The controller's body: reads KEYS[1] and ARGV[1..7], returns the decision as JSON (settleStep calls it as a function). */
 const OBSERVE_AIMD_BODY = `
 local min = argNumber(ARGV[1])
 local max = argNumber(ARGV[2])
@@ -91,6 +92,8 @@ local fixedTarget = nil
 if ARGV[4] ~= '' then fixedTarget = argNumber(ARGV[4]) end
 local latency = argNumber(ARGV[5])
 local rateLimited = ARGV[6] == '1'
+local floorMs = 0
+if ARGV[7] ~= nil and ARGV[7] ~= '' then floorMs = argNumber(ARGV[7]) end
 
 -- JavaScript's Math.round: halves go up (x - floor(x) is exact).
 local function round(x)
@@ -118,7 +121,7 @@ local target = math.huge
 if fixedTarget ~= nil then
   target = fixedTarget
 elseif before.avgMs ~= nil and (before.samples or 0) >= window then
-  target = 2 * before.avgMs
+  target = math.max(floorMs, 2 * before.avgMs)
 end
 -- Only an adaptive target needs the average; a 429's latency says nothing about the upstream's speed.
 local avgMs, samples = before.avgMs, before.samples
@@ -198,6 +201,7 @@ function observeArgv({ policy, latencyMs, rateLimited }: ObserveAimdArgs): strin
     policy.targetLatencyMs === undefined ? '' : luaNumber(policy.targetLatencyMs),
     luaNumber(latencyMs),
     rateLimited ? '1' : '0',
+    policy.floorMs === undefined ? '' : luaNumber(policy.floorMs),
   ];
 }
 
@@ -253,8 +257,8 @@ for i = slots + observations + 1, #KEYS do
 end
 local reply = { released, woken }
 for j = 1, observations do
-  local at = 3 + (j - 1) * 6
-  reply[j + 2] = observe({ KEYS[slots + j] }, { ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5], ARGV[at + 6] })
+  local at = 3 + (j - 1) * 7
+  reply[j + 2] = observe({ KEYS[slots + j] }, { ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5], ARGV[at + 6], ARGV[at + 7] })
 end
 return reply
 `,

@@ -138,7 +138,7 @@ export class PoolStore {
           ? {
               adaptive: {
                 key: adaptiveKey(declared.name, values),
-                policy: { min: 1, max: limit, window: 10 },
+                policy: adaptivePolicy(limit),
                 subject:
                   declared.name === 'agentKind'
                     ? { agentKind: values.join(':') }
@@ -253,7 +253,7 @@ export class PoolStore {
   }
 
   aimdPolicy(ctx: Pick<Context, 'config'>, kind: string): AimdPolicy {
-    return { min: 1, max: this.agentKindLimit(ctx, kind), window: 10 };
+    return adaptivePolicy(this.agentKindLimit(ctx, kind));
   }
 
   /** A controller's stored state, read as the operations read it (a corrupt one counts as absent). */
@@ -419,6 +419,17 @@ export class PoolStore {
       recent: this.#active.recent,
     };
   }
+}
+
+/** Latency under this never counts against an adaptive limit: in-process work answers in milliseconds, and their jitter is noise. */
+export const ADAPTIVE_LATENCY_FLOOR_MS = 100;
+
+/**
+ * An adaptive dimension's controller: never below a quarter of its limit, so
+ * work keeps moving while it backs off, and judged against a latency floor.
+ */
+export function adaptivePolicy(max: number): AimdPolicy {
+  return { min: Math.max(1, Math.ceil(max / 4)), max, window: 10, floorMs: ADAPTIVE_LATENCY_FLOOR_MS };
 }
 
 /** The step queues' dimensions (executions/queues.ts), whose refusals monitoring counts by name. */

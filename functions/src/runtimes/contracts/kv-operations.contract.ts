@@ -81,6 +81,11 @@ const AIMD_CASES: AimdCase[] = [
     seen: [[10, true], [250.5], [62.25], [124.5], [124.6], [500, true], [0], [0], [0]],
   },
   {
+    name: 'adaptive target with a floor: millisecond latencies never halve it; past twice the floor does',
+    policy: { min: 2, max: 8, window: 3, floorMs: 100 },
+    seen: [[2], [2.5], [1.75], [4], [9], [30], [150], [201], [250.5, true], [99], [2], [2], [2]],
+  },
+  {
     name: 'an infinite target (the queues): only 429s decrease, healthy steps increase',
     policy: queue,
     stored: JSON.stringify({ limit: 5, healthy: 0 }),

@@ -249,6 +249,7 @@ export function createHttpAgent(deps: HttpAgentDeps = {}) {
     kind: 'http',
     description: 'Calls an allow-listed external API; credentials come by secret name.',
     config: HttpConfigSchema,
+    upstream: true,
     async run({ config, inputs, ctx }) {
       const policy = readHttpPolicy(ctx);
       let url = parseUrl(

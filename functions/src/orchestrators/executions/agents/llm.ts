@@ -132,6 +132,7 @@ export const llmAgent = defineAgent<LlmConfig>({
   kind: 'llm',
   description: 'One chat completion from an OpenAI-compatible endpoint; records token usage and model.',
   config: LlmConfigSchema,
+  upstream: true,
   async run({ config, inputs, ctx }): Promise<AgentResult> {
     const prefix = config.provider.toUpperCase();
     const base = baseUrl(settingOrThrow(ctx.setting, `${prefix}_BASE_URL`, 'base URL'), `${prefix}_BASE_URL`);

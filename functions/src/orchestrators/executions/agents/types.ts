@@ -71,6 +71,12 @@ export interface AgentDefinition<C = unknown> {
    * two arms that can never both run.
    */
   outcomes?(config: C): string[][];
+  /**
+   * True for a kind that calls something outside the process (an API, a model):
+   * its latency and 429s feed the adaptive limits. An in-process kind's
+   * millisecond latencies are noise to them, so they never see it.
+   */
+  upstream?: boolean;
   run(call: AgentCall<C>): Promise<AgentResult>;
 }
 
