@@ -42,6 +42,8 @@ export async function carryOut(
           scheduleTime: effect.at,
         },
       );
+    } else if (effect.type === 'waiting') {
+      await poolOf(ctx).waitingChanged(ctx, execution.workspace, effect.delta);
     } else if (effect.type === 'finished') {
       await poolOf(ctx).finished(ctx, execution.workspace);
       await announceFinished(ctx, execution, effect.status);

@@ -72,7 +72,9 @@ export type Effect =
   | { type: 'dispatchStep'; stepId: string; attempt: number; priority: string; agent: string; runAt: number }
   | { type: 'scheduleTimer'; stepId: string; attempt: number; at: number }
   | { type: 'checkpoint'; stepId: string }
-  | { type: 'finished'; status: ExecutionStatus };
+  | { type: 'finished'; status: ExecutionStatus }
+  /** The execution started (+1) or stopped (-1) waiting only on people or timers: it holds no runnable work then. */
+  | { type: 'waiting'; delta: 1 | -1 };
 
 export interface Decision {
   state: Execution;
@@ -113,6 +115,14 @@ export function retryDelayMs(step: CompiledStep['step'], failures: number): numb
 }
 
 export function decide(wf: CompiledWorkflow, current: Execution, input: MachineInput): Decision {
+  const decision = decideInput(wf, current, input);
+  const was = current.status === 'waiting';
+  const is = decision.state.status === 'waiting';
+  if (decision.accepted && was !== is) decision.effects.push({ type: 'waiting', delta: is ? 1 : -1 });
+  return decision;
+}
+
+function decideInput(wf: CompiledWorkflow, current: Execution, input: MachineInput): Decision {
   const state = structuredClone(current);
   const effects: Effect[] = [];
   const ignore = (reason: string): Decision => ({ state: current, effects: [], accepted: false, reason });

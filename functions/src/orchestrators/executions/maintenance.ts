@@ -97,11 +97,12 @@ export async function recoverStalled(
     ...(state.reconcileCursor ? { cursor: state.reconcileCursor } : {}),
   });
   for (const ws of workspaces.docs) {
-    // The admission counter is only a cache of this count: repair any drift a crash left.
-    const inFlight = await ctx.documents.count(paths.executions(ws.id), [
-      { field: 'status', op: 'in', value: [...ACTIVE] },
+    // The admission and waiting counters are only caches of these counts: repair any drift a crash left.
+    const [inFlight, waiting] = await Promise.all([
+      ctx.documents.count(paths.executions(ws.id), [{ field: 'status', op: 'in', value: [...ACTIVE] }]),
+      ctx.documents.count(paths.executions(ws.id), [{ field: 'status', op: '==', value: 'waiting' }]),
     ]);
-    await poolOf(ctx).reconcile(ctx, ws.id, inFlight);
+    await poolOf(ctx).reconcile(ctx, ws.id, { inFlight, waiting });
     run.reconciled++;
   }
   next.reconcileCursor = workspaces.nextCursor ?? null;

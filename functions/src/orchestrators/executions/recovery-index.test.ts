@@ -292,10 +292,21 @@ describe('the recovery sweep', () => {
     expect(await recoverStalled(ctx, engine)).toMatchObject({ executions: 0 });
   });
 
+  it('defect (issue 9, item 11): an execution in a workspace with no workspace document was never recovered', async () => {
+    const { clock, ctx, engine, sent, lost } = await scenario({ healthy: 0, backlog: 0, lost: 2 });
+    // As a workspace the API used without creating it, before use cases created its document.
+    await ctx.documents.delete('workspaces/ops');
+    clock.advance(STALL_AFTER_MS + 1_000);
+    expect(await recoverStalled(ctx, engine)).toMatchObject({ executions: 2, redispatched: 2 });
+    expect(sent.map((t) => t.id).sort()).toEqual(lost.map((id) => `${id}-one-a1`).sort());
+  });
+
   it('repairs the admission count of a page of workspaces a run, going round them', async () => {
     const { ctx, engine } = await scenario({ healthy: 0, backlog: 4, lost: 0 });
     await ctx.kv.set('pool:inflight:ops', '90');
+    await ctx.kv.set('pool:waiting:ops', '7');
     expect(await recoverStalled(ctx, engine)).toMatchObject({ reconciled: 1 });
     expect(await ctx.kv.get('pool:inflight:ops')).toBe('4');
+    expect(await ctx.kv.get('pool:waiting:ops')).toBe('0');
   });
 });

@@ -52,6 +52,9 @@ export async function saveUseCase(
 ): Promise<{ useCase: UseCase; created: boolean }> {
   return documents.transaction(async (tx) => {
     const existing = await readDocument(tx, UseCaseDocument, paths.useCase(workspace, body.id));
+    // A workspace used without being created (the local owner may use any id) gets its document
+    // here: everything that walks the workspaces (admission repair, fair shares, pool stats) sees it.
+    const workspaceDoc = await tx.get(`workspaces/${workspace}`);
     const version = (existing?.data.version ?? 0) + 1;
     const useCase: UseCase = {
       ...body,
@@ -60,6 +63,7 @@ export async function saveUseCase(
       createdAt: existing?.data.createdAt ?? now,
       updatedAt: now,
     };
+    if (!workspaceDoc) tx.create(`workspaces/${workspace}`, { name: workspace, createdAt: now });
     tx.set(paths.useCase(workspace, body.id), UseCaseDocument.stamp(useCase));
     tx.create(paths.useCaseVersion(workspace, body.id, version), UseCaseDocument.stamp(useCase));
     return { useCase, created: !existing };

@@ -177,6 +177,56 @@ describe('resource pool', () => {
     expect(quietLast).toBeLessThan(floodDone[Math.floor(floodDone.length / 2)] as number);
   });
 
+  it('defect (issue 9, item 5): a heavy workspace with only human waits held its share; only runnable work shares now', async () => {
+    const s = setup({ global: 4 });
+    t = await startTestRuntime(s.orchestrators, { env: s.env });
+    const ctx = { ...t.runtime.ports, correlationId: 'test' };
+    await ctx.documents.create('workspaces/big', { pool: { weight: 50 } });
+    await ctx.documents.create('workspaces/small', {});
+    const approval = UseCaseBodySchema.parse({
+      id: 'approval',
+      name: 'approval',
+      vertical: 'test',
+      workflow: { steps: [{ id: 'ask', agent: 'human', output: 'answer', config: { prompt: 'OK?' } }] },
+    });
+    const { useCase: askUc } = await saveUseCase(ctx.documents, 'big', approval, Date.now());
+    const waits = await Promise.all([1, 2].map(async () => (await s.engine.start(ctx, 'big', askUc, {})).id));
+    await drain(t, async () =>
+      (
+        await Promise.all(waits.map(async (id) => (await getExecution(ctx.documents, 'big', id)).data.status))
+      ).every((status) => status === 'waiting'),
+    );
+    const { useCase: workUc } = await saveUseCase(ctx.documents, 'small', useCase('work'), Date.now());
+    peak = 0;
+    const ids = await Promise.all(
+      Array.from({ length: 24 }, async () => (await s.engine.start(ctx, 'small', workUc, {})).id),
+    );
+    await drain(t, async () => ids.every((id) => finishedAt.has(id)));
+    // Weight 50 against 1 left the small workspace one slot of four; with nothing runnable, the
+    // heavy one holds none: the small one gets the global limit less one slot of headroom.
+    expect(peak).toBe(3);
+    const stats = (await (await fetch(`${t.url}/api/pool/stats`)).json()) as { workspaces: unknown };
+    expect(JSON.stringify(stats.workspaces)).toContain('big');
+  });
+
+  it('defect (issue 9, item 11): a workspace used through the API without creating it was invisible to pool stats', async () => {
+    const s = setup({ global: 4 });
+    t = await startTestRuntime(s.orchestrators, { env: s.env });
+    const api = (path: string, body?: unknown) =>
+      fetch(`${t?.url}/api/executions/workspaces/adhoc${path}`, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: { 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    expect((await api('/use-cases', useCase('work'))).status).toBe(201);
+    const started = await api('/executions', { useCaseId: 'work', input: {} });
+    expect(started.status).toBe(202);
+    const stats = (await (await fetch(`${t.url}/api/pool/stats`)).json()) as {
+      workspaces: Array<{ workspace: string; inFlight: number }>;
+    };
+    expect(stats.workspaces.map((w) => w.workspace)).toContain('adhoc');
+  });
+
   it('answers 429 with Retry-After at a workspace’s queue budget, then admits again as work finishes', async () => {
     const s = setup({ global: 8 });
     t = await startTestRuntime(s.orchestrators, { env: s.env });

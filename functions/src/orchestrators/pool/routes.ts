@@ -90,10 +90,11 @@ export function poolRoutes(): RouteDefinition[] {
       const visible = new Set(mine.map((w) => w.id));
       const ids = page.docs.map((d) => d.id);
       const settings = page.docs.map((d) => WorkspacePoolSchema.parse(d.data.pool ?? {}));
-      const inFlight = await pool.inFlight(ctx, ids);
+      const [inFlight, runnable] = await Promise.all([pool.inFlight(ctx, ids), pool.runnable(ctx, ids)]);
+      // The shares the pool gives: among workspaces with runnable work (PoolStore's fair shares).
       const active = new Map<string, number>();
       ids.forEach((id, i) => {
-        if ((inFlight[i] ?? 0) > 0) active.set(id, settings[i]?.weight ?? 1);
+        if ((runnable[i] ?? 0) > 0) active.set(id, settings[i]?.weight ?? 1);
       });
       const running = await pool.held(ctx, GLOBAL_SLOTS);
       const queues = (await ctx.tasks.list()).filter((q) => q.queue.startsWith('executions-'));

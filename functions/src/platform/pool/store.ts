@@ -340,14 +340,37 @@ export class PoolStore {
     if (left < 0) await ctx.kv.set(inFlightKey(workspace), '0');
   }
 
-  /** Sets the in-flight count from the documents (the sweep does this), repairing drift after a crash. */
-  async reconcile(ctx: Context, workspace: string, inFlight: number): Promise<void> {
-    await ctx.kv.set(inFlightKey(workspace), String(inFlight));
+  /**
+   * An execution of the workspace started (+1) or stopped (-1) waiting only on
+   * people or timers: it holds no runnable work while it waits, so it does not
+   * make its workspace active for the fair shares.
+   */
+  async waitingChanged(ctx: Context, workspace: string, delta: 1 | -1): Promise<void> {
+    const now = await ctx.kv.incr(waitingKey(workspace), delta);
+    if (now < 0) await ctx.kv.set(waitingKey(workspace), '0');
+  }
+
+  /** Sets the in-flight and waiting counts from the documents (the sweep does this), repairing drift after a crash. */
+  async reconcile(
+    ctx: Context,
+    workspace: string,
+    counts: { inFlight: number; waiting: number },
+  ): Promise<void> {
+    await ctx.kv.set(inFlightKey(workspace), String(counts.inFlight));
+    await ctx.kv.set(waitingKey(workspace), String(counts.waiting));
   }
 
   async inFlight(ctx: Ports, workspaces: string[]): Promise<number[]> {
     const values = await ctx.kv.mget(workspaces.map(inFlightKey));
     return values.map((v) => Math.max(0, Number(v ?? 0)));
+  }
+
+  /** Executions in flight that have runnable work: not all of them wait on people or timers. */
+  async runnable(ctx: Ports, workspaces: string[]): Promise<number[]> {
+    // One MGET for both counters: this is on the path of a workspace's first dispatch.
+    const values = await ctx.kv.mget([...workspaces.map(inFlightKey), ...workspaces.map(waitingKey)]);
+    const count = (v: string | null | undefined) => Math.max(0, Number(v ?? 0));
+    return workspaces.map((_, i) => Math.max(0, count(values[i]) - count(values[workspaces.length + i])));
   }
 
   async workspaceSettings(ctx: Context, workspace: string): Promise<WorkspacePool> {
@@ -394,7 +417,11 @@ export class PoolStore {
     >;
   }
 
-  /** Workspaces with executions in flight, with their weights; cached briefly (bounded to 500 workspaces). */
+  /**
+   * Workspaces with runnable work (executions in flight that are not all waiting on people or
+   * timers), with their weights; cached briefly (bounded to 500 workspaces). Only they share the
+   * global limit: a share held for a workspace with nothing to run would be slots nobody uses.
+   */
   async #activeWorkspaces(
     ctx: Ports,
     refresh = false,
@@ -403,7 +430,7 @@ export class PoolStore {
     if (refresh || !this.#active || now - this.#active.at > ACTIVE_CACHE_MS) {
       const page = await ctx.documents.query('workspaces', { limit: 500 });
       const ids = page.docs.map((d) => d.id);
-      const [counts, seen] = await Promise.all([this.inFlight(ctx, ids), ctx.kv.mget(ids.map(recentKey))]);
+      const [counts, seen] = await Promise.all([this.runnable(ctx, ids), ctx.kv.mget(ids.map(recentKey))]);
       const settings = new Map(page.docs.map((d) => [d.id, WorkspacePoolSchema.parse(d.data.pool ?? {})]));
       const weights = new Map<string, number>();
       const recent = new Set<string>();
@@ -452,6 +479,10 @@ export function scaledLimits(declared: Required<RateLimits>, tenths: number): Re
 
 function inFlightKey(workspace: string): string {
   return `pool:inflight:${workspace}`;
+}
+
+function waitingKey(workspace: string): string {
+  return `pool:waiting:${workspace}`;
 }
 
 function recentKey(workspace: string): string {
