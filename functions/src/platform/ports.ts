@@ -133,6 +133,14 @@ export interface EnqueueOptions {
   /** Earliest dispatch time, ms since epoch. */
   scheduleTime?: number;
   /**
+   * Among tasks already due, a lower order goes first (ms since epoch; default:
+   * when it became due). The engine orders a step by its execution's start, so
+   * executions under way finish before newer ones start, and a backlog drains
+   * depth-first. The embedded queue honours it; Cloud Tasks has no such control
+   * (it dispatches due tasks in schedule order), so there it changes nothing.
+   */
+  order?: number;
+  /**
    * Fair queuing within the queue: tasks with different keys (a workspace,
    * say) take turns at dispatch in proportion to their weights, so one key's
    * backlog does not hold up another's task. The embedded queue claims by it.

@@ -32,6 +32,8 @@ export async function carryOut(
       await ctx.tasks.enqueue(stepQueue(effect.priority as PriorityClass), task, {
         id: `${execution.id}-${effect.stepId}-a${effect.attempt}`,
         scheduleTime: effect.runAt,
+        // Executions under way go before newer ones: a backlog drains depth-first, and completions flow.
+        order: execution.createdAt,
       });
     } else if (effect.type === 'scheduleTimer') {
       await ctx.tasks.enqueue(

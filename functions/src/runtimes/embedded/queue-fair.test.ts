@@ -164,6 +164,40 @@ describe('deferral', () => {
   });
 });
 
+describe('order among due tasks (EnqueueOptions.order)', () => {
+  it('claims an earlier order first, and a woken task goes back to its place, not behind the due ones', async () => {
+    const { queue, db } = newQueue();
+    const ran: string[] = [];
+    let parkedOnce = false;
+    let release: () => void = () => {};
+    const blocked = new Promise<void>((r) => (release = r));
+    queue.register(
+      config('steps', { rateLimits: rateLimits({ maxConcurrentDispatches: 1 }) }),
+      async (_p, info) => {
+        if (info.id === 'old' && !parkedOnce) {
+          parkedOnce = true;
+          throw new DeferError('full', { gate: 'g', delayMs: 600_000 });
+        }
+        ran.push(info.id);
+        if (info.id === 'new') await blocked; // holds the queue's one slot
+      },
+    );
+    const t = Date.now();
+    // Enqueued first, ordered after: the old one (ordered first) is claimed first, and parks.
+    await queue.enqueue('steps', {}, { id: 'new', order: t - 1_000 });
+    await queue.enqueue('steps', {}, { id: 'old', order: t - 60_000 });
+    queue.start();
+    await until(() => ran.includes('new'), 'the new task to run while the old one is parked');
+    expect(row(db, 'old')).toMatchObject({ state: 'pending', gate: 'g' });
+    // More work arrives, due now and ordered after the old task; then the old one is woken.
+    await queue.enqueue('steps', {}, { id: 'newer', order: t - 500 });
+    expect(await queue.wake('g', 1)).toBe(1);
+    release();
+    await until(() => ran.length === 3, 'every task to run');
+    expect(ran).toEqual(['new', 'old', 'newer']);
+  });
+});
+
 describe('a wake that comes before its deferral has parked', () => {
   it('is not lost: the attempt that was on its way to park goes again at once', async () => {
     const { queue } = newQueue();

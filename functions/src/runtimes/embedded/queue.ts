@@ -186,12 +186,13 @@ export class EmbeddedTaskQueue implements TaskQueue {
         id,
         json,
         maxAttempts: config.retry.maxAttempts,
-        runAt: Math.max(opts.scheduleTime ?? now, 0),
+        runAt: dueAt(opts, now),
         orderingKey: opts.orderingKey ?? null,
         fairKey,
         fairWeight: opts.fairness?.weight ?? 1,
         priority: config.priority ?? 1,
         traceparent: currentTraceparent() ?? null,
+        rank: opts.order ?? null,
       },
       now,
     );
@@ -565,4 +566,14 @@ export class EmbeddedTaskQueue implements TaskQueue {
     this.#logger.warn('Task failed; will retry', { ...fields, retryInMs: delay });
     return { kind: 'retry', runAt: now + delay, error: message };
   }
+}
+
+/**
+ * A task's place in its queue's due order: its schedule time while that is
+ * ahead; once due, the earlier of when it became due and its `order`, so a
+ * task ordered before others that are due goes first (EnqueueOptions.order).
+ */
+function dueAt(opts: Pick<EnqueueOptions, 'scheduleTime' | 'order'>, now: number): number {
+  const due = Math.max(opts.scheduleTime ?? now, 0);
+  return due > now ? due : Math.max(0, Math.min(due, opts.order ?? due));
 }

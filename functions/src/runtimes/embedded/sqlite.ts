@@ -116,6 +116,12 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX documents_recover_at ON documents (collection, json_extract(data, '$.recoverAt'), path)
     WHERE json_extract(data, '$.recoverAt') IS NOT NULL;
   `,
+  // 6: a task's order among due tasks (EnqueueOptions.order): a deferred task woken keeps its place
+  `
+  ALTER TABLE tasks ADD COLUMN rank INTEGER;
+  DROP INDEX tasks_gate;
+  CREATE INDEX tasks_gate ON tasks (gate, priority, rank, seq) WHERE gate IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -49,6 +49,8 @@ export interface NewTask {
   fairWeight: number;
   /** The queue's priority class, 0 (high) to 3 (batch): the order in which deferred tasks wake. */
   priority: number;
+  /** Its order among due tasks (EnqueueOptions.order), kept so a deferred task woken goes back to its place. */
+  rank: number | null;
   traceparent: string | null;
 }
 
@@ -99,8 +101,8 @@ export class TaskTable {
     const mine = `seq = ? AND state = 'leased' AND lease_owner = ? AND attempts = ?`;
     this.#sql = {
       insert: db.prepare(
-        `INSERT INTO tasks (queue, id, payload, state, attempts, max_attempts, run_at, ordering_key, fair_key, fair_weight, priority, traceparent, created_at, updated_at)
-         VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (queue, id) DO NOTHING`,
+        `INSERT INTO tasks (queue, id, payload, state, attempts, max_attempts, run_at, ordering_key, fair_key, fair_weight, priority, traceparent, rank, created_at, updated_at)
+         VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (queue, id) DO NOTHING`,
       ),
       claim: db.prepare(claim(false)),
       claimOrdered: db.prepare(claim(true)),
@@ -138,8 +140,8 @@ export class TaskTable {
          RETURNING ${RETURNED}`,
       ),
       wake: db.prepare(
-        `UPDATE tasks SET run_at = ?1 WHERE seq IN (
-           SELECT seq FROM tasks WHERE gate = ?2 AND state = 'pending' AND run_at > ?1 ORDER BY priority, seq LIMIT ?3)
+        `UPDATE tasks SET run_at = min(?1, coalesce(rank, ?1)) WHERE seq IN (
+           SELECT seq FROM tasks WHERE gate = ?2 AND state = 'pending' AND run_at > ?1 ORDER BY priority, rank, seq LIMIT ?3)
          RETURNING queue, fair_key AS fairKey`,
       ),
       keyedProbe: db.prepare(
@@ -162,7 +164,8 @@ export class TaskTable {
         `SELECT min(run_at) AS at FROM tasks WHERE queue = ? AND state = 'pending' AND run_at > ?`,
       ),
       stats: db.prepare(
-        `SELECT state, count(*) AS n, min(CASE WHEN run_at <= ? THEN run_at END) AS oldest
+        // A task ordered before its enqueue (EnqueueOptions.order) has waited since its enqueue, not since its order.
+        `SELECT state, count(*) AS n, min(CASE WHEN run_at <= ? THEN max(run_at, created_at) END) AS oldest
          FROM tasks WHERE queue = ? AND state IN ('pending', 'leased', 'dead') GROUP BY state`,
       ),
     };
@@ -181,6 +184,7 @@ export class TaskTable {
       task.fairWeight,
       task.priority,
       task.traceparent,
+      task.rank,
       now,
       now,
     );
