@@ -18,7 +18,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const BENCHMARKS = ['task-queue', 'documents', 'cold-start', 'executions', 'pool', 'upstash', 'backlog'];
+const BENCHMARKS = [
+  'task-queue',
+  'documents',
+  'cold-start',
+  'executions',
+  'list',
+  'pool',
+  'upstash',
+  'backlog',
+];
 /** A benchmark still running after this is stopped; the backlog starts 40,000 executions first. */
 const TIMEOUT_MS = { default: 150_000, backlog: 420_000 };
 

@@ -8,7 +8,6 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import {
   apply,
-  checkCollectionId,
   checkField,
   checkQueryLimit,
   decodeCursor,
@@ -29,6 +28,7 @@ import type {
   StoredDocument,
   WriteOptions,
 } from '../../platform/ports.js';
+import { collectionLiteral, fieldExpression } from './document-indexes.js';
 import { inTransaction } from './sqlite.js';
 
 export interface DocumentChangeRecord {
@@ -53,6 +53,8 @@ interface Row {
 }
 
 const MAX_TX_ATTEMPTS = 100;
+/** Prepared query statements kept: the shapes a deployment's queries take, with room to spare. */
+const STATEMENTS_KEPT = 256;
 
 function toDoc<T extends DocumentData>(row: Row): StoredDocument<T> {
   return {
@@ -72,8 +74,9 @@ function sqlValue(value: unknown): string | number | null {
   return JSON.stringify(value);
 }
 
-function fieldExpr(field: string): string {
-  return `json_extract(data, '$.${checkField(field)}')`;
+/** The collection id of a collection path: its last segment. */
+function collectionIdOf(collection: string): string {
+  return splitPath(collection, 'collection').id;
 }
 
 export class SqliteDocumentStore implements DocumentStore {
@@ -84,6 +87,7 @@ export class SqliteDocumentStore implements DocumentStore {
   readonly #insert: StatementSync;
   readonly #replace: StatementSync;
   readonly #remove: StatementSync;
+  readonly #statements = new Map<string, StatementSync>();
 
   constructor(db: DatabaseSync, opts: { now: () => number; recorder?: ChangeRecorder }) {
     this.#db = db;
@@ -135,46 +139,63 @@ export class SqliteDocumentStore implements DocumentStore {
     return this.#commit([{ kind: 'delete', path, ifVersion: opts.ifVersion }], new Map())[0] !== null;
   }
 
+  // `collection` is a generated column: the parent path's last segment (sqlite.ts, migration 5). Every
+  // query names it as a literal, because the query indexes (document-indexes.ts) are partial indexes
+  // over one collection id, and SQLite uses a partial index only when the query names the same value.
   async query(collection: string, query: Query): Promise<QueryPage> {
-    splitPath(collection, 'collection');
-    return this.#page('parent = ?', collection, query, 'id');
+    const scope = `parent = ? AND collection = ${collectionLiteral(collectionIdOf(collection))}`;
+    return this.#page(scope, collection, query, 'id');
   }
 
   async queryGroup(collectionId: string, query: Query): Promise<QueryPage> {
-    checkCollectionId(collectionId);
-    // `collection` is a generated column: the parent path's last segment (sqlite.ts, migration 5).
-    return this.#page('collection = ?', collectionId, query, 'path');
+    return this.#page(`collection = ${collectionLiteral(collectionId)}`, null, query, 'path');
   }
 
   async count(collection: string, where: Filter[] = []): Promise<number> {
-    splitPath(collection, 'collection');
-    const clauses: string[] = ['parent = ?'];
+    const clauses = [`parent = ? AND collection = ${collectionLiteral(collectionIdOf(collection))}`];
     const args: Array<string | number | null> = [collection];
     for (const filter of where) this.#filter(filter, clauses, args);
-    const row = this.#db
-      .prepare(`SELECT COUNT(*) AS n FROM documents WHERE ${clauses.join(' AND ')}`)
-      .get(...args);
+    const row = this.#prepared(`SELECT COUNT(*) AS n FROM documents WHERE ${clauses.join(' AND ')}`).get(
+      ...args,
+    );
     return Number((row as { n: number }).n);
+  }
+
+  /** A query's statement, prepared once per shape: preparing costs more than a small indexed read. */
+  #prepared(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (statement) {
+      // Most recently used last, so the oldest is the one dropped.
+      this.#statements.delete(sql);
+    } else {
+      statement = this.#db.prepare(sql);
+      if (this.#statements.size >= STATEMENTS_KEPT) {
+        const oldest = this.#statements.keys().next().value;
+        if (oldest !== undefined) this.#statements.delete(oldest);
+      }
+    }
+    this.#statements.set(sql, statement);
+    return statement;
   }
 
   /**
    * One page of `query` over the documents `scope` selects. `tieBreak` orders equal rows and
    * names the cursor's position: the id within one collection, the full path across a group.
    */
-  #page(scope: string, scopeArg: string, query: Query, tieBreak: 'id' | 'path'): QueryPage {
+  #page(scope: string, scopeArg: string | null, query: Query, tieBreak: 'id' | 'path'): QueryPage {
     checkQueryLimit(query.limit);
     const where: string[] = [scope];
-    const args: Array<string | number | null> = [scopeArg];
+    const args: Array<string | number | null> = scopeArg === null ? [] : [scopeArg];
     for (const filter of query.where ?? []) this.#filter(filter, where, args);
     const orders = query.orderBy ?? [];
-    for (const o of orders) where.push(`${fieldExpr(o.field)} IS NOT NULL`);
+    for (const o of orders) where.push(`${fieldExpression(o.field)} IS NOT NULL`);
     const tieDirection = orders.at(-1)?.direction === 'desc' ? 'desc' : 'asc';
     if (query.cursor) {
       // Lexicographic "after": (f1 > v1) OR (f1 = v1 AND f2 > v2) OR … OR (all equal AND tie > last).
       const cursor = decodeCursor(query.cursor, orders.length);
       const keys = [
         ...orders.map((o, i) => ({
-          expr: fieldExpr(o.field),
+          expr: fieldExpression(o.field),
           dir: o.direction ?? 'asc',
           value: sqlValue(cursor.v[i]),
         })),
@@ -189,13 +210,20 @@ export class SqliteDocumentStore implements DocumentStore {
         args.push(...keys.slice(0, i).map((k) => k.value), key.value);
       });
       where.push(`(${alternatives.join(' OR ')})`);
+      // SQLite cannot seek an index by that OR (nor by a row value over expressions): bounding the
+      // first key as well lets it start the scan at the cursor instead of at the first page.
+      const first = keys[0];
+      if (orders.length > 0 && first) {
+        where.push(`${first.expr} ${first.dir === 'desc' ? '<=' : '>='} ?`);
+        args.push(first.value);
+      }
     }
     const orderSql = [
-      ...orders.map((o) => `${fieldExpr(o.field)} ${o.direction ?? 'asc'}`),
+      ...orders.map((o) => `${fieldExpression(o.field)} ${o.direction ?? 'asc'}`),
       `${tieBreak} ${tieDirection}`,
     ];
     const sql = `SELECT path, id, data, version, create_time, update_time FROM documents WHERE ${where.join(' AND ')} ORDER BY ${orderSql.join(', ')} LIMIT ?`;
-    const rows = this.#db.prepare(sql).all(...args, query.limit + 1) as unknown as Row[];
+    const rows = this.#prepared(sql).all(...args, query.limit + 1) as unknown as Row[];
     const docs = rows.slice(0, query.limit).map((row) => toDoc(row));
     const last = docs.at(-1);
     const nextCursor =
@@ -209,7 +237,7 @@ export class SqliteDocumentStore implements DocumentStore {
   }
 
   #filter(filter: Filter, where: string[], args: Array<string | number | null>): void {
-    const expr = fieldExpr(filter.field);
+    const expr = fieldExpression(filter.field);
     switch (filter.op) {
       case 'in': {
         if (!Array.isArray(filter.value) || filter.value.length === 0 || filter.value.length > 30) {
@@ -220,11 +248,11 @@ export class SqliteDocumentStore implements DocumentStore {
         return;
       }
       case 'array-contains':
-        where.push(`EXISTS (SELECT 1 FROM json_each(data, '$.${filter.field}') WHERE value = ?)`);
+        where.push(`EXISTS (SELECT 1 FROM json_each(data, '$.${checkField(filter.field)}') WHERE value = ?)`);
         args.push(sqlValue(filter.value));
         return;
       case '==':
-        if (filter.value === null) where.push(`json_type(data, '$.${filter.field}') = 'null'`);
+        if (filter.value === null) where.push(`json_type(data, '$.${checkField(filter.field)}') = 'null'`);
         else {
           where.push(`${expr} = ?`);
           args.push(sqlValue(filter.value));

@@ -5,11 +5,14 @@
  *
  * Schema changes are numbered migrations. A file from a newer Seraphim, or a
  * file that is not Seraphim's, stops start-up with a clear message: data is
- * never silently recreated or dropped.
+ * never silently recreated or dropped. Query indexes are not migrations: they
+ * are derived from firestore.indexes.json each time the file opens
+ * (document-indexes.ts).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { type IndexSpec, loadIndexSpec, syncDerivedIndexes } from './document-indexes.js';
 
 /** "SRPH" as an int: marks the file as ours. */
 const APPLICATION_ID = 0x53525048;
@@ -122,6 +125,11 @@ const MIGRATIONS: readonly string[] = [
   DROP INDEX tasks_gate;
   CREATE INDEX tasks_gate ON tasks (gate, priority, rank, seq) WHERE gate IS NOT NULL;
   `,
+  // 7: query indexes are derived from firestore.indexes.json at open (document-indexes.ts), the
+  // recovery sweep's among them
+  `
+  DROP INDEX IF EXISTS documents_recover_at;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -141,6 +149,8 @@ export interface OpenOptions {
   synchronous?: 'NORMAL' | 'FULL';
   /** Migrates only this far: for tests of what a later migration does to an older file. @default SCHEMA_VERSION */
   schemaVersion?: number;
+  /** What the query indexes derive from. @default firestore.indexes.json at the repository root */
+  indexes?: IndexSpec;
 }
 
 export function openDatabase(opts: OpenOptions): DatabaseSync {
@@ -150,7 +160,10 @@ export function openDatabase(opts: OpenOptions): DatabaseSync {
     db.exec('PRAGMA journal_mode = WAL');
     db.exec(`PRAGMA synchronous = ${opts.synchronous ?? 'NORMAL'}`);
     db.exec('PRAGMA foreign_keys = ON');
-    migrate(db, opts.file, opts.schemaVersion ?? SCHEMA_VERSION);
+    const target = opts.schemaVersion ?? SCHEMA_VERSION;
+    migrate(db, opts.file, target);
+    // Derived indexes name columns of the current schema: an older one (tests) goes without.
+    if (target === SCHEMA_VERSION) syncDerivedIndexes(db, opts.indexes ?? loadIndexSpec());
   } catch (error) {
     db.close();
     throw error;
