@@ -4,7 +4,7 @@
  * blocks nothing, and a live holder is refused by name.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -33,13 +33,17 @@ const start = (dataDir: string) =>
     logger: createLogger({ sink: new MemorySink() }),
   });
 
-/** The state letter of /proc/<pid>/stat (`Z`: a zombie), or undefined once the process is gone. */
-function processState(pid: number): string | undefined {
+/**
+ * Whether `pid` has died and is a zombie nobody has reaped: its main thread shows `Z`, and its
+ * other threads (node has several, each closing the files as it ends) are gone.
+ */
+function isZombie(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    return state === 'Z' && readdirSync(`/proc/${pid}/task`).length === 1;
   } catch {
-    return undefined;
+    return false;
   }
 }
 
@@ -81,7 +85,7 @@ describe('the data folder lock', () => {
     const dataDir = tempDir();
     const { pid } = await serveUnderNonReapingParent(dataDir);
     process.kill(pid, 'SIGKILL');
-    await expect.poll(() => processState(pid), { timeout: 10_000, interval: 20 }).toBe('Z');
+    await expect.poll(() => isZombie(pid), { timeout: 10_000, interval: 20 }).toBe(true);
     // The old pid lock saw a zombie as alive ("Another Seraphim (pid N) is using …").
     const next = start(dataDir);
     await next.stop();
