@@ -123,7 +123,7 @@ export class EmbeddedRuntime {
     this.#tracing = createEmbeddedTracing(this.#db, { now: () => clock.now(), logger });
     this.#spanRetention = opts.spanRetention ?? DEFAULT_SPAN_RETENTION;
     this.queue = new EmbeddedTaskQueue(this.#db, { clock, ids, logger });
-    this.bus = new EmbeddedEventBus(this.#db, this.queue, { clock, ids });
+    this.bus = new EmbeddedEventBus(this.#db, this.queue, { clock, ids, logger });
     this.documents = new SqliteDocumentStore(this.#db, { now: () => clock.now(), recorder: this.bus });
     this.#scratch = memory ? mkdtempSync(join(tmpdir(), 'seraphim-blobs-')) : undefined;
     try {
@@ -176,6 +176,11 @@ export class EmbeddedRuntime {
           : [cliTokenResolver(this.cliToken), this.sessions.resolver()],
       openApi: async () => buildOpenApi(opts.orchestrators, { version }),
     });
+  }
+
+  /** The one SQLite connection everything writes through: for diagnostics, and fault tests (a full disk). */
+  get database(): DatabaseSync {
+    return this.#db;
   }
 
   #context(correlationId: string, fields: Record<string, unknown>): Context {
