@@ -545,6 +545,7 @@ export class EmbeddedTaskQueue implements TaskQueue {
     });
     // A task going again at once (a late wake) lets its key go, whatever its siblings' deferrals said.
     for (const { worker, key } of late) markWoken(worker, key);
+    const recovered = this.#unsettled.length > 0;
     const settling = this.#unsettled.concat(results);
     try {
       this.#table.settle(settling, now);
@@ -555,7 +556,8 @@ export class EmbeddedTaskQueue implements TaskQueue {
     this.#unsettled = [];
     // The disk is back only when the work that wrote found room, not when a commit of its deferrals did.
     if (!batch.some((c) => storageError(c.error) instanceof StorageFullError)) this.#storageRetryMs = 0;
-    const touched = new Set(batch.map((c) => c.worker));
+    // Outcomes kept through a full disk belong to any queue: all of them look again.
+    const touched = recovered ? new Set(this.#workers.values()) : new Set(batch.map((c) => c.worker));
     for (const worker of touched) this.#wake(worker);
     this.#checkIdle();
   }
@@ -609,8 +611,8 @@ export class EmbeddedTaskQueue implements TaskQueue {
   ): TaskOutcome {
     if (error === undefined) return { kind: 'done' };
     if (storageError(error) instanceof StorageFullError) {
-      // Nothing the task did was written, and retrying cannot help until space is freed:
-      // it waits without spending an attempt, so a long full disk dead-letters nothing.
+      // Retrying cannot help until space is freed, and the task is not at fault: it waits
+      // without spending an attempt, so a long full disk dead-letters nothing.
       this.#logger.warn('Task could not write: storage full; will run again', {
         queue: worker.config.name,
         taskId: task.id,
