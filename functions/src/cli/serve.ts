@@ -9,6 +9,7 @@ import { seedDemo } from '../runtimes/embedded/demo.js';
 import { EmbeddedRuntime } from '../runtimes/embedded/runtime.js';
 import { ListenError, listenHttp } from '../runtimes/embedded/server.js';
 import { readSettings, signInMode } from '../runtimes/embedded/settings.js';
+import { DatabaseStateError } from '../runtimes/embedded/sqlite.js';
 import { CliError, EXIT } from './client.js';
 
 export interface ServeOptions {
@@ -73,7 +74,8 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
     // Nothing may outlive a failed start: the port, the timers and the lock would keep the process up.
     await http.close();
     await runtime?.stop({ graceMs: 0 });
-    throw error;
+    // The data folder cannot be used (in use, damaged, emptied, newer): the operator must act, as on a port clash.
+    throw error instanceof DatabaseStateError ? new CliError(error.message, EXIT.usage) : error;
   }
   http.serve(runtime);
   runtime.people.baseUrl = http.url;

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'payload-too-large'
   | 'rate-limited'
   | 'deferred'
+  | 'storage-full'
   | 'internal';
 
 /**
@@ -33,6 +34,7 @@ export const ERROR_STATUS = {
   'payload-too-large': 413,
   'rate-limited': 429,
   deferred: 429,
+  'storage-full': 507,
   internal: 500,
 } as const satisfies Record<ErrorCode, number>;
 
@@ -160,6 +162,19 @@ export class RateLimitedError extends SeraphimError {
 export class PayloadTooLargeError extends SeraphimError {
   constructor(message: string) {
     super('payload-too-large', message, { retryable: false });
+  }
+}
+
+/**
+ * The disk (or the store's size limit) is full: nothing was written. Retrying
+ * once space is freed succeeds; the task queue retries such work without
+ * spending an attempt. HTTP: 507 with Retry-After.
+ */
+export class StorageFullError extends SeraphimError {
+  readonly retryAfterMs: number;
+  constructor(message: string, opts: { cause?: unknown; retryAfterMs?: number } = {}) {
+    super('storage-full', message, { retryable: true, cause: opts.cause });
+    this.retryAfterMs = opts.retryAfterMs ?? 5_000;
   }
 }
 

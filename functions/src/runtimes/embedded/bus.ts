@@ -12,13 +12,19 @@
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Clock } from '../../platform/clock.js';
-import { InvalidInputError, NotFoundError, PayloadTooLargeError } from '../../platform/errors.js';
+import {
+  errorMessage,
+  InvalidInputError,
+  NotFoundError,
+  PayloadTooLargeError,
+} from '../../platform/errors.js';
 import type { Ids } from '../../platform/ids.js';
+import type { Logger } from '../../platform/logger.js';
 import type { EventBus, EventEnvelope, PublishOptions } from '../../platform/ports.js';
 import { detachedFromTrace, withTraceAttribute } from '../../platform/tracing.js';
 import type { ChangeRecorder, DocumentChangeRecord } from './documents.js';
 import type { EmbeddedTaskQueue } from './queue.js';
-import { inTransaction } from './sqlite.js';
+import { inTransaction, storageError } from './sqlite.js';
 
 export const DOCUMENTS_TOPIC = '$documents';
 const MAX_EVENT_BYTES = 1024 * 1024;
@@ -77,11 +83,13 @@ export class EmbeddedEventBus implements EventBus, ChangeRecorder {
   readonly #subscriptions = new Map<string, SubscriptionSpec>();
   readonly #insert: StatementSync;
   readonly #byOffset: StatementSync;
+  readonly #logger: Logger | undefined;
   #pumpScheduled = false;
   #running = false;
 
-  constructor(db: DatabaseSync, queue: EmbeddedTaskQueue, opts: { clock: Clock; ids: Ids }) {
+  constructor(db: DatabaseSync, queue: EmbeddedTaskQueue, opts: { clock: Clock; ids: Ids; logger?: Logger }) {
     this.#db = db;
+    this.#logger = opts.logger;
     this.#queue = queue;
     this.#clock = opts.clock;
     this.#ids = opts.ids;
@@ -95,7 +103,12 @@ export class EmbeddedEventBus implements EventBus, ChangeRecorder {
 
   async publish(topic: string, data: unknown, opts: PublishOptions = {}): Promise<string> {
     if (topic.startsWith('$')) throw new InvalidInputError(`Topic ${topic} is reserved`);
-    const id = this.#append(topic, data, opts.attributes ?? {}, opts.orderingKey);
+    let id: string;
+    try {
+      id = this.#append(topic, data, opts.attributes ?? {}, opts.orderingKey);
+    } catch (error) {
+      throw storageError(error);
+    }
     this.#schedulePump();
     return id;
   }
@@ -161,7 +174,15 @@ export class EmbeddedEventBus implements EventBus, ChangeRecorder {
     detachedFromTrace(() =>
       setImmediate(() => {
         this.#pumpScheduled = false;
-        this.pump();
+        try {
+          this.pump();
+        } catch (error) {
+          // From a timer, a throw would end the process. The events stay in the log behind their
+          // cursors; the runtime's sweep pumps again every few seconds.
+          this.#logger?.error('Could not pump events; the sweep tries again', {
+            error: errorMessage(storageError(error)),
+          });
+        }
       }),
     );
   }

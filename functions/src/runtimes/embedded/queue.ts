@@ -29,6 +29,7 @@ import {
   NotFoundError,
   RetryAfterError,
   RetryableError,
+  StorageFullError,
 } from '../../platform/errors.js';
 import type { Ids } from '../../platform/ids.js';
 import type { Logger } from '../../platform/logger.js';
@@ -36,6 +37,7 @@ import type { EnqueueOptions, EnqueueResult, QueueStats, TaskInfo, TaskQueue } f
 import { deferDelayMs, encodeTask } from '../../platform/task-rules.js';
 import { currentTraceparent, detachedFromTrace, inCarriedTrace } from '../../platform/tracing.js';
 import { FairScheduler } from './fair.js';
+import { storageError } from './sqlite.js';
 import { type ClaimedTask, type DeadTask, type TaskOutcome, TaskTable } from './task-table.js';
 
 export type { DeadTask } from './task-table.js';
@@ -94,6 +96,8 @@ const CLAIM_BATCH = 64;
 /** Finished tasks are kept this long so a re-enqueue with the same id is still a no-op (Cloud Tasks keeps ~1 h). */
 const DEDUPE_WINDOW_MS = 60 * 60 * 1000;
 const IDLE_POLL_MS = 1000;
+/** How soon a group commit or a claim the disk refused is tried again: the first retry, and the cap. */
+const STORAGE_RETRY_MS = { first: 250, max: 5_000 };
 
 function markWoken(worker: Worker, key: string): void {
   worker.blocked.delete(key);
@@ -115,6 +119,14 @@ export class EmbeddedTaskQueue implements TaskQueue {
   readonly #workers = new Map<string, Worker>();
   readonly #configs = new Map<string, QueueConfig>();
   #completions: Completion[] = [];
+  /**
+   * Outcomes a group commit could not write (a full disk), kept in order and
+   * written with the next commit: the attempts ran, and their leases stay held
+   * in the table until then (or until they expire, when the sweep takes them back).
+   */
+  #unsettled: Array<{ task: ClaimedTask; outcome: TaskOutcome }> = [];
+  #storageRetryMs = 0;
+  #storageRetry: NodeJS.Timeout | undefined;
   /**
    * Wakes that found nobody parked on their gate, kept a moment: a task refused
    * just before the slot was freed may not be parked yet (its deferral is still
@@ -305,6 +317,7 @@ export class EmbeddedTaskQueue implements TaskQueue {
     const before = inFlight();
     const deadline = Date.now() + (opts.graceMs ?? 10_000);
     while (inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    if (this.#storageRetry) clearTimeout(this.#storageRetry);
     this.#flush();
     const released = this.#table.releaseOwned(this.#clock.now());
     return { finished: before - inFlight(), released };
@@ -330,7 +343,7 @@ export class EmbeddedTaskQueue implements TaskQueue {
   }
 
   #isIdle(): boolean {
-    if (this.#completions.length > 0) return false;
+    if (this.#completions.length > 0 || this.#unsettled.length > 0) return false;
     for (const w of this.#workers.values()) if (w.inFlight > 0) return false;
     const now = this.#clock.now();
     for (const name of this.#configs.keys()) if (this.#table.busy(name, now)) return false;
@@ -353,7 +366,7 @@ export class EmbeddedTaskQueue implements TaskQueue {
     detachedFromTrace(() =>
       setImmediate(() => {
         worker.scheduled = false;
-        this.#dispatch(worker);
+        this.#dispatchGuarded(worker);
       }),
     );
   }
@@ -364,10 +377,34 @@ export class EmbeddedTaskQueue implements TaskQueue {
     worker.timer = detachedFromTrace(() =>
       setTimeout(() => {
         worker.timer = undefined;
-        this.#dispatch(worker);
+        this.#dispatchGuarded(worker);
       }, ms),
     );
     worker.timer.unref();
+  }
+
+  /**
+   * A claim the disk refuses must not take the process down (it runs from a timer): the
+   * worker looks again later. Claims change rows in place, so a full disk rarely refuses them.
+   */
+  #dispatchGuarded(worker: Worker): void {
+    try {
+      this.#dispatch(worker);
+    } catch (error) {
+      this.#logger.error('Could not claim tasks; trying again shortly', {
+        queue: worker.config.name,
+        error: errorMessage(storageError(error)),
+      });
+      this.#sleep(worker, this.#nextStorageRetryMs());
+    }
+  }
+
+  #nextStorageRetryMs(): number {
+    this.#storageRetryMs = Math.min(
+      STORAGE_RETRY_MS.max,
+      this.#storageRetryMs === 0 ? STORAGE_RETRY_MS.first : this.#storageRetryMs * 2,
+    );
+    return this.#storageRetryMs;
   }
 
   #dispatch(worker: Worker): void {
@@ -492,29 +529,60 @@ export class EmbeddedTaskQueue implements TaskQueue {
   #flush(): void {
     this.#flushScheduled = false;
     const batch = this.#completions;
-    if (batch.length === 0) return;
+    if (batch.length === 0 && this.#unsettled.length === 0) return;
     this.#completions = [];
     const now = this.#clock.now();
     const late: Array<{ worker: Worker; key: string }> = [];
-    this.#table.settle(
-      batch.map(({ worker, task, error, wakesAtStart }) => {
-        // What is logged about a failed attempt names the task's trace.
-        const outcome = inCarriedTrace(task.traceparent ?? undefined, () =>
-          this.#outcome(worker, task, error, now, wakesAtStart),
-        );
-        if (outcome.kind === 'defer' && task.fairKey !== null) {
-          if (outcome.gate !== null) worker.blocked.set(task.fairKey, outcome.runAt);
-          else if (outcome.runAt <= now) late.push({ worker, key: task.fairKey });
-        }
-        return { task, outcome };
-      }),
-      now,
-    );
+    const results = batch.map(({ worker, task, error, wakesAtStart }) => {
+      // What is logged about a failed attempt names the task's trace.
+      const outcome = inCarriedTrace(task.traceparent ?? undefined, () =>
+        this.#outcome(worker, task, error, now, wakesAtStart),
+      );
+      if (outcome.kind === 'defer' && task.fairKey !== null) {
+        if (outcome.gate !== null) worker.blocked.set(task.fairKey, outcome.runAt);
+        else if (outcome.runAt <= now) late.push({ worker, key: task.fairKey });
+      }
+      return { task, outcome };
+    });
     // A task going again at once (a late wake) lets its key go, whatever its siblings' deferrals said.
     for (const { worker, key } of late) markWoken(worker, key);
-    const touched = new Set(batch.map((c) => c.worker));
+    const recovered = this.#unsettled.length > 0;
+    const settling = this.#unsettled.concat(results);
+    try {
+      this.#table.settle(settling, now);
+    } catch (error) {
+      this.#keepUnsettled(settling, error);
+      return;
+    }
+    this.#unsettled = [];
+    // The disk is back only when the work that wrote found room, not when a commit of its deferrals did.
+    if (!batch.some((c) => storageError(c.error) instanceof StorageFullError)) this.#storageRetryMs = 0;
+    // Outcomes kept through a full disk belong to any queue: all of them look again.
+    const touched = recovered ? new Set(this.#workers.values()) : new Set(batch.map((c) => c.worker));
     for (const worker of touched) this.#wake(worker);
     this.#checkIdle();
+  }
+
+  /**
+   * A group commit the disk refused (it runs from a timer: throwing would end the process).
+   * The outcomes are kept and written with a later commit; nothing acknowledged is lost.
+   */
+  #keepUnsettled(settling: Array<{ task: ClaimedTask; outcome: TaskOutcome }>, error: unknown): void {
+    this.#unsettled = settling;
+    const retryInMs = this.#nextStorageRetryMs();
+    this.#logger.error('Could not record finished tasks; keeping them to record shortly', {
+      tasks: settling.length,
+      retryInMs,
+      error: errorMessage(storageError(error)),
+    });
+    if (this.#storageRetry) clearTimeout(this.#storageRetry);
+    this.#storageRetry = detachedFromTrace(() =>
+      setTimeout(() => {
+        this.#storageRetry = undefined;
+        this.#flush();
+      }, retryInMs),
+    );
+    this.#storageRetry.unref();
   }
 
   /** Takes a wake of `gate` that came while this attempt ran (so it may have been meant for it). */
@@ -543,6 +611,15 @@ export class EmbeddedTaskQueue implements TaskQueue {
     wakesAtStart: number,
   ): TaskOutcome {
     if (error === undefined) return { kind: 'done' };
+    if (storageError(error) instanceof StorageFullError) {
+      // Retrying cannot help until space is freed, and the task is not at fault: it waits
+      // without spending an attempt, so a long full disk dead-letters nothing.
+      this.#logger.warn('Task could not write: storage full; will run again', {
+        queue: worker.config.name,
+        taskId: task.id,
+      });
+      return { kind: 'defer', runAt: now + this.#nextStorageRetryMs(), gate: null };
+    }
     if (error instanceof DeferError) {
       if (error.gate !== undefined && this.#takeLateWake(error.gate, wakesAtStart, now)) {
         // Its gate was freed while this attempt was on its way to park: it goes again now, unparked, as a

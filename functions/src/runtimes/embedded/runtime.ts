@@ -5,17 +5,7 @@
  * shared HTTP front door.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  chmodSync,
-  closeSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
@@ -50,6 +40,7 @@ import type { DocumentChange, KeyValueStore, Ports, StoredDocument } from '../..
 import { TRACEPARENT_ATTRIBUTE, traceDelivery, traceTaskAttempt } from '../../platform/tracing.js';
 import { EmbeddedBlobStore } from './blobs.js';
 import { type DeliveryPayload, DOCUMENTS_TOPIC, EmbeddedEventBus } from './bus.js';
+import { acquireDataDirLock, type DataDirLock } from './data-lock.js';
 import { type DocumentChangeRecord, SqliteDocumentStore } from './documents.js';
 import { MemoryKv } from './kv.js';
 import { LocalDirectory } from './people.js';
@@ -63,7 +54,7 @@ import {
   type EmbeddedTracing,
   type SpanRetention,
 } from './spans.js';
-import { DatabaseStateError, openDatabase } from './sqlite.js';
+import { openDatabase } from './sqlite.js';
 
 export interface EmbeddedRuntimeOptions {
   orchestrators: readonly Orchestrator[];
@@ -102,7 +93,7 @@ export class EmbeddedRuntime {
   readonly orchestrators: readonly Orchestrator[];
   readonly startedAt: number;
   readonly #db: DatabaseSync;
-  readonly #lock: string | undefined;
+  readonly #lock: DataDirLock | undefined;
   /** A `:memory:` runtime's blob folder, removed on stop. */
   readonly #scratch: string | undefined;
   readonly #crons: Cron[] = [];
@@ -118,17 +109,21 @@ export class EmbeddedRuntime {
     this.orchestrators = opts.orchestrators;
     this.startedAt = clock.now();
     const memory = opts.dataDir === ':memory:';
-    this.#lock = memory ? undefined : acquireLock(opts.dataDir);
+    this.#lock = memory ? undefined : acquireDataDirLock(opts.dataDir);
     try {
-      this.#db = openDatabase({ file: memory ? ':memory:' : join(opts.dataDir, 'seraphim.db') });
+      const usedBefore = memory ? undefined : priorUse(opts.dataDir);
+      this.#db = openDatabase({
+        file: memory ? ':memory:' : join(opts.dataDir, 'seraphim.db'),
+        ...(usedBefore === undefined ? {} : { usedBefore }),
+      });
     } catch (error) {
-      releaseLock(this.#lock);
+      this.#lock?.release();
       throw error;
     }
     this.#tracing = createEmbeddedTracing(this.#db, { now: () => clock.now(), logger });
     this.#spanRetention = opts.spanRetention ?? DEFAULT_SPAN_RETENTION;
     this.queue = new EmbeddedTaskQueue(this.#db, { clock, ids, logger });
-    this.bus = new EmbeddedEventBus(this.#db, this.queue, { clock, ids });
+    this.bus = new EmbeddedEventBus(this.#db, this.queue, { clock, ids, logger });
     this.documents = new SqliteDocumentStore(this.#db, { now: () => clock.now(), recorder: this.bus });
     this.#scratch = memory ? mkdtempSync(join(tmpdir(), 'seraphim-blobs-')) : undefined;
     try {
@@ -139,7 +134,7 @@ export class EmbeddedRuntime {
     } catch (error) {
       this.#db.close();
       if (this.#scratch) rmSync(this.#scratch, { recursive: true, force: true });
-      releaseLock(this.#lock);
+      this.#lock?.release();
       throw error;
     }
     const kv = opts.kv ?? new MemoryKv({ clock });
@@ -181,6 +176,11 @@ export class EmbeddedRuntime {
           : [cliTokenResolver(this.cliToken), this.sessions.resolver()],
       openApi: async () => buildOpenApi(opts.orchestrators, { version }),
     });
+  }
+
+  /** The one SQLite connection everything writes through: for diagnostics, and fault tests (a full disk). */
+  get database(): DatabaseSync {
+    return this.#db;
   }
 
   #context(correlationId: string, fields: Record<string, unknown>): Context {
@@ -355,9 +355,18 @@ export class EmbeddedRuntime {
     await this.#tracing.shutdown();
     this.#db.close();
     if (this.#scratch) rmSync(this.#scratch, { recursive: true, force: true });
-    releaseLock(this.#lock);
+    this.#lock?.release();
     return result;
   }
+}
+
+/**
+ * What shows that a runtime has opened this folder's database before: each start writes the
+ * CLI token, and the blob store makes its folder, only once the database is open.
+ */
+function priorUse(dataDir: string): string | undefined {
+  const found = [CLI_TOKEN_FILE, 'blobs'].filter((name) => existsSync(join(dataDir, name)));
+  return found.length > 0 ? `it holds ${found.join(' and ')}` : undefined;
 }
 
 /** Readable by this user only: whoever can read it is the machine's owner to the API. */
@@ -365,40 +374,4 @@ function writeCliToken(dataDir: string, token: string): void {
   const file = join(dataDir, CLI_TOKEN_FILE);
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
   chmodSync(file, 0o600); // an older file keeps its mode through writeFileSync
-}
-
-/** One runtime per data folder: two processes draining one queue file would steal each other's leases. */
-function acquireLock(dataDir: string): string {
-  mkdirSync(dataDir, { recursive: true });
-  const file = join(dataDir, 'seraphim.lock');
-  for (;;) {
-    try {
-      const fd = openSync(file, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return file;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    const pid = Number(readFileSync(file, 'utf8'));
-    if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
-      throw new DatabaseStateError(
-        `Another Seraphim (pid ${pid}) is using ${dataDir}. Stop it first, or use another SERAPHIM_DATA_DIR.`,
-      );
-    }
-    rmSync(file, { force: true }); // left by a process that died
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function releaseLock(file: string | undefined): void {
-  if (file) rmSync(file, { force: true });
 }

@@ -4,9 +4,9 @@
  * its owner and attempt, so an answer from a holder that lost its lease
  * changes nothing.
  */
-import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import type { DatabaseSync, SQLInputValue, StatementResultingChanges, StatementSync } from 'node:sqlite';
 import type { QueueStats } from '../../platform/ports.js';
-import { inTransaction } from './sqlite.js';
+import { inTransaction, storageError } from './sqlite.js';
 
 export interface ClaimedTask {
   seq: number;
@@ -173,7 +173,8 @@ export class TaskTable {
 
   /** Returns false when a task with this id is already in the queue (done ones included): the dedupe. */
   insert(task: NewTask, now: number): boolean {
-    const info = this.#sql.insert.run(
+    const info = this.#run(
+      this.#sql.insert,
       task.queue,
       task.id,
       task.json,
@@ -189,6 +190,15 @@ export class TaskTable {
       now,
     );
     return Number(info.changes) > 0;
+  }
+
+  /** Runs a statement on its own (outside a transaction): a full disk comes out as StorageFullError. */
+  #run(statement: StatementSync, ...params: SQLInputValue[]): StatementResultingChanges {
+    try {
+      return statement.run(...params);
+    } catch (error) {
+      throw storageError(error);
+    }
   }
 
   /** Leases up to `limit` ready tasks in one statement, oldest first, holding back later tasks of a busy ordering key. */
