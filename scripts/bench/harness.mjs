@@ -21,11 +21,19 @@ export function lib(path) {
 }
 
 /**
+ * The embedded queues' limits as each task declares them (SERAPHIM_QUEUE_*), not the machine's
+ * defaults: a benchmark that sets a task's rateLimits measures at exactly those.
+ */
+const DECLARED_QUEUE_LIMITS = { SERAPHIM_QUEUE_CONCURRENCY: 'declared', SERAPHIM_QUEUE_RATE: 'declared' };
+
+/**
  * Runs `fn` with a fresh embedded runtime (a SQLite file in a temp dir, not
  * started) over `orchestrators`, then stops it and deletes the folder.
  * `fn` gets `{ runtime, ctx }`, where `ctx()` is a handler context.
+ * `queueLimits`: `declared` (each queue at its task's rateLimits) or `machine`
+ * (the runtime's defaults, as `npm start` runs; `env` may still set them).
  */
-export async function withBenchRuntime(orchestrators, fn, { env = {} } = {}) {
+export async function withBenchRuntime(orchestrators, fn, { env = {}, queueLimits = 'declared' } = {}) {
   const [{ EmbeddedRuntime }, { createLogger }] = await Promise.all([
     lib('runtimes/embedded/runtime.js'),
     lib('platform/logger.js'),
@@ -35,7 +43,7 @@ export async function withBenchRuntime(orchestrators, fn, { env = {} } = {}) {
     orchestrators,
     dataDir,
     version: 'bench',
-    env,
+    env: queueLimits === 'declared' ? { ...DECLARED_QUEUE_LIMITS, ...env } : env,
     logger: createLogger({ level: 'ERROR' }),
   });
   // The queue's timers are unref'd (a server's socket keeps the process up): hold it up while waiting.

@@ -51,6 +51,8 @@ describe('a backlog', () => {
           },
         },
       ],
+      // The queue at the limits its task declares (the machine's defaults would run more at once).
+      env: { SERAPHIM_QUEUE_CONCURRENCY: 'declared', SERAPHIM_QUEUE_RATE: 'declared' },
       dataDir: ':memory:',
       clock,
       logger: createLogger({ sink: new MemorySink() }),

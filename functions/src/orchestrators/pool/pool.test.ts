@@ -374,7 +374,10 @@ describe('resource pool', () => {
 
   it('halves an agent kind’s limit when its upstream answers 429, and shows the decision', async () => {
     const s = setup({ global: 16, perAgentKind: { busy: 8 } });
-    t = await startTestRuntime(s.orchestrators, { env: s.env });
+    // The queue runs at the limits configured for this machine, not the declared ones (200/s, 16):
+    // auto-scaling scales those.
+    const queueEnv = { SERAPHIM_QUEUE_RATE: '300', SERAPHIM_QUEUE_CONCURRENCY: '30' };
+    t = await startTestRuntime(s.orchestrators, { env: { ...s.env, ...queueEnv } });
     const ctx = await failBusyStep(t, s.engine);
     const res = (await (await fetch(`${t.url}/api/pool/decisions`)).json()) as {
       effectiveLimits: Record<string, number>;
@@ -385,15 +388,15 @@ describe('resource pool', () => {
     expect(kinds.map((d) => `${d.agentKind} ${d.from}→${d.to}`)).toEqual(['busy 4→2', 'busy 8→4']);
     expect(kinds[0]?.reason).toBe('upstream answered 429');
     expect(res.effectiveLimits.busy).toBe(2);
-    // The step queue's dispatch limits are halved too, in tenths of what it declares, and applied to the queue.
+    // The step queue's dispatch limits are halved too, in tenths of what it runs with, and applied to the queue.
     const queue = stepQueue('normal');
     const queues = res.decisions.filter((d) => d.queue !== undefined);
     expect(queues.map((d) => `${d.queue} ${d.from}→${d.to}`)).toEqual([`${queue} 5→2`, `${queue} 10→5`]);
     expect(res.queueScale[queue]).toBe(0.2);
     expect(res.queueScale[stepQueue('high')]).toBe(1);
     expect(t.runtime.queue.rateLimitsOf(queue)).toEqual({
-      maxDispatchesPerSecond: 40,
-      maxConcurrentDispatches: 3,
+      maxDispatchesPerSecond: 60,
+      maxConcurrentDispatches: 6,
     });
     // …and the lowered limit is the one dispatch obeys: two slots, then a refusal.
     const request = (n: number) => ({

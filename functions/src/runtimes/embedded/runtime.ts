@@ -45,6 +45,7 @@ import { type DocumentChangeRecord, SqliteDocumentStore } from './documents.js';
 import { MemoryKv } from './kv.js';
 import { LocalDirectory } from './people.js';
 import { EmbeddedTaskQueue, type QueueConfig, type TaskHandler } from './queue.js';
+import { machineRateLimits, type QueueLimitSettings, queueLimitSettings } from './queue-limits.js';
 import type { RawHandler } from './server.js';
 import { cliTokenResolver, EmbeddedSessions } from './sessions.js';
 import { CLI_TOKEN_FILE } from './settings.js';
@@ -99,6 +100,8 @@ export class EmbeddedRuntime {
   readonly #crons: Cron[] = [];
   readonly #tracing: EmbeddedTracing;
   readonly #spanRetention: SpanRetention;
+  /** The queues' limits on this machine (queue-limits.ts), read once at start-up. */
+  readonly #queueLimits: QueueLimitSettings;
   #sweeper: NodeJS.Timeout | undefined;
   #started = false;
 
@@ -106,6 +109,8 @@ export class EmbeddedRuntime {
     const clock = opts.clock ?? systemClock;
     const ids = opts.ids ?? createUlids(() => clock.now());
     const logger = opts.logger ?? createLogger({ fields: { runtime: 'embedded' } });
+    // Before the data folder is touched: a bad setting stops start-up with nothing to undo.
+    this.#queueLimits = queueLimitSettings(opts.env ?? process.env);
     this.orchestrators = opts.orchestrators;
     this.startedAt = clock.now();
     const memory = opts.dataDir === ':memory:';
@@ -195,11 +200,14 @@ export class EmbeddedRuntime {
     for (const [key, task] of Object.entries(o.tasks)) {
       const name = functionName(o.name, key);
       const timeoutMs = (task.timeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS) * 1000;
+      // The machine's limits, not the declared Cloud Tasks settings; the pool's auto-scaling scales these.
+      const limits = machineRateLimits(rateLimits(task.rateLimits), this.#queueLimits);
+      const onThisMachine = { ...task, rateLimits: limits };
       this.#register(
         name,
         {
           retry: retryPolicy(task.retry),
-          rateLimits: rateLimits(task.rateLimits),
+          rateLimits: limits,
           timeoutMs,
           priority: PRIORITY_CLASSES.indexOf(task.priority ?? 'normal'),
         },
@@ -209,7 +217,7 @@ export class EmbeddedRuntime {
             if (!parsed.success)
               throw new PermanentError(`Task payload for ${name} is invalid: ${parsed.error.message}`);
             await runTask(
-              task,
+              onThisMachine,
               { raw: payload, parsed: parsed.data },
               this.#context(info.id, { queue: name, attempt: info.attempt }),
               info,
@@ -311,7 +319,10 @@ export class EmbeddedRuntime {
   #deliveryConfig(retry: Orchestrator['events'][string]['retry']): Omit<QueueConfig, 'name'> {
     return {
       retry: deliveryRetry(retry),
-      rateLimits: rateLimits({ maxConcurrentDispatches: 16, maxDispatchesPerSecond: 1000 }),
+      rateLimits: machineRateLimits(
+        rateLimits({ maxConcurrentDispatches: 16, maxDispatchesPerSecond: 1000 }),
+        this.#queueLimits,
+      ),
       timeoutMs: DELIVERY_TIMEOUT_SECONDS * 1000,
     };
   }
