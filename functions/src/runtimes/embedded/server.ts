@@ -100,6 +100,14 @@ const TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
+/**
+ * The client went away before its body arrived: nothing to answer and
+ * nothing wrong with the server, so it is logged at info, never as a 500.
+ */
+class ClientAbortedError extends Error {
+  override name = 'ClientAbortedError';
+}
+
 /** Reads the body, refusing it with 413 as soon as it passes the limit: it is never buffered whole. */
 function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array | undefined> {
   const declared = Number(req.headers['content-length'] ?? 0);
@@ -119,7 +127,13 @@ function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array | und
       chunks.push(chunk);
     });
     req.on('end', () => resolvePromise(size === 0 ? undefined : Buffer.concat(chunks)));
-    req.on('error', reject);
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        req.readableAborted || error.code === 'ECONNRESET'
+          ? new ClientAbortedError(`The client aborted after ${size} bytes of its body`)
+          : error,
+      ),
+    );
   });
 }
 
@@ -217,6 +231,15 @@ export async function listenHttp(opts: ListenOptions): Promise<BoundServer> {
       .then(
         (response) => send(res, response),
         (error: unknown) => {
+          if (error instanceof ClientAbortedError) {
+            ports.logger.info('Client aborted its request', {
+              method,
+              path: url.pathname,
+              reason: error.message,
+            });
+            res.destroy();
+            return;
+          }
           res.setHeader('connection', 'close');
           // Refused before the front door (a body over the limit): still one traced request.
           const refuse = async () => errorResponse(error, ports, `${method} ${url.pathname}`);
