@@ -16,7 +16,7 @@ import {
 } from '../../platform/http.js';
 import type { Ports } from '../../platform/ports.js';
 import { problem } from '../../platform/problem.js';
-import { allowedHosts, refusal } from './host-check.js';
+import { allowedHosts, isWildcard, refusal } from './host-check.js';
 
 /** What answers requests once the runtime is up. */
 export interface HttpApp {
@@ -46,7 +46,10 @@ export type HttpServerOptions = ListenOptions & HttpApp;
 export type RawHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean;
 
 export interface RunningServer {
+  /** Where to open it on this machine: a loopback URL when bound to every interface. */
   url: string;
+  /** The address and port really bound (`0.0.0.0`, `::`, `192.0.2.2`, `127.0.0.1`, …). */
+  bound: { address: string; port: number };
   server: Server;
   close(): Promise<void>;
 }
@@ -258,8 +261,11 @@ export async function listenHttp(opts: ListenOptions): Promise<BoundServer> {
   const address = server.address() as AddressInfo;
   hostAllowed = allowedHosts({ host: opts.host, port: address.port, extra: opts.allowedHosts ?? [] });
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  // A wildcard is no address to open, and the Host check refuses it: this machine's loopback opens it.
+  const local = !isWildcard(address.address) ? host : address.family === 'IPv6' ? '[::1]' : '127.0.0.1';
   return {
-    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`,
+    url: `http://${local}:${address.port}`,
+    bound: { address: address.address, port: address.port },
     server,
     serve: (ready) => {
       app = ready;
