@@ -33,7 +33,7 @@ const inUrl = (address: string) =>
   address.includes(':') && !address.startsWith('[') ? `[${address}]` : address;
 
 /** Where other machines can reach a server bound to `address`: none on loopback. */
-export function reachableFromElsewhere(
+function reachableFromElsewhere(
   input: Pick<BannerInput, 'bound' | 'addresses' | 'hostname'>,
 ): string[] {
   const { address, port } = input.bound;
