@@ -33,9 +33,7 @@ const inUrl = (address: string) =>
   address.includes(':') && !address.startsWith('[') ? `[${address}]` : address;
 
 /** Where other machines can reach a server bound to `address`: none on loopback. */
-function reachableFromElsewhere(
-  input: Pick<BannerInput, 'bound' | 'addresses' | 'hostname'>,
-): string[] {
+function reachableFromElsewhere(input: Pick<BannerInput, 'bound' | 'addresses' | 'hostname'>): string[] {
   const { address, port } = input.bound;
   if (isLoopback(address)) return [];
   const hosts = isWildcard(address)
