@@ -10,6 +10,7 @@ import { EmbeddedRuntime } from '../runtimes/embedded/runtime.js';
 import { ListenError, listenHttp } from '../runtimes/embedded/server.js';
 import { readSettings, signInMode } from '../runtimes/embedded/settings.js';
 import { DatabaseStateError } from '../runtimes/embedded/sqlite.js';
+import { serveBanner } from './banner.js';
 import { CliError, EXIT } from './client.js';
 
 export interface ServeOptions {
@@ -79,11 +80,17 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
   }
   http.serve(runtime);
   runtime.people.baseUrl = http.url;
-  // The one line scripts and tests wait for; keep its shape.
-  process.stdout.write(`Seraphim ${SERAPHIM_VERSION} (embedded) listening on ${http.url}\n`);
-  process.stdout.write(
-    `  Mission Control: ${http.url}/   API: ${http.url}/api/openapi.json   data: ${settings.SERAPHIM_DATA_DIR}\n`,
-  );
+  // Its first line is the one scripts and tests wait for; keep its shape.
+  const banner = serveBanner({
+    version: SERAPHIM_VERSION,
+    bound: http.bound,
+    url: http.url,
+    dataDir: settings.SERAPHIM_DATA_DIR,
+    auth,
+    allowedHosts: settings.SERAPHIM_ALLOWED_HOSTS,
+  });
+  // One write: a reader that has the first line has the warnings too.
+  process.stdout.write(`${[...banner.lines, ...banner.warnings].join('\n')}\n`);
   if (auth === 'session') {
     const ownerLink = await runtime.sessions.ownerLink();
     process.stdout.write(

@@ -5,18 +5,26 @@
 import { PermanentError } from './errors.js';
 import { redactValue } from './logger.js';
 import type { ConfigSource } from './ports.js';
+import { prefixedSecrets, type UseCaseSecrets } from './secrets.js';
 
 export type Env = Record<string, string | undefined>;
 
 /**
- * Plain settings come from `env`; secrets come from `secrets` (the firebase
- * runtime passes `defineSecret` values there) and else from `env`.
+ * Plain settings come from `env`; the platform's secrets from `secrets` (the
+ * firebase runtime passes `defineSecret` values there) and else from `env`.
+ * Use cases' secrets are the declared ones alone (platform/secrets.ts): by
+ * default `SERAPHIM_SECRET_<NAME>` variables of `env`.
  */
 export function envConfig(
   env: Env = process.env,
   secrets: (name: string) => string | undefined = () => undefined,
+  useCaseSecrets: UseCaseSecrets = prefixedSecrets(
+    (name) => env[name],
+    (name) => env[name],
+  ),
 ): ConfigSource {
   return {
+    useCaseSecrets,
     get(name, fallback) {
       const value = env[name];
       return value === undefined || value === '' ? fallback : value;

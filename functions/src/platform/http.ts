@@ -23,6 +23,7 @@ import {
   UnauthenticatedError,
 } from './errors.js';
 import { type Identity, roleAtLeast, type WorkspaceAccess, workspaceRole } from './identity.js';
+import { readJsonBody } from './json-body.js';
 import type { Context, HttpMethod, Orchestrator, Reply, RouteDefinition } from './orchestrator.js';
 import type { Ports } from './ports.js';
 import { type Problem, problem, zodFields } from './problem.js';
@@ -93,6 +94,7 @@ const PROBLEM_TITLES: Record<string, string> = {
   forbidden: 'Not allowed',
   'payload-too-large': 'Too large',
   'rate-limited': 'Too many requests',
+  'storage-full': 'Storage full',
   internal: 'Internal error',
 };
 const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
@@ -195,23 +197,24 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: strin
 
 function parseBody(request: ApiRequest, route: RouteDefinition): unknown {
   if (!route.body) return undefined;
-  const raw = request.body && request.body.byteLength > 0 ? Buffer.from(request.body).toString('utf8') : '';
-  if (raw === '') return parse(route.body, undefined, 'body');
-  const type = request.headers['content-type'] ?? '';
-  if (!/^application\/([a-z.+-]*\+)?json\b/i.test(type)) {
-    throw new InvalidInputError('Body must be JSON (content-type: application/json)', [
-      { path: 'headers.content-type', message: `expected application/json, got "${type || 'nothing'}"` },
-    ]);
+  return parse(route.body, readJsonBody(request.body, request.headers['content-type']), 'body');
+}
+
+/**
+ * An empty query value (`?updatedAfter=`) is refused rather than read: zod's
+ * number coercion turns `''` into 0, and a filter silently read as 0 (or as
+ * absent) answers a different question from the one asked.
+ */
+function parseQuery<T>(schema: z.ZodType<T> | undefined, query: URLSearchParams): T {
+  if (!schema) return undefined as T;
+  const empty = [...new Set(query.keys())].filter((key) => query.getAll(key).some((v) => v === ''));
+  if (empty.length > 0) {
+    throw new InvalidInputError(
+      `Empty query parameter: ${empty.join(', ')}; give a value or leave it out`,
+      empty.map((key) => ({ path: `query.${key}`, message: 'empty; give a value or leave it out' })),
+    );
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch (error) {
-    throw new InvalidInputError(`Body is not valid JSON: ${errorMessage(error)}`, [
-      { path: 'body', message: 'not valid JSON' },
-    ]);
-  }
-  return parse(route.body, value, 'body');
+  return parse(schema, queryObject(query), 'query');
 }
 
 /** Maps anything a handler threw to a problem response; unknown errors become a 500 with a logged error id. */
@@ -245,6 +248,17 @@ export function errorResponse(
       errorId,
     }),
   );
+}
+
+/**
+ * One address per resource: a trailing slash or an empty segment is 404 on
+ * every route, not a redirect. Programs call the API, and a redirect would
+ * hide a wrong URL in a client (and cost a round trip on every call), while
+ * the answer below names the address meant.
+ */
+function noEmptySegment(method: string, path: string): string {
+  const canonical = `/${path.split('/').filter(Boolean).join('/')}`;
+  return `No route ${method} ${path}: paths have no trailing slash or empty segment (did you mean ${canonical}?)`;
 }
 
 export type ApiHandler = (request: ApiRequest) => Promise<ApiResponse>;
@@ -294,12 +308,13 @@ export function createApiHandler(orchestrators: readonly Orchestrator[], opts: A
 
   async function answer(request: ApiRequest, span: Span): Promise<ApiResponse> {
     const method = request.method.toUpperCase();
-    const segments = request.path.split('/').filter(Boolean);
+    const segments = request.path.split('/').slice(1);
     try {
+      if (segments.includes('')) throw new NotFoundError(noEmptySegment(method, request.path));
       if (request.body && request.body.byteLength > maxBody) {
         throw new PayloadTooLargeError(`Body is ${request.body.byteLength} bytes; the limit is ${maxBody}`);
       }
-      if (opts.openApi && method === 'GET' && request.path.replace(/\/$/, '') === '/api/openapi.json') {
+      if (opts.openApi && method === 'GET' && request.path === '/api/openapi.json') {
         return json(200, await opts.openApi());
       }
       const docs = opts.openApi && method === 'GET' ? await apiDocsResponse(request.path) : undefined;
@@ -341,7 +356,7 @@ export function createApiHandler(orchestrators: readonly Orchestrator[], opts: A
     const access = await checkAccess(route, identity, rawParams.workspace);
     for (const hook of hooks) await hook(request, identity, route);
     const params = route.params ? parse(route.params, rawParams, 'params') : rawParams;
-    const query = parse(route.query, queryObject(request.query), 'query');
+    const query = parseQuery(route.query, request.query);
     const body = parseBody(request, route);
     const requestId = request.headers['x-request-id']?.slice(0, 64) || ports.ids.next();
     const ctx: Context = {

@@ -3,12 +3,14 @@
  * after what the platform needs, not after the whole Firestore API, so both
  * runtimes can honour them exactly and one contract suite can check both.
  */
+
 import type { Readable } from 'node:stream';
 import type { Clock } from './clock.js';
 import type { RateLimits } from './delivery.js';
 import type { Ids } from './ids.js';
 import type { KvOperation } from './kv-operations.js';
 import type { Logger } from './logger.js';
+import type { UseCaseSecrets } from './secrets.js';
 import type { Tracer } from './tracing.js';
 
 // ---------------------------------------------------------------- documents
@@ -349,8 +351,13 @@ export interface BlobStore {
 export interface ConfigSource {
   /** A plain setting, or `fallback` when unset. */
   get(name: string, fallback?: string): string | undefined;
-  /** A secret's value, read at call time; throws PermanentError when it is not configured. */
+  /**
+   * One of the platform's own secrets (the kv token, an llm provider's key), read at call time;
+   * throws PermanentError when it is not configured. Never a use case's: see `useCaseSecrets`.
+   */
   secret(name: string): string;
+  /** The declared secrets use cases may name, each scoped to workspaces (platform/secrets.ts). */
+  useCaseSecrets: UseCaseSecrets;
 }
 
 // ---------------------------------------------------------------- people

@@ -42,20 +42,22 @@ export function testAgentContext(opts: Omit<TestAgentCallOptions, 'inputs' | 'st
   const secrets = new Map(Object.entries(opts.secrets ?? {}));
   const settings = new Map(Object.entries(opts.settings ?? {}));
   const secretsRead: string[] = [];
+  function read(name: string): string {
+    secretsRead.push(name);
+    const value = secrets.get(name);
+    if (value === undefined) {
+      throw new PermanentError(`Secret ${name} is not configured`, { details: { secret: name } });
+    }
+    return value;
+  }
   return {
     logs,
     secretsRead,
     ctx: {
       clock,
       logger: createLogger({ sink: logs, level: 'DEBUG', now: () => clock.now() }),
-      secret(name) {
-        secretsRead.push(name);
-        const value = secrets.get(name);
-        if (value === undefined) {
-          throw new PermanentError(`Secret ${name} is not configured`, { details: { secret: name } });
-        }
-        return value;
-      },
+      secret: read,
+      providerKey: read,
       setting: (name) => settings.get(name),
       fetch: opts.fetch ?? globalThis.fetch,
       signal: opts.signal ?? new AbortController().signal,

@@ -3,7 +3,7 @@
  * debugging tools. Thin: each implements its contract (api.ts) by calling the
  * engine or the store.
  */
-import { ConflictError, NotFoundError } from '../../platform/errors.js';
+import { ConflictError, InvalidInputError, NotFoundError } from '../../platform/errors.js';
 import { type Context, implement, type RouteDefinition } from '../../platform/orchestrator.js';
 import { executionsApi } from './api.js';
 import { diffCheckpoints, timeline } from './debug.js';
@@ -40,6 +40,11 @@ async function operate(
 export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
   return [
     implement(executionsApi.createUseCase, async (req, ctx) => {
+      const refused = req.body.secrets.flatMap((name, i) => {
+        const why = ctx.config.useCaseSecrets.refusal(name, req.params.workspace);
+        return why === null ? [] : [{ path: `body.secrets.${i}`, message: why }];
+      });
+      if (refused.length > 0) throw new InvalidInputError(refused.map((f) => f.message).join('; '), refused);
       engine.compile({
         ...req.body,
         workspace: req.params.workspace,

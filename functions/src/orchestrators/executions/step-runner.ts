@@ -216,8 +216,10 @@ export class StepRunner {
         if (!useCase.secrets.includes(name)) {
           throw new PermanentError(`Secret ${name} is not declared by use case ${useCase.id}`);
         }
-        return ctx.config.secret(name);
+        // Checked again at run time: a scope may have narrowed since the use case was saved.
+        return ctx.config.useCaseSecrets.read(name, execution.workspace);
       },
+      providerKey: (name) => ctx.config.secret(name),
       setting: (name) => ctx.config.get(name),
       fetch: globalThis.fetch,
       signal,

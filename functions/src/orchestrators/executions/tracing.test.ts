@@ -26,7 +26,8 @@ const useCase = UseCaseBodySchema.parse({
   vertical: 'insurance',
   description: '',
   contextTtlSeconds: 3600,
-  secrets: ['LLM_API_KEY'],
+  // The llm agent's key is the platform's (LLM_API_KEY): a use case does not list it.
+  secrets: [],
   workflow: {
     inputSchema: { type: 'object', properties: { claim: { type: 'string' } } },
     steps: [

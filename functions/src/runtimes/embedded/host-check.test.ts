@@ -56,7 +56,9 @@ describe('allowed hosts', () => {
   });
 
   it('tells loopback addresses apart', () => {
-    expect(['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost'].every(isLoopback)).toBe(true);
+    expect(
+      ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost', '::ffff:127.0.0.1'].every(isLoopback),
+    ).toBe(true);
     expect(['0.0.0.0', '::', '10.0.0.7', 'build-box'].some(isLoopback)).toBe(false);
   });
 });

@@ -10,8 +10,23 @@ const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
 
 /** A loopback bind address: only this machine can connect, so no sign-in is needed there. */
 export function isLoopback(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  const h = host
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/^::ffff:/, '');
   return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+/** A bind address that listens on every interface of its family. */
+export function isWildcard(host: string): boolean {
+  return /^(0\.0\.0\.0|::|\[::\])$/.test(host);
+}
+
+/** The addresses of this machine's network interfaces (IPv6 ones in brackets, as in a URL). */
+export function machineAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .flatMap((i) => (i ? [i.address.includes(':') ? `[${i.address.toLowerCase()}]` : i.address] : []));
 }
 
 export interface AllowedHostsInput {
@@ -34,15 +49,10 @@ export interface AllowedHostsInput {
 export function allowedHosts(input: AllowedHostsInput): (host: string) => boolean {
   const names = new Set(LOOPBACK_NAMES);
   if (!isLoopback(input.host)) {
-    const addresses =
-      input.addresses ??
-      Object.values(networkInterfaces())
-        .flat()
-        .flatMap((i) => (i ? [i.address] : []));
     names.add((input.hostname ?? machineName()).toLowerCase());
-    for (const a of addresses) names.add(a.includes(':') ? `[${a.toLowerCase()}]` : a);
-    if (!input.host.match(/^(0\.0\.0\.0|::)$/))
-      names.add(input.host.includes(':') ? `[${input.host}]` : input.host);
+    for (const a of input.addresses ?? machineAddresses())
+      names.add(a.includes(':') && !a.startsWith('[') ? `[${a.toLowerCase()}]` : a);
+    if (!isWildcard(input.host)) names.add(input.host.includes(':') ? `[${input.host}]` : input.host);
   }
   const exact = new Set([...names].map((n) => `${n}:${input.port}`));
   if (input.port === 80) for (const n of names) exact.add(n);

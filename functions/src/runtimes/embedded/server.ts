@@ -16,7 +16,7 @@ import {
 } from '../../platform/http.js';
 import type { Ports } from '../../platform/ports.js';
 import { problem } from '../../platform/problem.js';
-import { allowedHosts, refusal } from './host-check.js';
+import { allowedHosts, isWildcard, refusal } from './host-check.js';
 
 /** What answers requests once the runtime is up. */
 export interface HttpApp {
@@ -46,7 +46,10 @@ export type HttpServerOptions = ListenOptions & HttpApp;
 export type RawHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean;
 
 export interface RunningServer {
+  /** Where to open it on this machine: a loopback URL when bound to every interface. */
   url: string;
+  /** The address and port really bound (`0.0.0.0`, `::`, `192.0.2.2`, `127.0.0.1`, …). */
+  bound: { address: string; port: number };
   server: Server;
   close(): Promise<void>;
 }
@@ -100,6 +103,14 @@ const TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
+/**
+ * The client went away before its body arrived: nothing to answer and
+ * nothing wrong with the server, so it is logged at info, never as a 500.
+ */
+class ClientAbortedError extends Error {
+  override name = 'ClientAbortedError';
+}
+
 /** Reads the body, refusing it with 413 as soon as it passes the limit: it is never buffered whole. */
 function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array | undefined> {
   const declared = Number(req.headers['content-length'] ?? 0);
@@ -119,7 +130,13 @@ function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array | und
       chunks.push(chunk);
     });
     req.on('end', () => resolvePromise(size === 0 ? undefined : Buffer.concat(chunks)));
-    req.on('error', reject);
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        req.readableAborted || error.code === 'ECONNRESET'
+          ? new ClientAbortedError(`The client aborted after ${size} bytes of its body`)
+          : error,
+      ),
+    );
   });
 }
 
@@ -217,6 +234,15 @@ export async function listenHttp(opts: ListenOptions): Promise<BoundServer> {
       .then(
         (response) => send(res, response),
         (error: unknown) => {
+          if (error instanceof ClientAbortedError) {
+            ports.logger.info('Client aborted its request', {
+              method,
+              path: url.pathname,
+              reason: error.message,
+            });
+            res.destroy();
+            return;
+          }
           res.setHeader('connection', 'close');
           // Refused before the front door (a body over the limit): still one traced request.
           const refuse = async () => errorResponse(error, ports, `${method} ${url.pathname}`);
@@ -235,8 +261,11 @@ export async function listenHttp(opts: ListenOptions): Promise<BoundServer> {
   const address = server.address() as AddressInfo;
   hostAllowed = allowedHosts({ host: opts.host, port: address.port, extra: opts.allowedHosts ?? [] });
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  // A wildcard is no address to open, and the Host check refuses it: this machine's loopback opens it.
+  const local = !isWildcard(address.address) ? host : address.family === 'IPv6' ? '[::1]' : '127.0.0.1';
   return {
-    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`,
+    url: `http://${local}:${address.port}`,
+    bound: { address: address.address, port: address.port },
     server,
     serve: (ready) => {
       app = ready;

@@ -1,4 +1,5 @@
 /** Signing in on the embedded runtime: over real HTTP in session mode, and with a hand-moved clock for expiry. */
+
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import system from '../../orchestrators/system/index.js';
 import workspaces from '../../orchestrators/workspaces/index.js';
 import { ManualClock } from '../../platform/clock.js';
+import { envConfig } from '../../platform/config.js';
 import { type ApiRequest, createApiHandler } from '../../platform/http.js';
 import { LOCAL_OWNER } from '../../platform/identity.js';
 import { createLogger, MemorySink } from '../../platform/logger.js';
@@ -219,15 +221,11 @@ describe('on the firebase runtime', () => {
   const api = createApiHandler([system], {
     ports: {
       ...ports,
-      config: {
-        get: (name) =>
-          ({
-            SERAPHIM_FIREBASE_API_KEY: 'key-1',
-            GCLOUD_PROJECT: 'demo-p',
-            FIREBASE_AUTH_EMULATOR_HOST: '127.0.0.1:9099',
-          })[name],
-        secret: () => '',
-      },
+      config: envConfig({
+        SERAPHIM_FIREBASE_API_KEY: 'key-1',
+        GCLOUD_PROJECT: 'demo-p',
+        FIREBASE_AUTH_EMULATOR_HOST: '127.0.0.1:9099',
+      }),
       people: { ...ports.people, mode: 'firebase', sessions: null },
     },
     resolvers: [async (r) => (r.headers.authorization ? LOCAL_OWNER : null)],

@@ -100,6 +100,19 @@ describe('the api function', () => {
     expect(JSON.parse(res.body)).toMatchObject({ code: 'invalid-input', errors: [{ path: 'body' }] });
   });
 
+  it('defect (issue 9, item 13): refuses what the embedded server refuses, through the same front door: deep JSON, invalid UTF-8, null and a trailing slash', async () => {
+    const g = group();
+    const post = (rawBody: Buffer, url = '/api/system/pings') =>
+      call(g, { method: 'POST', url, headers: { 'content-type': 'application/json' }, rawBody });
+    const deep = await post(Buffer.from(`${'['.repeat(20_000)}${']'.repeat(20_000)}`));
+    expect(deep.status).toBe(400);
+    expect(JSON.parse(deep.body)).toMatchObject({ detail: 'Body is nested deeper than 64 levels' });
+    const utf8 = await post(Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]));
+    expect(JSON.parse(utf8.body)).toMatchObject({ status: 400, detail: 'Body is not valid UTF-8' });
+    expect((await post(Buffer.from('null'))).status).toBe(400);
+    expect((await call(g, { url: '/api/system/health/' })).status).toBe(404);
+  });
+
   it('refuses a body over the limit with 413 before parsing it', async () => {
     const g = group({ maxBodyBytes: 1024 });
     const big = await call(g, {

@@ -7,9 +7,11 @@
  * (platform/config.ts). Secrets are bound to every function, as any handler
  * may reach kv or an agent.
  *
- * Secrets a use case declares for its own agents beyond these (an `http`
- * agent's partner token) are read from the environment: declare them here to
- * have them bound, or set them on the functions' environment.
+ * A use case's own secrets (an `http` agent's partner token) are the bound
+ * secrets named `SERAPHIM_SECRET_<NAME>` (platform/secrets.ts) and nothing
+ * else: declare each in USE_CASE_SECRETS, and name the workspaces that may
+ * use it in `SERAPHIM_SECRET_<NAME>_WORKSPACES` (functions/.env.<project>).
+ * A variable of the functions' environment is never a use case's secret.
  */
 import { defineSecret, defineString } from 'firebase-functions/params';
 
@@ -18,8 +20,14 @@ export const UPSTASH_REDIS_REST_TOKEN = defineSecret('UPSTASH_REDIS_REST_TOKEN')
 /** The `llm` agent's key (its default provider). */
 export const LLM_API_KEY = defineSecret('LLM_API_KEY');
 
+/**
+ * The secrets use cases may name, each `SERAPHIM_SECRET_<NAME>`.
+ * @example [defineSecret('SERAPHIM_SECRET_PARTNER_TOKEN')]
+ */
+export const USE_CASE_SECRETS: ReturnType<typeof defineSecret>[] = [];
+
 /** Secrets to bind to each function; `.value()` is only ever read inside a handler. */
-export const FUNCTION_SECRETS = [UPSTASH_REDIS_REST_TOKEN, LLM_API_KEY];
+export const FUNCTION_SECRETS = [UPSTASH_REDIS_REST_TOKEN, LLM_API_KEY, ...USE_CASE_SECRETS];
 
 /**
  * Plain settings. One without a default is asked for at deploy; the others

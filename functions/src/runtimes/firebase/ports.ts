@@ -17,6 +17,7 @@ import type { KvOperation } from '../../platform/kv-operations.js';
 import { cloudLoggingTraceFields, createLogger, type Logger } from '../../platform/logger.js';
 import { functionName, summarize, type TaskDefinition } from '../../platform/orchestrator.js';
 import type { KeyValueStore, KvSetOptions, Ports } from '../../platform/ports.js';
+import { prefixedSecrets } from '../../platform/secrets.js';
 import { createTracer, type Tracer } from '../../platform/tracing.js';
 import {
   CloudTasksQueue,
@@ -107,7 +108,13 @@ export function createFirebasePorts(opts: FirebasePortsOptions = {}): Ports {
   const region = opts.region ?? REGION;
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? firebaseLogger(env);
-  const config = envConfig(env, (name) => SECRETS.get(name)?.value() || undefined);
+  const bound = (name: string) => SECRETS.get(name)?.value() || undefined;
+  // A use case's secrets are bound secrets alone: never a variable of the functions' environment.
+  const config = envConfig(
+    env,
+    bound,
+    prefixedSecrets(bound, (name) => env[name]),
+  );
   const projectId = async (): Promise<string> => {
     const id = (await adminApp()).options.projectId ?? env.GCLOUD_PROJECT ?? env.GOOGLE_CLOUD_PROJECT;
     if (!id)

@@ -137,8 +137,8 @@ export const llmAgent = defineAgent<LlmConfig>({
     const prefix = config.provider.toUpperCase();
     const base = baseUrl(settingOrThrow(ctx.setting, `${prefix}_BASE_URL`, 'base URL'), `${prefix}_BASE_URL`);
     const model = config.model ?? settingOrThrow(ctx.setting, `${prefix}_MODEL`, 'model');
-    const keyName = `${prefix}_API_KEY`;
-    const key = ctx.secret(keyName);
+    const keyName = `${prefix}_API_KEY` as const;
+    const key = ctx.providerKey(keyName);
     if (!key) throw new PermanentError(`Secret ${keyName} is empty`, { details: { secret: keyName } });
     redactValue(key);
 

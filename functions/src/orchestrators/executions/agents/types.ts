@@ -40,8 +40,16 @@ export type AgentResult =
 export interface AgentContext {
   clock: Clock;
   logger: Logger;
-  /** A secret's value by its reference name; never put it in an output. */
+  /**
+   * One of the use case's secrets by its reference name: listed in its `secrets` and declared
+   * for its workspace (platform/secrets.ts). Never put it in an output.
+   */
   secret(name: string): string;
+  /**
+   * An llm provider's key (`<P>_API_KEY`): the platform's, not the use case's, so any use case
+   * may have it sent, but only to the provider's configured `<P>_BASE_URL`.
+   */
+  providerKey(name: `${string}_API_KEY`): string;
   /** A plain setting (e.g. an LLM provider's base URL). */
   setting(name: string): string | undefined;
   /** The fetch to use for outbound HTTP (tests pass their own). */
