@@ -198,6 +198,45 @@ describe('order among due tasks (EnqueueOptions.order)', () => {
   });
 });
 
+describe('wakes of gates', () => {
+  it('a task parked before a restart is woken after it (the queue learns its parked gates at start)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'seraphim-parked-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'seraphim.db');
+    const open = () => {
+      const db = openDatabase({ file });
+      const queue = new EmbeddedTaskQueue(db, {
+        clock: systemClock,
+        ids: createUlids(),
+        logger: createLogger({ sink: new MemorySink() }),
+      });
+      return { db, queue };
+    };
+    const first = open();
+    first.queue.register(config('q'), async () => {
+      throw new DeferError('full', { gate: 'g', delayMs: 600_000 });
+    });
+    await first.queue.enqueue('q', {}, { id: 't1' });
+    first.queue.start();
+    await until(() => row(first.db, 't1')?.gate === 'g', 'the task to park');
+    await first.queue.stop({ graceMs: 1000 });
+    first.db.close();
+
+    const second = open();
+    cleanups.push(async () => {
+      await second.queue.stop({ graceMs: 1000 });
+      second.db.close();
+    });
+    const ran: string[] = [];
+    second.queue.register(config('q'), async (_p, info) => void ran.push(info.id));
+    second.queue.start();
+    expect(await second.queue.wake('g', 1)).toBe(1);
+    await until(() => ran.length === 1, 'the woken task to run');
+    // Nobody is parked there any more: the next wake finds none.
+    expect(await second.queue.wake('g', 1)).toBe(0);
+  });
+});
+
 describe('a wake that comes before its deferral has parked', () => {
   it('is not lost: the attempt that was on its way to park goes again at once', async () => {
     const { queue } = newQueue();

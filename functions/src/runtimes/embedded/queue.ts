@@ -136,6 +136,13 @@ export class EmbeddedTaskQueue implements TaskQueue {
   readonly #lateWakes = new Map<string, { count: number; at: number; seq: number }>();
   /** Wakes so far: orders a wake against the attempts it may have missed. */
   #wakes = 0;
+  /**
+   * Gates that may have tasks parked on them. The pool wakes every gate a step
+   * frees (one per dimension, every step); a wake of a gate nobody parked on
+   * skips its UPDATE. Filled from the table at start, added to as tasks park,
+   * and cleared when a wake finds fewer parked than it asked for.
+   */
+  readonly #parkedGates = new Set<string>();
   #flushScheduled = false;
   #running = false;
   #idleWaiters: Array<() => void> = [];
@@ -231,8 +238,10 @@ export class EmbeddedTaskQueue implements TaskQueue {
   async wake(gate: string, count: number): Promise<number> {
     const now = this.#clock.now();
     const seq = ++this.#wakes;
-    const woken = this.#table.wake(gate, count, now);
+    const woken = this.#parkedGates.has(gate) ? this.#table.wake(gate, count, now) : [];
     if (woken.length < count) {
+      // Nobody (else) is parked there now: a later deferral on it adds it back.
+      this.#parkedGates.delete(gate);
       const late = this.#lateWakes.get(gate);
       const kept = late && now - late.at <= LATE_WAKE_MS ? late.count : 0;
       const missed = Math.min(kept + count - woken.length, MAX_LATE_WAKES);
@@ -298,6 +307,7 @@ export class EmbeddedTaskQueue implements TaskQueue {
   start(): void {
     if (this.#running) return;
     this.#running = true;
+    for (const gate of this.#table.parkedGates()) this.#parkedGates.add(gate);
     this.sweep();
     for (const worker of this.#workers.values()) this.#wake(worker);
   }
@@ -555,6 +565,8 @@ export class EmbeddedTaskQueue implements TaskQueue {
       return;
     }
     this.#unsettled = [];
+    for (const { outcome } of settling)
+      if (outcome.kind === 'defer' && outcome.gate !== null) this.#parkedGates.add(outcome.gate);
     // The disk is back only when the work that wrote found room, not when a commit of its deferrals did.
     if (!batch.some((c) => storageError(c.error) instanceof StorageFullError)) this.#storageRetryMs = 0;
     // Outcomes kept through a full disk belong to any queue: all of them look again.

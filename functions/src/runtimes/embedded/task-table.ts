@@ -75,6 +75,7 @@ export class TaskTable {
     | 'fairHeads'
     | 'claimSeqs'
     | 'wake'
+    | 'parkedGates'
     | 'keyedProbe'
     | 'keyUnkeyed'
     | 'ownedLeases'
@@ -139,6 +140,7 @@ export class TaskTable {
          WHERE seq IN (SELECT value FROM json_each(?)) AND state = 'pending'
          RETURNING ${RETURNED}`,
       ),
+      parkedGates: db.prepare(`SELECT DISTINCT gate FROM tasks WHERE gate IS NOT NULL AND state = 'pending'`),
       wake: db.prepare(
         `UPDATE tasks SET run_at = min(?1, coalesce(rank, ?1)) WHERE seq IN (
            SELECT seq FROM tasks WHERE gate = ?2 AND state = 'pending' AND run_at > ?1 ORDER BY priority, rank, seq LIMIT ?3)
@@ -244,6 +246,11 @@ export class TaskTable {
     ) as unknown as ClaimedTask[];
     const order = new Map(seqs.map((seq, i) => [seq, i]));
     return rows.sort((a, b) => (order.get(a.seq) ?? 0) - (order.get(b.seq) ?? 0));
+  }
+
+  /** Every gate a pending task is parked on (the queue's cache of them starts here). */
+  parkedGates(): string[] {
+    return (this.#sql.parkedGates.all() as Array<{ gate: string }>).map((row) => row.gate);
   }
 
   /** Makes up to `count` tasks deferred on `gate` ready now, highest priority then oldest first; returns which. */
