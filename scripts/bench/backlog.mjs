@@ -16,6 +16,7 @@
  */
 import { z } from 'zod';
 import {
+  chainUseCase,
   fmt,
   lib,
   line,
@@ -41,7 +42,6 @@ const { ExecutionEngine } = await lib('orchestrators/executions/engine.js');
 const { createExecutionsOrchestrator } = await lib('orchestrators/executions/index.js');
 const { builtinAgents, createAgentRegistry } = await lib('orchestrators/executions/agents/registry.js');
 const { defineAgent } = await lib('orchestrators/executions/agents/types.js');
-const { UseCaseBodySchema } = await lib('orchestrators/executions/model.js');
 const { saveUseCase } = await lib('orchestrators/executions/store.js');
 const { recoverStalled } = await lib('orchestrators/executions/maintenance.js');
 
@@ -60,19 +60,7 @@ const noopAgent = defineAgent({
 const engine = new ExecutionEngine(createAgentRegistry([...builtinAgents, noopAgent]));
 const orchestrator = createExecutionsOrchestrator(engine);
 
-const chain = UseCaseBodySchema.parse({
-  id: 'chain',
-  name: 'chain',
-  vertical: 'bench',
-  workflow: {
-    steps: Array.from({ length: STEPS }, (_, i) => ({
-      id: `s${i}`,
-      agent: 'noop',
-      inputs: { x: i === 0 ? 'input.x' : `o${i - 1}.v` },
-      output: `o${i}`,
-    })),
-  },
-});
+const chain = await chainUseCase({ id: 'chain', steps: STEPS });
 
 /** A runtime with the chain saved and a workspace budget large enough for the backlog; `n` executions started, queue stopped. */
 async function withBacklog(n, fn) {
@@ -125,11 +113,14 @@ async function backlog() {
     const slices = [];
     const t0 = performance.now();
     runtime.start();
+    // The window ends after WINDOW_MS, or when the backlog is gone (a smaller BENCH_BACKLOG).
     let last = { at: t0, steps: 0 };
-    while (performance.now() - t0 < WINDOW_MS) {
-      await new Promise((r) => setTimeout(r, SLICE_MS));
+    const drained = () => seen.finished.length >= BACKLOG;
+    while (performance.now() - t0 < WINDOW_MS && !drained()) {
+      const sliceEnd = Math.min(last.at + SLICE_MS, t0 + WINDOW_MS);
+      while (performance.now() < sliceEnd && !drained()) await new Promise((r) => setTimeout(r, 20));
       const now = { at: performance.now(), steps: seen.steps };
-      slices.push(rate(now.steps - last.steps, now.at - last.at));
+      if (now.at - last.at >= SLICE_MS / 2) slices.push(rate(now.steps - last.steps, now.at - last.at));
       last = now;
     }
     const windowMs = performance.now() - t0;

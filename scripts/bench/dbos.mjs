@@ -18,7 +18,18 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { fmt, lib, line, median, note, Report, ROOT, section, withBenchRuntime } from './harness.mjs';
+import {
+  chainUseCase,
+  fmt,
+  lib,
+  line,
+  median,
+  note,
+  Report,
+  ROOT,
+  section,
+  withBenchRuntime,
+} from './harness.mjs';
 import { measured, missing, startCluster } from './postgres.mjs';
 
 const STEPS = 5;
@@ -87,7 +98,6 @@ const { ExecutionEngine } = await lib('orchestrators/executions/engine.js');
 const { createExecutionsOrchestrator } = await lib('orchestrators/executions/index.js');
 const { builtinAgents, createAgentRegistry } = await lib('orchestrators/executions/agents/registry.js');
 const { defineAgent } = await lib('orchestrators/executions/agents/types.js');
-const { UseCaseBodySchema } = await lib('orchestrators/executions/model.js');
 const { paths, saveUseCase } = await lib('orchestrators/executions/store.js');
 
 const agentCalls = { n: 0, target: Number.POSITIVE_INFINITY, reached: () => {} };
@@ -101,19 +111,7 @@ const noop = defineAgent({
   },
 });
 const engine = new ExecutionEngine(createAgentRegistry([...builtinAgents, noop]));
-const useCaseBody = UseCaseBodySchema.parse({
-  id: 'noop',
-  name: 'noop',
-  vertical: 'bench',
-  workflow: {
-    steps: Array.from({ length: STEPS }, (_, i) => ({
-      id: `s${i}`,
-      agent: 'noop',
-      inputs: { x: i === 0 ? 'input.x' : `o${i - 1}.v` },
-      output: `o${i}`,
-    })),
-  },
-});
+const useCaseBody = await chainUseCase({ id: 'noop', steps: STEPS });
 
 /**
  * `count` executions started with the runtime stopped, then drained: until the last step ran and its

@@ -2,6 +2,7 @@ import { loadavg } from 'node:os';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { z } from 'zod';
 import {
+  chainUseCase,
   fmt,
   lib,
   line,
@@ -45,7 +46,6 @@ const { ExecutionEngine } = await lib('orchestrators/executions/engine.js');
 const { createExecutionsOrchestrator } = await lib('orchestrators/executions/index.js');
 const { builtinAgents, createAgentRegistry } = await lib('orchestrators/executions/agents/registry.js');
 const { defineAgent } = await lib('orchestrators/executions/agents/types.js');
-const { UseCaseBodySchema } = await lib('orchestrators/executions/model.js');
 const { paths, saveUseCase } = await lib('orchestrators/executions/store.js');
 
 // ------------------------------------------------------------------ the agent, the engine, the workflow
@@ -71,20 +71,13 @@ const declared = createExecutionsOrchestrator(engine);
 const declaredStep = declared.tasks.stepNormal;
 
 function useCaseBody(id, cached, length = STEPS) {
-  return UseCaseBodySchema.parse({
+  return chainUseCase({
     id,
-    name: id,
-    vertical: 'bench',
-    workflow: {
-      steps: Array.from({ length }, (_, i) => ({
-        id: `s${i}`,
-        agent: 'noop',
-        config: { tag: `s${i}` },
-        inputs: { x: i === 0 ? 'input.x' : `o${i - 1}.v` },
-        output: `o${i}`,
-        ...(cached ? { cache: { key: ['x'], ttlSeconds: 3600 } } : {}),
-      })),
-    },
+    steps: length,
+    step: (i) => ({
+      config: { tag: `s${i}` },
+      ...(cached ? { cache: { key: ['x'], ttlSeconds: 3600 } } : {}),
+    }),
   });
 }
 
@@ -128,7 +121,7 @@ async function withRuntime(orch, { cached = false, length = STEPS } = {}, fn) {
     const { useCase } = await saveUseCase(
       runtime.ports.documents,
       WORKSPACE,
-      useCaseBody(cached ? 'noop-cached' : 'noop', cached, length),
+      await useCaseBody(cached ? 'noop-cached' : 'noop', cached, length),
       Date.now(),
     );
     return fn({ runtime, ctx, useCase });

@@ -57,6 +57,28 @@ export async function withBenchRuntime(orchestrators, fn, { env = {}, queueLimit
   }
 }
 
+/**
+ * The benchmarks' use case: an `agent` chain of `steps` steps, each reading the one before
+ * (`s0` reads `input.x`); `step(i)` adds fields to step i (a config, a cache policy).
+ */
+export async function chainUseCase({ id, steps, agent = 'noop', step = () => ({}) }) {
+  const { UseCaseBodySchema } = await lib('orchestrators/executions/model.js');
+  return UseCaseBodySchema.parse({
+    id,
+    name: id,
+    vertical: 'bench',
+    workflow: {
+      steps: Array.from({ length: steps }, (_, i) => ({
+        id: `s${i}`,
+        agent,
+        inputs: { x: i === 0 ? 'input.x' : `o${i - 1}.v` },
+        output: `o${i}`,
+        ...step(i),
+      })),
+    },
+  });
+}
+
 export function percentile(values, p) {
   if (values.length === 0) return Number.NaN;
   const sorted = Float64Array.from(values).sort();

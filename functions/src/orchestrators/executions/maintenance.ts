@@ -74,7 +74,11 @@ export async function recoverStalled(
       limit: Math.min(PAGE, max - run.executions),
       ...(cursor ? { cursor } : {}),
     });
-    for (const doc of page.docs) await look(ctx, engine, doc, now, run);
+    for (const doc of page.docs) {
+      await look(ctx, engine, doc, now, run);
+      // On SQLite every await above settles without an I/O turn: let requests and dispatch in between looks.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     cursor = page.nextCursor;
   } while (cursor && run.executions < max);
   run.more = cursor !== undefined;
