@@ -3,6 +3,8 @@
  * outcome. The pool terminates it when a job runs past its deadline, so
  * nothing here needs to stop a runaway by itself.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { ExpressionRunner } from './language.ts';
 import { ExpressionJobSchema, type JobOutcome } from './protocol.ts';
@@ -12,6 +14,7 @@ if (!port)
   throw new Error('expressions/worker is a worker thread entry: start it through the ExpressionPool');
 
 const runner = new ExpressionRunner();
+yieldToServingThread();
 
 port.on('message', (message: unknown) => {
   void answer(message).then((outcome) => port.postMessage(outcome));
@@ -34,5 +37,20 @@ async function answer(message: unknown): Promise<JobOutcome> {
       code: 'internal',
       message: `Expression failed: ${error instanceof Error ? error.message : String(error)}`,
     };
+  }
+}
+
+/**
+ * A runaway spins a core until its deadline: lower this thread's scheduling
+ * priority so that, on a busy machine, the thread serving the API gets the
+ * CPU first. Linux gives each thread its own nice value, addressed by its
+ * thread id; elsewhere the worker keeps the process's priority.
+ */
+function yieldToServingThread(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid)) setPriority(tid, 10);
+  } catch {
+    // not Linux, or not allowed: the deadline still bounds the runaway
   }
 }
