@@ -10,7 +10,8 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { ExpressionTimeoutError, PermanentError } from '../../../platform/errors.js';
 import { compileProblem, DEFAULT_LIMITS } from '../expressions/language.js';
-import { ExpressionPool } from '../expressions/pool.js';
+import { ExpressionPool, type JobRun } from '../expressions/pool.js';
+import { type SchemaCheck, SchemaCheckSchema } from '../expressions/protocol.js';
 import type { AgentCall } from './types.js';
 
 export { MAX_EXPRESSION_LENGTH } from '../expressions/language.js';
@@ -112,6 +113,25 @@ export async function evaluateConditions(
   return values.map((v) => v === true);
 }
 
+/**
+ * Checks a value against a user's JSON Schema in the workers, under the same
+ * deadline: its `pattern`s run on JavaScript's backtracking RegExp.
+ */
+export async function checkSchema(
+  schema: Record<string, unknown>,
+  value: unknown,
+  scope: ExpressionScope,
+): Promise<SchemaCheck> {
+  if (scope.stepLeftMs <= 0) {
+    throw new ExpressionTimeoutError(`Step "${scope.step}": no time was left to check its schema`);
+  }
+  const [check] = await scope.pool.run(
+    { kind: 'schema', schema, value, budgetMs: Math.min(scope.capMs, scope.stepLeftMs) },
+    runOf(scope),
+  );
+  return SchemaCheckSchema.parse(check);
+}
+
 /** For workflow validation: the error message of an expression that does not compile, or null. Cached. */
 export function checkExpression(source: string): string | null {
   const hit = checked.get(source);
@@ -183,6 +203,7 @@ async function run(
   }
   return scope.pool.run(
     {
+      kind: 'expressions',
       expressions,
       data,
       now: scope.now,
@@ -191,11 +212,15 @@ async function run(
       maxDepth: scope.maxDepth ?? DEFAULT_LIMITS.maxDepth,
       maxValueSize: scope.maxValueSize ?? DEFAULT_LIMITS.maxValueSize,
     },
-    {
-      step: scope.step,
-      capMs: scope.capMs,
-      stepLeftMs: scope.stepLeftMs,
-      ...(scope.signal ? { signal: scope.signal } : {}),
-    },
+    runOf(scope),
   );
+}
+
+function runOf(scope: ExpressionScope): JobRun {
+  return {
+    step: scope.step,
+    capMs: scope.capMs,
+    stepLeftMs: scope.stepLeftMs,
+    ...(scope.signal ? { signal: scope.signal } : {}),
+  };
 }

@@ -10,6 +10,7 @@ const QUADRATIC = '$count($distinct([1..1000000]))';
 const HUNGRY = '$count($sort($reverse([1..50000])))';
 
 const job = (source: string, data: unknown = {}): ExpressionJob => ({
+  kind: 'expressions',
   expressions: [{ source, condition: false }],
   data,
   now: 0,

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ExpressionTimeoutError, PermanentError, RetryableError } from '../../../platform/errors.js';
 import { TIMEOUT_CODE } from './language.js';
-import { type ExpressionJob, type JobOutcome, JobOutcomeSchema } from './protocol.js';
+import { type JobOutcome, JobOutcomeSchema, type WorkerJob } from './protocol.js';
 
 export interface ExpressionPoolOptions {
   /** Worker threads at most. @default from the CPU count, 2 to 8 */
@@ -46,7 +46,7 @@ export interface ExpressionPoolStats {
 const KILL_GRACE_MS = 25;
 
 interface Pending {
-  job: ExpressionJob;
+  job: WorkerJob;
   run: JobRun;
   queuedAt: number;
   /** Set when a worker takes it: the time it was given. */
@@ -88,7 +88,7 @@ export class ExpressionPool {
   }
 
   /** The job's values, one per expression evaluated; rejects with the error the step fails with. */
-  run(job: ExpressionJob, run: JobRun): Promise<unknown[]> {
+  run(job: WorkerJob, run: JobRun): Promise<unknown[]> {
     if (this.#closed) return Promise.reject(new RetryableError('The expression pool is closed'));
     if (run.signal?.aborted) return Promise.reject(cancelled(run));
     return new Promise<unknown[]>((resolve, reject) => {
@@ -145,7 +145,7 @@ export class ExpressionPool {
       void this.#discard(slot, timedOut(pending));
     }, left);
     pending.job = { ...pending.job, budgetMs };
-    slot.worker.postMessage(pending.job satisfies ExpressionJob);
+    slot.worker.postMessage(pending.job satisfies WorkerJob);
   }
 
   #spawn(): Slot {
@@ -234,7 +234,8 @@ function workerEntry(): URL {
 }
 
 function failure(pending: Pending, outcome: Extract<JobOutcome, { ok: false }>): Error {
-  const expression = pending.job.expressions[outcome.index]?.source ?? '';
+  const expression =
+    pending.job.kind === 'expressions' ? pending.job.expressions[outcome.index]?.source : undefined;
   if (outcome.code === TIMEOUT_CODE) return timedOut(pending, outcome.index);
   return new PermanentError(outcome.message, {
     details: { code: outcome.code, position: outcome.position, expression },
@@ -243,12 +244,14 @@ function failure(pending: Pending, outcome: Extract<JobOutcome, { ok: false }>):
 
 function timedOut(pending: Pending, index?: number): ExpressionTimeoutError {
   const deadlineMs = Math.round(pending.deadlineMs);
-  const { expressions } = pending.job;
+  const expressions = pending.job.kind === 'expressions' ? pending.job.expressions : [];
   const which = index ?? (expressions.length === 1 ? 0 : undefined);
   const named = which === undefined ? undefined : expressions[which];
   const what = named
     ? `${named.label ? `${named.label}: ` : ''}expression ${excerpt(named.source)}`
-    : 'its expressions';
+    : pending.job.kind === 'schema'
+      ? 'the check against its schema'
+      : 'its expressions';
   return new ExpressionTimeoutError(
     `Step "${pending.run.step}": ${what} ran past the deadline of ${deadlineMs} ms and was stopped`,
     { expression: named?.source, deadlineMs },

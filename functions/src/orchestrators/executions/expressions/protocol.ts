@@ -5,7 +5,11 @@
  */
 import { z } from 'zod';
 
+/** The worker's own deadline, from when it starts the job; the pool terminates it a little after. */
+const BudgetMs = z.number().positive();
+
 export const ExpressionJobSchema = z.strictObject({
+  kind: z.literal('expressions'),
   expressions: z.array(
     z.strictObject({
       source: z.string(),
@@ -21,15 +25,36 @@ export const ExpressionJobSchema = z.strictObject({
   now: z.number(),
   /** Stop after the first condition that holds (a rule table's first match, a branch's first case). */
   untilTrue: z.boolean(),
-  /** The worker's own deadline, from when it starts the job; the pool terminates it a little after. */
-  budgetMs: z.number().positive(),
+  budgetMs: BudgetMs,
   maxDepth: z.number().int().positive(),
   maxValueSize: z.number().int().positive(),
 });
 export type ExpressionJob = z.infer<typeof ExpressionJobSchema>;
 
+/** A value checked against a user's JSON Schema, whose `pattern`s are regular expressions. */
+export const SchemaJobSchema = z.strictObject({
+  kind: z.literal('schema'),
+  schema: z.record(z.string(), z.unknown()),
+  value: z.unknown(),
+  budgetMs: BudgetMs,
+});
+export type SchemaJob = z.infer<typeof SchemaJobSchema>;
+
+export const WorkerJobSchema = z.discriminatedUnion('kind', [ExpressionJobSchema, SchemaJobSchema]);
+export type WorkerJob = z.infer<typeof WorkerJobSchema>;
+
+/** A schema job's one value. */
+export const SchemaCheckSchema = z.discriminatedUnion('valid', [
+  z.strictObject({ valid: z.literal(true), value: z.unknown() }),
+  z.strictObject({
+    valid: z.literal(false),
+    issues: z.array(z.strictObject({ path: z.array(z.string()), message: z.string() })),
+  }),
+]);
+export type SchemaCheck = z.infer<typeof SchemaCheckSchema>;
+
 export const JobOutcomeSchema = z.discriminatedUnion('ok', [
-  /** One value per expression evaluated, in order (fewer than asked when `untilTrue` stopped early). */
+  /** One value per expression evaluated, in order (fewer than asked when `untilTrue` stopped early); a schema job's SchemaCheck. */
   z.strictObject({ ok: z.literal(true), values: z.array(z.unknown()) }),
   z.strictObject({
     ok: z.literal(false),

@@ -7,7 +7,8 @@ import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { ExpressionRunner } from './language.ts';
-import { ExpressionJobSchema, type JobOutcome } from './protocol.ts';
+import { type JobOutcome, WorkerJobSchema } from './protocol.ts';
+import { checkAgainstSchema } from './schema-check.ts';
 
 const port = parentPort;
 if (!port)
@@ -23,11 +24,13 @@ port.on('message', (message: unknown) => {
 port.postMessage({ ready: true });
 
 async function answer(message: unknown): Promise<JobOutcome> {
-  const job = ExpressionJobSchema.safeParse(message);
+  const job = WorkerJobSchema.safeParse(message);
   if (!job.success) {
     return { ok: false, index: 0, code: 'bad-job', message: `expression worker: ${job.error.message}` };
   }
   try {
+    if (job.data.kind === 'schema')
+      return { ok: true, values: [checkAgainstSchema(job.data.schema, job.data.value)] };
     return await runner.run(job.data);
   } catch (error) {
     // A failure of the evaluator itself (e.g. a RangeError), not of an expression's JSONata.
