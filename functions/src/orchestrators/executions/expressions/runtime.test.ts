@@ -123,4 +123,22 @@ describe('a runaway expression on the embedded runtime', () => {
       expectResponsive(latencies);
     },
   );
+
+  it.each([
+    ['a backreference', '$match(s, /(a)\\1/)'],
+    ['a lookahead', '$contains(s, /a(?=b)/)'],
+  ])(
+    'refuses a use case with %s, which RE2 cannot run, with 400 when it is saved',
+    async (_name, expression) => {
+      const res = await api('/use-cases', useCase('lookaround', expression));
+      expect(res.status).toBe(400);
+      const problem = (await res.json()) as { errors: Array<{ path: string; message: string }> };
+      expect(problem.errors).toEqual([
+        {
+          path: '/workflow/steps/0/config/expression',
+          message: expect.stringContaining('backreferences and lookaround are not available'),
+        },
+      ]);
+    },
+  );
 });
