@@ -18,7 +18,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const BENCHMARKS = ['task-queue', 'documents', 'cold-start', 'executions', 'pool', 'upstash'];
+const BENCHMARKS = ['task-queue', 'documents', 'cold-start', 'executions', 'expressions', 'pool', 'upstash'];
 /** A benchmark still running after this is stopped (the whole run should stay under ~3 minutes). */
 const TIMEOUT_MS = 150_000;
 
