@@ -167,16 +167,25 @@ export class ExpressionPool {
           : new RetryableError(`Step "${step}": the expression worker failed: ${error.message}`, {
               cause: error,
             });
-      void this.#discard(slot, failure);
+      this.#lose(slot, failure);
     });
     worker.on('exit', () => {
       if (this.#slots.has(slot)) {
         this.#replaced++;
-        void this.#discard(slot, new RetryableError('The expression worker stopped'));
+        this.#lose(slot, new RetryableError('The expression worker stopped'));
       }
     });
     this.#slots.add(slot);
     return slot;
+  }
+
+  /**
+   * A worker that failed. One that never started (a broken install) fails the
+   * jobs waiting for it too, rather than being started again and again.
+   */
+  #lose(slot: Slot, failure: Error): void {
+    if (!slot.ready) for (const pending of this.#queue.splice(0)) pending.reject(failure);
+    void this.#discard(slot, failure);
   }
 
   #settle(slot: Slot, message: unknown): void {
