@@ -23,6 +23,7 @@ const BENCHMARKS = [
   'documents',
   'cold-start',
   'executions',
+  'expressions',
   'list',
   'pool',
   'upstash',

@@ -342,7 +342,8 @@ describe('Executions', () => {
     // The input is still invalid: the retried step fails again, with one more attempt on record.
     await page.getByTestId('retry-check').click();
     await expect.poll(() => attempts(page, 'check'), { timeout: 5_000 }).toBe('2');
-    await expect.poll(() => executionStatus(page)).toBe('failed');
+    // The attempt counter can show before the attempt settles (a validate step's check runs in a worker).
+    await expect.poll(() => executionStatus(page), { timeout: 5_000 }).toBe('failed');
 
     await page.getByTestId('toggle-check').click();
     await page.getByTestId('rerun-check').click();

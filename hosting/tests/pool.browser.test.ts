@@ -109,9 +109,12 @@ describe('Pool dashboard', () => {
       .getByTestId('agent-kind-row')
       .evaluateAll((rows) => rows.map((row) => (row as HTMLElement).dataset.kind));
     expect(kinds).toEqual(Object.keys(stats.limits.perAgentKind));
-    // The demo's steps wait in the normal queue: its wait bars are drawn.
+    // The demo's steps wait in the normal queue: its wait bars are drawn once they have run (the first
+    // of them also starts an expression worker).
     await expect
-      .poll(() => page.locator('[data-testid="chart-waits-bar"][data-group="normal"]').count())
+      .poll(() => page.locator('[data-testid="chart-waits-bar"][data-group="normal"]').count(), {
+        timeout: 10_000,
+      })
       .toBe(2);
     expect(await page.getByTestId('api-error').count()).toBe(0);
   });

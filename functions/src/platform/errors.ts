@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'unauthenticated'
   | 'forbidden'
   | 'payload-too-large'
+  | 'expression-timeout'
   | 'rate-limited'
   | 'deferred'
   | 'storage-full'
@@ -32,6 +33,7 @@ export const ERROR_STATUS = {
   unauthenticated: 401,
   forbidden: 403,
   'payload-too-large': 413,
+  'expression-timeout': 422,
   'rate-limited': 429,
   deferred: 429,
   'storage-full': 507,
@@ -114,6 +116,16 @@ export class DeferError extends SeraphimError {
 export class PermanentError extends SeraphimError {
   constructor(message: string, opts: { cause?: unknown; details?: Record<string, unknown> } = {}) {
     super('permanent', message, { retryable: false, ...opts });
+  }
+}
+
+/**
+ * A user expression ran past its deadline and was stopped. Not retried: the
+ * same expression on the same data runs as long again.
+ */
+export class ExpressionTimeoutError extends SeraphimError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('expression-timeout', message, { retryable: false, details });
   }
 }
 

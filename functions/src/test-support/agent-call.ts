@@ -18,6 +18,8 @@ export interface TestAgentCallOptions {
   settings?: Record<string, string>;
   clock?: Clock;
   signal?: AbortSignal;
+  /** What is left of the step's timeout. @default unlimited */
+  timeLeftMs?: () => number;
   fetch?: typeof fetch;
   step?: { id: string; attempt: number };
 }
@@ -61,6 +63,7 @@ export function testAgentContext(opts: Omit<TestAgentCallOptions, 'inputs' | 'st
       setting: (name) => settings.get(name),
       fetch: opts.fetch ?? globalThis.fetch,
       signal: opts.signal ?? new AbortController().signal,
+      timeLeftMs: opts.timeLeftMs ?? (() => Number.POSITIVE_INFINITY),
     },
   };
 }

@@ -209,6 +209,7 @@ export class StepRunner {
       if (hit !== null) return { status: 'succeeded', output: JSON.parse(hit) as unknown, cacheHit: true };
     }
     const signal = AbortSignal.timeout(step.timeoutSeconds * 1000);
+    const endsAt = performance.now() + step.timeoutSeconds * 1000;
     const agentCtx: AgentContext = {
       clock: ctx.clock,
       logger: ctx.logger.child({ executionId: execution.id, stepId: task.stepId, agent: step.agent }),
@@ -223,6 +224,7 @@ export class StepRunner {
       setting: (name) => ctx.config.get(name),
       fetch: globalThis.fetch,
       signal,
+      timeLeftMs: () => endsAt - performance.now(),
     };
     const result = await Promise.race([
       agent.run({

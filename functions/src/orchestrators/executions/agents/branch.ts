@@ -5,7 +5,7 @@
  * one; when none holds, `otherwise` runs (nothing, if it is not given).
  */
 import { z } from 'zod';
-import { compileExpression, ExpressionSource, evaluateCondition } from './expression.js';
+import { ExpressionSource, evaluateConditions, expressionScope } from './expression.js';
 import { defineAgent } from './types.js';
 
 export const BranchConfigSchema = z.strictObject({
@@ -49,16 +49,15 @@ export const branchAgent = defineAgent<BranchConfig>({
       : []),
     unique(config.otherwise),
   ],
-  async run({ config, inputs, ctx }) {
-    const data = { ...inputs };
-    const now = ctx.clock.now();
-    const held: number[] = [];
-    for (const [i, c] of config.cases.entries()) {
-      if (await evaluateCondition(compileExpression(c.when), data, { now, label: `case ${i}` })) {
-        held.push(i);
-        if (config.mode === 'first') break;
-      }
-    }
+  async run(call) {
+    const { config, inputs } = call;
+    const holds = await evaluateConditions(
+      config.cases.map((c, i) => ({ source: c.when, label: `case ${i}` })),
+      { ...inputs },
+      expressionScope(call),
+      { untilTrue: config.mode === 'first' },
+    );
+    const held = holds.flatMap((h, i) => (h ? [i] : []));
     const selected =
       held.length === 0 ? unique(config.otherwise) : unique(held.flatMap((i) => config.cases[i]?.then ?? []));
     const output: BranchOutput = { matched: held[0] ?? null, cases: held, selected };

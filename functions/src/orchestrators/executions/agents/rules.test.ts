@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../platform/clock.js';
 import { PermanentError } from '../../../platform/errors.js';
-import { configIssues, runAgent, T0 } from '../../../test-support/agent-call.js';
+import { call, configIssues, runAgent, T0 } from '../../../test-support/agent-call.js';
+import { expressionScope } from './expression.js';
 import { applyRules, RulesConfigSchema, rulesAgent } from './rules.js';
+
+/** The expression scope of a call at `now`. */
+const at = (now: number) => expressionScope(call({}, {}, new ManualClock(now)));
 
 /** Fraud screening: hard rules decide outright, soft rules add up to a band. */
 const screening = {
@@ -114,7 +119,7 @@ describe('rules agent', () => {
   it('is deterministic: the same inputs give the same output, run after run', async () => {
     const config = RulesConfigSchema.parse(screening);
     const inputs = { tx: tx(15000, '2026-01-01T02:00:00Z'), customer: customer({ ageDays: 10 }) };
-    const outputs = await Promise.all(Array.from({ length: 20 }, () => applyRules(config, inputs, T0)));
+    const outputs = await Promise.all(Array.from({ length: 20 }, () => applyRules(config, inputs, at(T0))));
     for (const output of outputs) expect(output).toEqual(outputs[0]);
     expect(outputs[0]).toEqual({
       score: 85,
@@ -131,8 +136,8 @@ describe('rules agent', () => {
       defaultDecision: 'fresh',
     });
     const sentAt = '2025-12-31T12:00:00Z';
-    expect((await applyRules(config, { sentAt }, T0)).decision).toBe('fresh');
-    expect((await applyRules(config, { sentAt }, T0 + 12 * 3600_000 + 1)).decision).toBe('expired');
+    expect((await applyRules(config, { sentAt }, at(T0))).decision).toBe('fresh');
+    expect((await applyRules(config, { sentAt }, at(T0 + 12 * 3600_000 + 1))).decision).toBe('expired');
   });
 
   it('fails permanently, naming the rule, when a condition is not a boolean', async () => {

@@ -11,7 +11,7 @@
  * (highest `minScore` first), else `defaultDecision`.
  */
 import { z } from 'zod';
-import { compileExpression, ExpressionSource, evaluateCondition } from './expression.js';
+import { type ExpressionScope, ExpressionSource, evaluateConditions, expressionScope } from './expression.js';
 import { defineAgent } from './types.js';
 
 export const RuleSchema = z.strictObject({
@@ -65,20 +65,27 @@ export const rulesAgent = defineAgent<RulesConfig>({
   kind: 'rules',
   description: 'Scores and decides from a rule table of JSONata conditions; deterministic.',
   config: RulesConfigSchema,
-  async run({ config, inputs, ctx }) {
-    return { status: 'succeeded', output: await applyRules(config, { ...inputs }, ctx.clock.now()) };
+  async run(call) {
+    return {
+      status: 'succeeded',
+      output: await applyRules(call.config, { ...call.inputs }, expressionScope(call)),
+    };
   },
 });
 
 /** The rule table over one input: pure apart from the expression time budget. */
-export async function applyRules(config: RulesConfig, data: unknown, now: number): Promise<RulesOutput> {
-  const matched: RulesConfig['rules'] = [];
-  for (const rule of config.rules) {
-    if (await evaluateCondition(compileExpression(rule.when), data, { now, label: `rule "${rule.id}"` })) {
-      matched.push(rule);
-      if (config.strategy === 'first-match') break;
-    }
-  }
+export async function applyRules(
+  config: RulesConfig,
+  data: unknown,
+  scope: ExpressionScope,
+): Promise<RulesOutput> {
+  const holds = await evaluateConditions(
+    config.rules.map((rule) => ({ source: rule.when, label: `rule "${rule.id}"` })),
+    data,
+    scope,
+    { untilTrue: config.strategy === 'first-match' },
+  );
+  const matched = config.rules.filter((_, i) => holds[i]);
   const score = matched.reduce((sum, rule) => sum + (rule.score ?? 0), 0);
   const band = [...config.thresholds]
     .sort((a, b) => b.minScore - a.minScore)

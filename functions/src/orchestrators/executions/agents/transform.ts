@@ -4,7 +4,7 @@
  * expression sees is the step's inputs by their local names, and nothing else.
  */
 import { z } from 'zod';
-import { compileExpression, ExpressionSource, evaluate, type JsonValue } from './expression.js';
+import { ExpressionSource, evaluate, evaluateAll, expressionScope } from './expression.js';
 import { defineAgent } from './types.js';
 
 // One object with a refinement rather than a union: a bad expression is then
@@ -28,19 +28,22 @@ export const transformAgent = defineAgent<TransformConfig>({
   kind: 'transform',
   description: 'Reshapes inputs with JSONata expressions (no code, no I/O).',
   config: TransformConfigSchema,
-  async run({ config, inputs, ctx }) {
+  async run(call) {
+    const { config, inputs } = call;
     const data = { ...inputs };
-    const opts = { now: ctx.clock.now() };
+    const scope = expressionScope(call);
     if (config.expression !== undefined) {
-      return {
-        status: 'succeeded',
-        output: await evaluate(compileExpression(config.expression), data, opts),
-      };
+      return { status: 'succeeded', output: await evaluate(config.expression, data, scope) };
     }
-    const output: Record<string, JsonValue> = {};
-    for (const [field, source] of Object.entries(config.fields ?? {})) {
-      output[field] = await evaluate(compileExpression(source), data, opts);
-    }
-    return { status: 'succeeded', output };
+    const fields = Object.entries(config.fields ?? {});
+    const values = await evaluateAll(
+      fields.map(([field, source]) => ({ source, label: `field "${field}"` })),
+      data,
+      scope,
+    );
+    return {
+      status: 'succeeded',
+      output: Object.fromEntries(fields.map(([field], i) => [field, values[i]])),
+    };
   },
 });

@@ -56,6 +56,8 @@ export interface AgentContext {
   fetch: typeof fetch;
   /** Aborted when the step's timeout passes or the execution is cancelled. */
   signal: AbortSignal;
+  /** ms left before the step's timeout: work with its own deadline (expressions) ends before it. */
+  timeLeftMs(): number;
 }
 
 export interface AgentCall<C> {

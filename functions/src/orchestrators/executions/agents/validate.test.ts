@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PermanentError } from '../../../platform/errors.js';
+import { ExpressionTimeoutError, PermanentError } from '../../../platform/errors.js';
 import { configIssues, runAgent } from '../../../test-support/agent-call.js';
 import { validateAgent } from './validate.js';
 
@@ -119,5 +119,17 @@ describe('validate agent', () => {
       path,
       message: expect.stringContaining(message),
     });
+  });
+
+  it('stops a schema pattern that backtracks for minutes at the deadline, off the serving thread', async () => {
+    const error = await runAgent(
+      validateAgent,
+      { schema: { type: 'string', pattern: '^(a|aa)+$' }, input: 's' },
+      { s: `${'a'.repeat(42)}!` },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ExpressionTimeoutError);
+    expect((error as Error).message).toMatch(
+      /^Step "step1": the check against its schema ran past the deadline/,
+    );
   });
 });

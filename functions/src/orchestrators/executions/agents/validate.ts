@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import { PermanentError, type ProblemField } from '../../../platform/errors.js';
-import { zodFields } from '../../../platform/problem.js';
+import { schemaFor } from '../expressions/schema-check.js';
+import { checkSchema, expressionScope } from './expression.js';
 import { defineAgent } from './types.js';
 
 export const ValidateConfigSchema = z
@@ -36,19 +37,20 @@ export const validateAgent = defineAgent<ValidateConfig>({
   kind: 'validate',
   description: 'Checks inputs against a JSON Schema; fails the step, or reports the violations.',
   config: ValidateConfigSchema,
-  async run({ config, inputs }) {
+  async run(call) {
+    const { config, inputs } = call;
     if (config.input !== undefined && !Object.hasOwn(inputs, config.input)) {
       throw new PermanentError(
         `validate: "${config.input}" is not one of the step's inputs (${Object.keys(inputs).join(', ') || 'none'})`,
       );
     }
     const value = config.input === undefined ? { ...inputs } : inputs[config.input];
-    const result = schemaFor(config.schema).safeParse(value);
-    if (result.success)
-      return { status: 'succeeded', output: { valid: true, value: result.data } satisfies ValidateOutput };
-    const errors = zodFields(result.error, config.input ?? '').map((f) => ({
-      path: f.path || '(root)',
-      message: f.message,
+    // In a worker: the schema's patterns are backtracking regular expressions.
+    const result = await checkSchema(config.schema, value, expressionScope(call));
+    if (result.valid) return { status: 'succeeded', output: result satisfies ValidateOutput };
+    const errors = result.issues.map((issue) => ({
+      path: [config.input ?? '', ...issue.path].filter(Boolean).join('.') || '(root)',
+      message: issue.message,
     }));
     if (config.mode === 'report')
       return { status: 'succeeded', output: { valid: false, errors } satisfies ValidateOutput };
@@ -60,18 +62,3 @@ export const validateAgent = defineAgent<ValidateConfig>({
     );
   },
 });
-
-// The same schema comes back on every run of a step: convert it once.
-const CACHE_SIZE = 128;
-const schemas = new Map<string, z.ZodType>();
-
-function schemaFor(jsonSchema: Record<string, unknown>): z.ZodType {
-  const key = JSON.stringify(jsonSchema);
-  let schema = schemas.get(key);
-  if (!schema) {
-    schema = z.fromJSONSchema(jsonSchema as Parameters<typeof z.fromJSONSchema>[0]);
-    schemas.set(key, schema);
-    if (schemas.size > CACHE_SIZE) schemas.delete(schemas.keys().next().value as string);
-  }
-  return schema;
-}

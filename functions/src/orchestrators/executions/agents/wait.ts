@@ -11,7 +11,7 @@
  */
 import { z } from 'zod';
 import { PermanentError } from '../../../platform/errors.js';
-import { checkExpression, compileExpression, evaluate } from './expression.js';
+import { checkExpression, type ExpressionScope, evaluate, expressionScope } from './expression.js';
 import { defineAgent } from './types.js';
 
 /** A date, or a date and time with its offset: a local time would depend on the server's zone. */
@@ -51,9 +51,10 @@ export const waitAgent = defineAgent<WaitConfig>({
   kind: 'wait',
   description: 'Waits until an instant (fixed or computed from the inputs), or for a number of seconds.',
   config: WaitConfigSchema,
-  async run({ config, inputs, ctx }) {
+  async run(call) {
+    const { config, inputs, ctx } = call;
     const now = ctx.clock.now();
-    const until = await resolveUntil(config, inputs, now);
+    const until = await resolveUntil(config, inputs, now, () => expressionScope(call));
     if (until <= now) return { status: 'succeeded', output: { waitedUntil: until } };
     return { status: 'waiting', reason: 'timer', until };
   },
@@ -64,12 +65,13 @@ export async function resolveUntil(
   config: WaitConfig,
   inputs: Record<string, unknown>,
   now: number,
+  scope: () => ExpressionScope,
 ): Promise<number> {
   if (config.seconds !== undefined) return now + Math.round(config.seconds * 1000);
   const source = config.until ?? '';
   const literal = parseInstant(source);
   if (literal !== null) return literal;
-  const value = await evaluate(compileExpression(source), { ...inputs }, { now, label: 'until' });
+  const value = await evaluate(source, { ...inputs }, scope(), 'until');
   if (typeof value === 'number' && Number.isFinite(value)) return Math.round(value);
   const instant = typeof value === 'string' ? parseInstant(value) : null;
   if (instant !== null) return instant;
