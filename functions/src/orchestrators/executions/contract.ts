@@ -3,9 +3,9 @@
  * the execution takes it, and what makes two calls the same call.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
 import { firestoreProblems } from '../../platform/document-rules.js';
 import { InvalidInputError, PayloadTooLargeError, PermanentError } from '../../platform/errors.js';
+import type { SchemaCheck } from './expressions/protocol.js';
 
 /** The largest execution input: it is kept in the execution's document. Bigger: pass a reference. */
 export const MAX_VALUE_BYTES = 256 * 1024;
@@ -16,12 +16,18 @@ export function byteSize(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value ?? null));
 }
 
-/** The contract: output within the size limit and matching the step's declared JSON Schema. */
-export function checkOutput(
+/**
+ * The contract: output within the size limit, storable, and matching the
+ * step's declared JSON Schema. The schema's patterns are user regular
+ * expressions (zod compiles them to backtracking RegExps), so the schema is
+ * checked by `checkSchema`, in an expression worker under the step's deadline.
+ */
+export async function checkOutput(
   stepId: string,
   schema: Record<string, unknown> | undefined,
   output: unknown,
-): void {
+  checkSchema: (schema: Record<string, unknown>, value: unknown) => Promise<SchemaCheck>,
+): Promise<void> {
   const size = byteSize(output);
   if (size > MAX_OUTPUT_BYTES) {
     throw new PermanentError(`Output of step ${stepId} is ${size} bytes; the limit is ${MAX_OUTPUT_BYTES}.`, {
@@ -35,11 +41,9 @@ export function checkOutput(
     });
   }
   if (!schema) return;
-  const parsed = z.fromJSONSchema(schema as Parameters<typeof z.fromJSONSchema>[0]).safeParse(output);
-  if (!parsed.success) {
-    const problems = parsed.error.issues
-      .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
-      .join('; ');
+  const checked = await checkSchema(schema, output);
+  if (!checked.valid) {
+    const problems = checked.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
     throw new PermanentError(
       `Contract violated: output of step ${stepId} does not match its schema: ${problems}`,
       {

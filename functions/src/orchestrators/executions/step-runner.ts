@@ -18,6 +18,7 @@ import {
 } from '../../platform/errors.js';
 import type { Context } from '../../platform/orchestrator.js';
 import type { TaskInfo } from '../../platform/ports.js';
+import { checkSchema, expressionScope } from './agents/expression.js';
 import type { AgentContext, AgentDefinition, AgentResult } from './agents/types.js';
 import { byteSize, cacheKeyOf, checkOutput } from './contract.js';
 import type { MachineInput } from './machine.js';
@@ -247,7 +248,13 @@ export class StepRunner {
       ),
     ]);
     if (result.status === 'succeeded') {
-      checkOutput(step.id, step.outputSchema, result.output);
+      await checkOutput(step.id, step.outputSchema, result.output, (schema, value) =>
+        checkSchema(
+          schema,
+          value,
+          expressionScope({ ctx: agentCtx, step: { id: step.id, attempt: task.attempt } }),
+        ),
+      );
       const json = JSON.stringify(result.output ?? null);
       // A big output is not cached: kv values stay small, and its blob belongs to this execution.
       if (cacheKey && step.cache && Buffer.byteLength(json) <= INLINE_VALUE_BYTES) {

@@ -90,6 +90,14 @@ describe('a runaway expression on the embedded runtime', () => {
       expect(created.status, await created.clone().text()).toBe(201);
     }
     expect((await api('/use-cases', useCase('plain', '$length(s)', 60))).status).toBe(201);
+    // An output contract whose pattern backtracks: zod checks it with a JavaScript RegExp.
+    const contract = useCase('contract', 's');
+    const [check] = contract.workflow.steps;
+    const created = await api('/use-cases', {
+      ...contract,
+      workflow: { steps: [{ ...check, outputSchema: { type: 'string', pattern: '^(a|aa)+$' } }] },
+    });
+    expect(created.status, await created.clone().text()).toBe(201);
     // Warm: the first execution of a runtime compiles the engine's code paths and starts an expression
     // worker, whatever its expressions; what is measured is the serving thread while an expression runs.
     expect((await runWatched('plain', { s: 'abc' })).execution.context.checked).toBe(3);
@@ -123,6 +131,14 @@ describe('a runaway expression on the embedded runtime', () => {
       expectResponsive(latencies);
     },
   );
+
+  it('stops an output contract whose pattern backtracks (it ran on the serving thread) with expression-timeout', async () => {
+    const { execution, latencies } = await runWatched('contract', { s: `${'a'.repeat(42)}!` });
+    expect(execution.status).toBe('failed');
+    expect(execution.steps.check?.error).toMatchObject({ code: 'expression-timeout', retryable: false });
+    expect(latencies.length).toBeGreaterThan(10);
+    expectResponsive(latencies);
+  });
 
   it.each([
     ['a backreference', '$match(s, /(a)\\1/)'],
