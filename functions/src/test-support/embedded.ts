@@ -70,3 +70,13 @@ export async function drainQueues(runtime: EmbeddedRuntime): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** One workspace's executions API on a runtime: GET `path`, or POST `body` to it as JSON. */
+export function executionsApi(baseUrl: () => string | undefined, workspace: string) {
+  return (path: string, body?: unknown): Promise<Response> =>
+    fetch(`${baseUrl()}/api/executions/workspaces/${workspace}${path}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: { 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+}

@@ -6,7 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { PermanentError } from '../../platform/errors.js';
-import { drainQueues, startTestRuntime, type TestRuntime } from '../../test-support/embedded.js';
+import {
+  drainQueues,
+  executionsApi,
+  startTestRuntime,
+  type TestRuntime,
+} from '../../test-support/embedded.js';
 import system from '../system/index.js';
 import { builtinAgents, createAgentRegistry } from './agents/registry.js';
 import { defineAgent } from './agents/types.js';
@@ -181,12 +186,7 @@ describe('executions on the embedded runtime', () => {
     // A runtime of its own: the deadline's timer task stays queued for an hour, and `settle` would wait for it.
     const own = await startTestRuntime([system, executions]);
     try {
-      const call = (path: string, body?: unknown) =>
-        fetch(`${own.url}/api/executions/workspaces/demo${path}`, {
-          method: body === undefined ? 'GET' : 'POST',
-          headers: { 'content-type': 'application/json' },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        });
+      const call = executionsApi(() => own.url, 'demo');
       const body = {
         ...triage,
         id: 'asks-by',

@@ -5,7 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { drainQueues, startTestRuntime, type TestRuntime } from '../../test-support/embedded.js';
+import {
+  drainQueues,
+  executionsApi,
+  startTestRuntime,
+  type TestRuntime,
+} from '../../test-support/embedded.js';
 import system from '../system/index.js';
 import { builtinAgents, createAgentRegistry } from './agents/registry.js';
 import { defineAgent } from './agents/types.js';
@@ -80,12 +85,7 @@ type CheckpointView = {
 
 describe('forks and checkpoints on the embedded runtime', () => {
   let t: TestRuntime;
-  const api = (path: string, body?: unknown) =>
-    fetch(`${t.url}/api/executions/workspaces/demo${path}`, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: { 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+  const api = executionsApi(() => t.url, 'demo');
   const rerun = (id: string, stepId: string) =>
     fetch(`${t.url}/api/executions/workspaces/demo/executions/${id}/steps/${stepId}/rerun`, {
       method: 'POST',

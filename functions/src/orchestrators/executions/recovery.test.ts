@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { executionsApi } from '../../test-support/embedded.js';
 import { type RuntimeProcess, startRuntimeProcess } from '../../test-support/runtime-process.js';
 import type { Execution } from './model.js';
 
@@ -43,12 +44,7 @@ describe('executions survive a SIGKILL of the runtime', () => {
 
   it('completes every accepted execution after a kill and restart, without duplicated effects', async () => {
     let runtime: RuntimeProcess = await startRuntimeProcess({ dataDir, env: env(), args: ['--no-demo'] });
-    const api = (path: string, body?: unknown) =>
-      fetch(`${runtime.url}/api/executions/workspaces/ops${path}`, {
-        method: body === undefined ? 'GET' : 'POST',
-        headers: { 'content-type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
+    const api = executionsApi(() => runtime.url, 'ops');
     const useCase = await api('/use-cases', {
       id: 'enrich',
       name: 'Enrich',

@@ -5,7 +5,12 @@
  * state in every checkpoint and in the execution) are read and carried on.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { drainQueues, startTestRuntime, type TestRuntime } from '../../test-support/embedded.js';
+import {
+  drainQueues,
+  executionsApi,
+  startTestRuntime,
+  type TestRuntime,
+} from '../../test-support/embedded.js';
 import { builtinAgents, createAgentRegistry } from './agents/registry.js';
 import { ExecutionEngine } from './engine.js';
 import { createExecutionsOrchestrator } from './index.js';
@@ -81,12 +86,7 @@ const peek = {
 
 describe('the execution record on the embedded store', () => {
   let t: TestRuntime;
-  const api = async (path: string, body?: unknown) =>
-    fetch(`${t.url}/api/executions/workspaces/rec${path}`, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: { 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+  const api = executionsApi(() => t.url, 'rec');
   const settle = () => drainQueues(t.runtime);
   const stored = (id: string) => t.runtime.ports.documents.get(paths.execution('rec', id));
   const checkpointCount = async (id: string) =>

@@ -9,7 +9,7 @@ import { RetryAfterError } from '../../platform/errors.js';
 import { flowControlOf } from '../../platform/flow-declaration.js';
 import { defineOrchestrator } from '../../platform/orchestrator.js';
 import { poolOf } from '../../platform/pool/store.js';
-import { startTestRuntime, type TestRuntime } from '../../test-support/embedded.js';
+import { executionsApi, startTestRuntime, type TestRuntime } from '../../test-support/embedded.js';
 import { builtinAgents, createAgentRegistry } from '../executions/agents/registry.js';
 import { defineAgent } from '../executions/agents/types.js';
 import { ExecutionEngine } from '../executions/engine.js';
@@ -212,12 +212,7 @@ describe('resource pool', () => {
   it('defect (issue 9, item 11): a workspace used through the API without creating it was invisible to pool stats', async () => {
     const s = setup({ global: 4 });
     t = await startTestRuntime(s.orchestrators, { env: s.env });
-    const api = (path: string, body?: unknown) =>
-      fetch(`${t?.url}/api/executions/workspaces/adhoc${path}`, {
-        method: body === undefined ? 'GET' : 'POST',
-        headers: { 'content-type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
+    const api = executionsApi(() => t?.url, 'adhoc');
     expect((await api('/use-cases', useCase('work'))).status).toBe(201);
     const started = await api('/executions', { useCaseId: 'work', input: {} });
     expect(started.status).toBe(202);

@@ -19,7 +19,12 @@ import { rateLimits, retryPolicy } from '../../platform/delivery.js';
 import { StorageFullError } from '../../platform/errors.js';
 import { createUlids } from '../../platform/ids.js';
 import { createLogger, MemorySink } from '../../platform/logger.js';
-import { drainQueues, startTestRuntime, type TestRuntime } from '../../test-support/embedded.js';
+import {
+  drainQueues,
+  executionsApi,
+  startTestRuntime,
+  type TestRuntime,
+} from '../../test-support/embedded.js';
 import { EmbeddedTaskQueue } from './queue.js';
 import { inTransaction, openDatabase } from './sqlite.js';
 
@@ -157,12 +162,7 @@ describe('a full disk', () => {
     const engine = new ExecutionEngine(createAgentRegistry([...builtinAgents, heldAgent]));
     const runtime = await startTestRuntime([system, createExecutionsOrchestrator(engine)]);
     t = runtime;
-    const api = (path: string, body?: unknown) =>
-      fetch(`${runtime.url}/api/executions/workspaces/demo${path}`, {
-        method: body === undefined ? 'GET' : 'POST',
-        headers: { 'content-type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
+    const api = executionsApi(() => runtime.url, 'demo');
     expect((await api('/use-cases', chain)).status).toBe(201);
 
     const acknowledged: string[] = [];

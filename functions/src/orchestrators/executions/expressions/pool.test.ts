@@ -21,8 +21,12 @@ const job = (source: string, data: unknown = {}): ExpressionJob => ({
 const run = { step: 'score', capMs: 10_000, stepLeftMs: 60_000 };
 
 const pools: ExpressionPool[] = [];
-const pool = (size = 1, maxHeapMb?: number) => {
-  const made = new ExpressionPool({ size, ...(maxHeapMb ? { maxHeapMb } : {}) });
+const pool = (size = 1, maxHeapMb?: number, killGraceMs?: number) => {
+  const made = new ExpressionPool({
+    size,
+    ...(maxHeapMb ? { maxHeapMb } : {}),
+    ...(killGraceMs ? { killGraceMs } : {}),
+  });
   pools.push(made);
   return made;
 };
@@ -52,9 +56,11 @@ describe('ExpressionPool', () => {
   });
 
   it('ends a runaway the worker can interrupt itself without losing the worker', async () => {
-    const workers = pool();
+    // The worker's own deadline is 500 ms in; the terminate would come 1.5 s after that, so a busy
+    // machine's scheduling cannot make the kill win.
+    const workers = pool(1, undefined, 1_500);
     await expect(
-      workers.run(job('($f := function($n){ $f($n + 1) }; $f(0))'), { ...run, capMs: 300 }),
+      workers.run(job('($f := function($n){ $f($n + 1) }; $f(0))'), { ...run, capMs: 2_000 }),
     ).rejects.toBeInstanceOf(ExpressionTimeoutError);
     expect(workers.stats().replaced).toBe(0);
   });

@@ -20,6 +20,8 @@ export interface ExpressionPoolOptions {
   size: number;
   /** Heap of one worker; a job past it fails, its worker is replaced. @default 256 */
   maxHeapMb?: number;
+  /** How long past a job's own deadline its worker may take to stop it before it is terminated. @default 25 */
+  killGraceMs?: number;
 }
 
 /** One job's run: whose it is, and how long it may take. */
@@ -66,6 +68,7 @@ interface Slot {
 export class ExpressionPool {
   #size: number;
   readonly #maxHeapMb: number;
+  readonly #killGraceMs: number;
   readonly #slots = new Set<Slot>();
   readonly #queue: Pending[] = [];
   #replaced = 0;
@@ -74,6 +77,7 @@ export class ExpressionPool {
   constructor(options: ExpressionPoolOptions) {
     this.#size = options.size;
     this.#maxHeapMb = options.maxHeapMb ?? 256;
+    this.#killGraceMs = options.killGraceMs ?? KILL_GRACE_MS;
   }
 
   /** Takes effect as workers free up: none is stopped mid-job. */
@@ -139,7 +143,7 @@ export class ExpressionPool {
     slot.job = pending;
     pending.deadlineMs = left;
     slot.worker.ref();
-    const budgetMs = Math.max(1, left - KILL_GRACE_MS);
+    const budgetMs = Math.max(1, left - this.#killGraceMs);
     slot.timer = setTimeout(() => {
       this.#replaced++;
       void this.#discard(slot, timedOut(pending));

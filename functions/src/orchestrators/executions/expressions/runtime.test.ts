@@ -4,7 +4,12 @@
  * API answers throughout, and the step ends within its timeout.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { drainQueues, startTestRuntime, type TestRuntime } from '../../../test-support/embedded.js';
+import {
+  drainQueues,
+  executionsApi,
+  startTestRuntime,
+  type TestRuntime,
+} from '../../../test-support/embedded.js';
 import system from '../../system/index.js';
 import { builtinAgents, createAgentRegistry } from '../agents/registry.js';
 import { ExecutionEngine } from '../engine.js';
@@ -47,12 +52,7 @@ function expectResponsive(latencies: number[]): void {
 
 describe('a runaway expression on the embedded runtime', () => {
   let t: TestRuntime;
-  const api = (path: string, body?: unknown) =>
-    fetch(`${t.url}/api/executions/workspaces/demo${path}`, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: { 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+  const api = executionsApi(() => t.url, 'demo');
 
   /** Runs one execution to its end while asking for health, one request after another; each latency in ms. */
   const runWatched = async (useCaseId: string, input: unknown) => {
