@@ -7,10 +7,7 @@
  * transactions of SEED_BATCH (running 100,000 would take minutes): copies of
  * one execution the engine really ran, with their own ids, times and statuses.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fmt, lib, line, note, percentile, Report, rate, section } from './harness.mjs';
+import { fmt, lib, line, note, percentile, Report, rate, section, withBenchRuntime } from './harness.mjs';
 
 const SIZES = [1_000, 100_000];
 const SEED_BATCH = 1_000;
@@ -27,14 +24,11 @@ const MAX_GROWTH = 1.5;
 /** Of every 20 executions seeded: 16 succeeded, 3 failed, 1 cancelled. */
 const STATUSES = [...Array(16).fill('succeeded'), 'failed', 'failed', 'failed', 'cancelled'];
 
-const [{ EmbeddedRuntime }, { startHttpServer }, { orchestrators }, { createLogger }, { createUlids }] =
-  await Promise.all([
-    lib('runtimes/embedded/runtime.js'),
-    lib('runtimes/embedded/server.js'),
-    lib('orchestrators/registry.js'),
-    lib('platform/logger.js'),
-    lib('platform/ids.js'),
-  ]);
+const [{ startHttpServer }, { orchestrators }, { createUlids }] = await Promise.all([
+  lib('runtimes/embedded/server.js'),
+  lib('orchestrators/registry.js'),
+  lib('platform/ids.js'),
+]);
 
 const useCase = {
   id: 'pair',
@@ -49,30 +43,27 @@ const useCase = {
 };
 
 async function withServedRuntime(fn) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'seraphim-bench-list-'));
-  const runtime = new EmbeddedRuntime({
+  return withBenchRuntime(
     orchestrators,
-    dataDir,
-    version: 'bench',
-    env: {},
-    logger: createLogger({ level: 'ERROR' }),
-  });
-  runtime.start();
-  const http = await startHttpServer({
-    api: runtime.api,
-    ports: runtime.ports,
-    rawHandlers: runtime.rawHandlers,
-    staticDir: undefined,
-    host: '127.0.0.1',
-    port: 0,
-  });
-  try {
-    return await fn(runtime, (workspace) => `${http.url}/api/executions/workspaces/${workspace}`);
-  } finally {
-    await http.close();
-    await runtime.stop({ graceMs: 0 });
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+    async ({ runtime }) => {
+      runtime.start();
+      const http = await startHttpServer({
+        api: runtime.api,
+        ports: runtime.ports,
+        rawHandlers: runtime.rawHandlers,
+        staticDir: undefined,
+        host: '127.0.0.1',
+        port: 0,
+      });
+      try {
+        return await fn(runtime, (workspace) => `${http.url}/api/executions/workspaces/${workspace}`);
+      } finally {
+        await http.close();
+      }
+    },
+    // As `npm start` serves the list: the runtime's own defaults.
+    { queueLimits: 'machine' },
+  );
 }
 
 async function call(url, init) {

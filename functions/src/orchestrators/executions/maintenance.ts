@@ -15,8 +15,6 @@ import { type Execution, ExecutionDocument } from './model.js';
 import { hasRecoveryIndex } from './recovery.js';
 import { deleteExecution, paths } from './store.js';
 
-export { STALL_AFTER_MS } from './recovery.js';
-
 const PAGE = 100;
 /** How many executions one recovery run looks at, at most; the rest wait for the next run. */
 export const RECOVER_PER_RUN = 500;

@@ -84,16 +84,18 @@ describe('executions survive a SIGKILL of the runtime', () => {
 
     runtime = await startRuntimeProcess({ dataDir, env: env(), args: ['--no-demo'] });
     try {
-      const deadline = Date.now() + 30_000;
       let executions: Execution[] = [];
-      while (Date.now() < deadline) {
-        executions = await Promise.all(
-          ids.map(async (id) => (await (await api(`/executions/${id}`)).json()) as Execution),
-        );
-        if (executions.every((e) => e.status === 'succeeded')) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(executions.map((e) => e.status)).toEqual(ids.map(() => 'succeeded'));
+      await expect
+        .poll(
+          async () => {
+            executions = await Promise.all(
+              ids.map(async (id) => (await (await api(`/executions/${id}`)).json()) as Execution),
+            );
+            return executions.map((e) => e.status);
+          },
+          { timeout: 30_000, interval: 100 },
+        )
+        .toEqual(ids.map(() => 'succeeded'));
       // The dead process's leases were swept back at start-up rather than left to time out.
       expect(runtime.output()).toMatch(/Recovered expired task leases/);
       for (const e of executions) {
