@@ -6,6 +6,7 @@
  * Benchmarks print figures and never assert: a missed target is a line in
  * the table, not a failure.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -77,6 +78,31 @@ export async function chainUseCase({ id, steps, agent = 'noop', step = () => ({}
       })),
     },
   });
+}
+
+/**
+ * Runs `fn` with `count` other processes each spinning one core flat out: a loaded machine, as a
+ * neighbour's build or a second service would load it. They are killed when `fn` settles, and when
+ * this process exits however it exits.
+ */
+export async function withCpuHogs(count, fn) {
+  const hogs = Array.from({ length: count }, () =>
+    spawn(process.execPath, ['-e', "process.stdout.write('up\\n'); for (;;) {}"], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }),
+  );
+  const killAll = () => {
+    for (const hog of hogs) hog.kill('SIGKILL');
+  };
+  process.once('exit', killAll);
+  try {
+    // Spinning before fn starts: each says so as its loop begins.
+    await Promise.all(hogs.map((hog) => new Promise((resolve) => hog.stdout.once('data', resolve))));
+    return await fn();
+  } finally {
+    killAll();
+    process.removeListener('exit', killAll);
+  }
 }
 
 export function percentile(values, p) {

@@ -315,3 +315,40 @@ describe('rate limits', () => {
     expect(most).toBe(1);
   });
 });
+
+describe('dispatch beside a busy event loop', () => {
+  it('defect (issue 9, item 6): a task enqueued while the loop has work waiting starts before that work, not behind it', async () => {
+    // A flood's completions wait for the loop as immediates and timers. A quiet workspace's task
+    // enqueued meanwhile must not queue behind them: its wait would follow the flood's load.
+    const { queue } = newQueue();
+    const seen: Array<{ name: string; afterBacklog: boolean }> = [];
+    let backlogRan = false;
+    queue.register(config('work'), async (payload) => {
+      seen.push({ name: (payload as { name: string }).name, afterBacklog: backlogRan });
+    });
+    queue.start();
+    await queue.enqueue('work', { name: 'first' }, { fairness: { key: 'quiet' } });
+    await until(() => seen.length === 1, 'the first task to run');
+    await queue.whenIdle();
+    // One timers phase later, every immediate the first task left behind (a flush, a wake) has run.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    setImmediate(() => {
+      backlogRan = true;
+    });
+    await queue.enqueue('work', { name: 'quiet' }, { fairness: { key: 'quiet' } });
+    await until(() => seen.length === 2, 'the quiet task to run');
+    expect(seen[1]).toEqual({ name: 'quiet', afterBacklog: false });
+  });
+
+  it('enqueues past the budget of one turn still run, on the next wake', async () => {
+    const { queue } = newQueue();
+    const handled: number[] = [];
+    queue.register(config('work'), async (payload) => {
+      handled.push((payload as { i: number }).i);
+    });
+    queue.start();
+    await Promise.all(Array.from({ length: 100 }, (_, i) => queue.enqueue('work', { i })));
+    await until(() => handled.length === 100, 'all 100 tasks to run');
+    expect([...handled].sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+  });
+});

@@ -93,6 +93,8 @@ interface Worker {
 }
 
 const CLAIM_BATCH = 64;
+/** Dispatches enqueue() may start in one turn of the event loop before it falls back to a wake. */
+const PROMPT_DISPATCHES_PER_TURN = 16;
 /** Finished tasks are kept this long so a re-enqueue with the same id is still a no-op (Cloud Tasks keeps ~1 h). */
 const DEDUPE_WINDOW_MS = 60 * 60 * 1000;
 const IDLE_POLL_MS = 1000;
@@ -144,6 +146,8 @@ export class EmbeddedTaskQueue implements TaskQueue {
    */
   readonly #parkedGates = new Set<string>();
   #flushScheduled = false;
+  /** Dispatches enqueue() started in this turn of the event loop (see #dispatchPromptly). */
+  #promptThisTurn = 0;
   #running = false;
   #idleWaiters: Array<() => void> = [];
   constructor(
@@ -186,7 +190,7 @@ export class EmbeddedTaskQueue implements TaskQueue {
   async enqueue(queue: string, payload: unknown, opts: EmbeddedEnqueueOptions = {}): Promise<EnqueueResult> {
     const result = this.enqueueNow(queue, payload, opts);
     const worker = this.#workers.get(queue);
-    if (worker && this.#running && !result.deduped) this.#wake(worker);
+    if (worker && this.#running && !result.deduped) this.#dispatchPromptly(worker);
     return result;
   }
 
@@ -379,6 +383,27 @@ export class EmbeddedTaskQueue implements TaskQueue {
         this.#dispatchGuarded(worker);
       }),
     );
+  }
+
+  /**
+   * A task enqueued from outside a dispatch (a request starting an execution, a step enqueuing the
+   * next) is dispatched in this turn of the event loop, in a microtask, not behind everything already
+   * waiting for the loop. Under a flood the loop is busy with the flood's completions, and a wake
+   * (setImmediate) would put a quiet workspace's step behind all of them: its wait would follow the
+   * flood's load, not its share. A budget per turn keeps enqueues from holding the loop (a chain of
+   * steps enqueues its next as each ends): past it, the usual wake.
+   */
+  #dispatchPromptly(worker: Worker): void {
+    if (this.#promptThisTurn >= PROMPT_DISPATCHES_PER_TURN) {
+      this.#wake(worker);
+      return;
+    }
+    if (this.#promptThisTurn++ === 0) {
+      setImmediate(() => {
+        this.#promptThisTurn = 0;
+      }).unref();
+    }
+    detachedFromTrace(() => queueMicrotask(() => this.#dispatchGuarded(worker)));
   }
 
   #sleep(worker: Worker, ms: number): void {

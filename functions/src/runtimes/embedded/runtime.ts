@@ -56,6 +56,7 @@ import {
   type SpanRetention,
 } from './spans.js';
 import { openDatabase } from './sqlite.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 
 export interface EmbeddedRuntimeOptions {
   orchestrators: readonly Orchestrator[];
@@ -104,6 +105,9 @@ export class EmbeddedRuntime {
   readonly #queueLimits: QueueLimitSettings;
   #sweeper: NodeJS.Timeout | undefined;
   #started = false;
+  /** The database file, when on disk: its WAL is checkpointed by a worker while the runtime runs. */
+  readonly #dbFile: string | undefined;
+  #checkpointer: WalCheckpointer | undefined;
 
   constructor(opts: EmbeddedRuntimeOptions) {
     const clock = opts.clock ?? systemClock;
@@ -117,8 +121,9 @@ export class EmbeddedRuntime {
     this.#lock = memory ? undefined : acquireDataDirLock(opts.dataDir);
     try {
       const usedBefore = memory ? undefined : priorUse(opts.dataDir);
+      this.#dbFile = memory ? undefined : join(opts.dataDir, 'seraphim.db');
       this.#db = openDatabase({
-        file: memory ? ':memory:' : join(opts.dataDir, 'seraphim.db'),
+        file: this.#dbFile ?? ':memory:',
         ...(usedBefore === undefined ? {} : { usedBefore }),
       });
     } catch (error) {
@@ -181,6 +186,11 @@ export class EmbeddedRuntime {
           : [cliTokenResolver(this.cliToken), this.sessions.resolver()],
       openApi: async () => buildOpenApi(opts.orchestrators, { version }),
     });
+  }
+
+  /** The WAL checkpointer while the runtime runs on disk (tests). */
+  get checkpointer(): WalCheckpointer | undefined {
+    return this.#checkpointer;
   }
 
   /** The one SQLite connection everything writes through: for diagnostics, and fault tests (a full disk). */
@@ -331,6 +341,8 @@ export class EmbeddedRuntime {
   start(): void {
     if (this.#started) return;
     this.#started = true;
+    if (this.#dbFile)
+      this.#checkpointer = new WalCheckpointer(this.#db, { file: this.#dbFile, logger: this.ports.logger });
     this.queue.start();
     this.bus.start();
     for (const cron of this.#crons) cron.resume();
@@ -364,6 +376,7 @@ export class EmbeddedRuntime {
     this.bus.stop();
     const result = await this.queue.stop(opts);
     await this.#tracing.shutdown();
+    await this.#checkpointer?.stop();
     this.#db.close();
     if (this.#scratch) rmSync(this.#scratch, { recursive: true, force: true });
     this.#lock?.release();

@@ -8,10 +8,9 @@
  * Workers start on demand, are not restarted between jobs (each keeps its
  * compiled expressions), and do not hold the process open while idle.
  */
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ExpressionTimeoutError, PermanentError, RetryableError } from '../../../platform/errors.js';
+import { siblingModule } from '../../../platform/sibling-module.js';
 import { TIMEOUT_CODE } from './language.js';
 import { type JobOutcome, JobOutcomeSchema, type WorkerJob } from './protocol.js';
 
@@ -153,7 +152,7 @@ export class ExpressionPool {
   }
 
   #spawn(): Slot {
-    const worker = new Worker(workerEntry(), {
+    const worker = new Worker(siblingModule(import.meta.url, 'worker'), {
       resourceLimits: { maxOldGenerationSizeMb: this.#maxHeapMb },
     });
     const slot: Slot = { worker, ready: false, job: null, timer: null };
@@ -239,11 +238,6 @@ export class ExpressionPool {
       void this.#discard(slot, cancelled(pending.run));
     }
   }
-}
-
-/** The worker's module beside this one: `.ts` when running from source (tests), `.js` from lib. */
-function workerEntry(): URL {
-  return new URL(`./worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 }
 
 function failure(pending: Pending, outcome: Extract<JobOutcome, { ok: false }>): Error {
