@@ -24,29 +24,41 @@ const db = new DatabaseSync(file, { timeout: 0 });
 db.exec('PRAGMA synchronous = NORMAL');
 const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
 let timer: NodeJS.Timeout | undefined;
-let last = '';
+let busyTries = 0;
+const MAX_BUSY_TRIES = 20;
 
+/**
+ * One checkpoint, reported; the next waits for the main thread's 'go', so the main connection's own
+ * checkpoint (which starts the WAL again) never runs beside this one.
+ */
 function tick(): void {
+  timer = undefined;
   try {
     const row = checkpoint.get() as { busy: number; log: number; checkpointed: number } | undefined;
-    const walPages = row?.log ?? 0;
-    const copied = row?.checkpointed ?? 0;
-    // Only news: an idle database's checkpoints say the same thing ten times a second.
-    if (`${walPages}/${copied}` !== last) {
-      last = `${walPages}/${copied}`;
-      port?.postMessage({ type: 'checkpointed', walPages, copied } satisfies CheckpointerMessage);
+    // Busy: the writer was changing the WAL's header as this began. Another go in a moment, not a report.
+    if (row?.busy && busyTries++ < MAX_BUSY_TRIES) {
+      timer = setTimeout(tick, 1);
+      return;
     }
+    busyTries = 0;
+    port?.postMessage({
+      type: 'checkpointed',
+      walPages: Math.max(0, row?.log ?? 0),
+      copied: Math.max(0, row?.checkpointed ?? 0),
+    } satisfies CheckpointerMessage);
   } catch (error) {
-    last = '';
     port?.postMessage({
       type: 'failed',
       message: error instanceof Error ? error.message : String(error),
     } satisfies CheckpointerMessage);
   }
-  timer = setTimeout(tick, everyMs);
 }
 
 port.on('message', (message: unknown) => {
+  if (message === 'go') {
+    if (!timer) timer = setTimeout(tick, everyMs);
+    return;
+  }
   if (message !== 'stop') return;
   if (timer) clearTimeout(timer);
   db.close();
