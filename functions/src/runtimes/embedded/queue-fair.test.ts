@@ -340,6 +340,30 @@ describe('dispatch beside a busy event loop', () => {
     expect(seen[1]).toEqual({ name: 'quiet', afterBacklog: false });
   });
 
+  it('what a handler enqueues (the next step of a chain) waits for a wake, so chains leave the loop to requests', async () => {
+    const { queue } = newQueue();
+    const seen: Array<{ name: string; afterBacklog: boolean }> = [];
+    let backlogRan = false;
+    queue.register(config('work'), async (payload) => {
+      const { name } = payload as { name: string };
+      seen.push({ name, afterBacklog: backlogRan });
+      if (name !== 'first') return;
+      setImmediate(() => {
+        backlogRan = true;
+      });
+      await queue.enqueue('work', { name: 'next' });
+    });
+    queue.start();
+    // One timers phase later, the wake start() scheduled has run: only the handler's own enqueue can wake the queue.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    await queue.enqueue('work', { name: 'first' });
+    await until(() => seen.length === 2, 'both tasks to run');
+    expect(seen).toEqual([
+      { name: 'first', afterBacklog: false },
+      { name: 'next', afterBacklog: true },
+    ]);
+  });
+
   it('enqueues past the budget of one turn still run, on the next wake', async () => {
     const { queue } = newQueue();
     const handled: number[] = [];
