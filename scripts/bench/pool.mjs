@@ -458,7 +458,7 @@ note(
     'workspace that is recently idle or new; the pool leaves one global slot free for the same reason\n' +
     '(pool/machine.ts fairShare). A flood step over its share is deferred in place (DeferError: no attempt\n' +
     'spent, no new task) and its workspace is not dispatched again until a slot of the dimension that refused\n' +
-    'it frees and wakes it. A task enqueued is dispatched in the same turn of the event loop (a microtask,\n' +
+    'it frees and wakes it. A task a request enqueues is dispatched in the same turn of the event loop (a microtask,\n' +
     'runtimes/embedded/queue.ts #dispatchPromptly), not behind the callbacks the flood keeps queued there:\n' +
     "the quiet step's claim, pool check and start do not wait for the flood's completions, on a busy\n" +
     'machine either. What remains is the CPU a flood step holds when the quiet one arrives.',
