@@ -6,7 +6,7 @@
  * read-mostly caches they share: use case versions and compiled workflows.
  */
 import { createHash } from 'node:crypto';
-import { PermanentError, RetryAfterError } from '../../platform/errors.js';
+import { InvalidInputError, PermanentError, RetryAfterError } from '../../platform/errors.js';
 import type { Context } from '../../platform/orchestrator.js';
 import { poolOf } from '../../platform/pool/store.js';
 import type { TaskInfo } from '../../platform/ports.js';
@@ -35,6 +35,7 @@ export class ExecutionEngine implements WorkflowSource {
   readonly #agents: AgentRegistry;
   readonly #runner: StepRunner;
   readonly #compiled = new Map<string, CompiledWorkflow>();
+  readonly #compiledFor = new WeakMap<object, CompiledWorkflow>();
   /** Per document store: one engine may serve several stores (tests), and versions are immutable only within one. */
   readonly #useCases = new WeakMap<object, Map<string, UseCase>>();
 
@@ -73,6 +74,10 @@ export class ExecutionEngine implements WorkflowSource {
    * enough, since a use case deleted and created again starts at version 1.
    */
   compile(useCase: UseCase): CompiledWorkflow {
+    // Every step compiles its use case: the same object (use cases are cached, and immutable) is found
+    // without hashing its workflow again.
+    const known = this.#compiledFor.get(useCase.workflow);
+    if (known) return known;
     const key = createHash('sha256').update(JSON.stringify(useCase.workflow)).digest('base64url');
     let wf = this.#compiled.get(key);
     if (!wf) {
@@ -80,6 +85,7 @@ export class ExecutionEngine implements WorkflowSource {
       if (this.#compiled.size > 500) this.#compiled.delete(this.#compiled.keys().next().value as string);
       this.#compiled.set(key, wf);
     }
+    this.#compiledFor.set(useCase.workflow, wf);
     return wf;
   }
 
@@ -93,6 +99,14 @@ export class ExecutionEngine implements WorkflowSource {
   ): Promise<Execution & { queuePosition?: number }> {
     checkInput(input);
     const wf = this.compile(useCase);
+    // At the door: nothing is stored, counted or enqueued for an input its use case refuses.
+    const refused = wf.checkInput(input);
+    if (refused.length > 0) {
+      throw new InvalidInputError(
+        `The input does not match use case ${useCase.id}'s inputSchema: ${refused.map((f) => `${f.path}: ${f.message}`).join('; ')}`,
+        refused,
+      );
+    }
     const now = ctx.clock.now();
     const fresh = newExecution({
       id: ctx.ids.next(),

@@ -345,6 +345,59 @@ describe('executions on the embedded runtime', () => {
     );
   });
 
+  it('defect (issue 10): refuses an input its inputSchema refuses with 400 naming the field, before anything is stored or enqueued', async () => {
+    const before = await json<{ executions: unknown[] }>(api('/executions?limit=200'));
+    const depth = async () => (await t.runtime.queue.list()).reduce((n, q) => n + q.depth + q.inFlight, 0);
+    const queued = await depth();
+    const res = await api('/executions', {
+      body: { useCaseId: 'claims-triage', input: { amount: 'a lot', policy: 7 } },
+    });
+    expect(res.status).toBe(400);
+    const problem = await json<{
+      code: string;
+      detail: string;
+      errors: Array<{ path: string; message: string }>;
+    }>(res);
+    expect(problem.code).toBe('invalid-input');
+    expect(problem.errors).toEqual([
+      { path: 'body.input.amount', message: 'Invalid input: expected number, received string' },
+      { path: 'body.input.policy', message: 'Invalid input: expected string, received number' },
+    ]);
+    expect(problem.detail).toContain("claims-triage's inputSchema");
+    expect((await json<{ executions: unknown[] }>(api('/executions?limit=200'))).executions).toHaveLength(
+      before.executions.length,
+    );
+    expect(await depth()).toBe(queued);
+  });
+
+  it('refuses a use case whose inputSchema cannot be checked safely, with the pointer of every problem', async () => {
+    const res = await api('/use-cases', {
+      body: {
+        ...triage,
+        id: 'unsafe-schema',
+        workflow: {
+          ...triage.workflow,
+          inputSchema: {
+            type: 'object',
+            properties: {
+              amount: { type: 'number' },
+              policy: { type: 'string', pattern: '^(P)-\\1$' },
+              code: { anyOf: [{ type: 'string', pattern: '^(a|aa)+$' }] },
+            },
+          },
+        },
+      },
+    });
+    expect(res.status).toBe(400);
+    const problem = await json<{ code: string; errors: Array<{ path: string; message: string }> }>(res);
+    expect(problem.code).toBe('invalid-input');
+    expect(problem.errors.map((e) => e.path)).toEqual([
+      '/workflow/inputSchema/properties/policy/pattern',
+      '/workflow/inputSchema/properties/code/anyOf/0/pattern',
+    ]);
+    expect((await api('/use-cases/unsafe-schema')).status).toBe(404);
+  });
+
   it('fails a step whose output Firestore could not store, with the reason, instead of leaving it stuck', async () => {
     const body = {
       ...triage,

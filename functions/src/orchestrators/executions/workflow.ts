@@ -6,6 +6,7 @@
  */
 import { InvalidInputError, type ProblemField } from '../../platform/errors.js';
 import type { AgentDefinition } from './agents/types.js';
+import { compileInputSchema } from './input-schema.js';
 import { RESERVED_CONTEXT_KEYS, type Step, type Workflow } from './model.js';
 
 export interface AgentCatalog {
@@ -30,6 +31,8 @@ export interface CompiledWorkflow {
   order: string[];
   /** Step id producing each context key. */
   producers: ReadonlyMap<string, string>;
+  /** The fields of an execution's input that its `inputSchema` refuses (none without a schema). */
+  checkInput(input: unknown): ProblemField[];
 }
 
 const base = '/workflow';
@@ -55,6 +58,8 @@ export function compileWorkflow(workflow: Workflow, agents: AgentCatalog): Compi
     } else producers.set(step.output, step.id);
   });
 
+  const inputSchema = workflow.inputSchema ? compileInputSchema(workflow.inputSchema) : undefined;
+  for (const p of inputSchema?.problems ?? []) report(`/inputSchema${p.pointer}`, p.message);
   const inputFields = declaredInputFields(workflow.inputSchema);
   const compiled = new Map<string, CompiledStep>();
   workflow.steps.forEach((step, i) => {
@@ -116,7 +121,12 @@ export function compileWorkflow(workflow: Workflow, agents: AgentCatalog): Compi
       problems,
     );
   }
-  return { steps: compiled, order: order ?? [], producers };
+  return {
+    steps: compiled,
+    order: order ?? [],
+    producers,
+    checkInput: (input) => inputSchema?.check(input) ?? [],
+  };
 }
 
 function declaredInputFields(schema: Record<string, unknown> | undefined): Set<string> | undefined {
