@@ -39,7 +39,26 @@ const AgentResultSchema = z.discriminatedUnion('status', [
 const base = '/workspaces/:workspace';
 const exec = `${base}/executions/:id`;
 
+/** An agent kind as it describes itself: its `config` as JSON Schema, converted from its zod schema. */
+export const AgentKindSchema = z
+  .object({
+    kind: z.string(),
+    description: z.string(),
+    /** Calls out of the process (an API, a model): its latency and 429s feed the adaptive limits. */
+    upstream: z.boolean(),
+    /** JSON Schema (draft 2020-12) of a step's `config` for this kind. */
+    config: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'AgentKind' });
+
 export const executionsApi = {
+  listAgents: defineContract({
+    method: 'GET',
+    path: '/agents',
+    access: 'signed-in',
+    summary: "The agent kinds a step may name, each with its config's JSON Schema",
+    response: z.object({ agents: z.array(AgentKindSchema) }),
+  }),
   createUseCase: defineContract({
     method: 'POST',
     path: `${base}/use-cases`,

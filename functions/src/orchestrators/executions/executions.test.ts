@@ -345,6 +345,23 @@ describe('executions on the embedded runtime', () => {
     );
   });
 
+  it('lists the agent kinds, each describing its config as JSON Schema (GET /api/executions/agents)', async () => {
+    const res = await fetch(`${t.url}/api/executions/agents`);
+    expect(res.status).toBe(200);
+    const { agents } = await json<{
+      agents: Array<{ kind: string; upstream: boolean; config: { properties?: Record<string, unknown> } }>;
+    }>(res);
+    const kinds = agents.map((a) => a.kind);
+    for (const kind of ['branch', 'http', 'human', 'llm', 'rules', 'transform', 'validate', 'wait'])
+      expect(kinds).toContain(kind);
+    const byKind = new Map(agents.map((a) => [a.kind, a]));
+    expect(byKind.get('transform')?.config.properties).toHaveProperty('expression');
+    expect(byKind.get('http')?.upstream).toBe(true);
+    expect(byKind.get('rules')?.upstream).toBe(false);
+    const openApi = await json<{ paths: Record<string, unknown> }>(fetch(`${t.url}/api/openapi.json`));
+    expect(openApi.paths).toHaveProperty('/api/executions/agents');
+  });
+
   it('defect (issue 10): refuses an input its inputSchema refuses with 400 naming the field, before anything is stored or enqueued', async () => {
     const before = await json<{ executions: unknown[] }>(api('/executions?limit=200'));
     const depth = async () => (await t.runtime.queue.list()).reduce((n, q) => n + q.depth + q.inFlight, 0);

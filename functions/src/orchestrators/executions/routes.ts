@@ -5,6 +5,7 @@
  */
 import { ConflictError, InvalidInputError, NotFoundError } from '../../platform/errors.js';
 import { type Context, implement, type RouteDefinition } from '../../platform/orchestrator.js';
+import { type AgentDescription, describeAgents } from './agents/registry.js';
 import { executionsApi } from './api.js';
 import { diffCheckpoints, timeline } from './debug.js';
 import type { ExecutionEngine } from './engine.js';
@@ -38,7 +39,12 @@ async function operate(
 }
 
 export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
+  let agents: AgentDescription[] | undefined;
   return [
+    implement(executionsApi.listAgents, async () => {
+      agents ??= describeAgents(engine.agents);
+      return { agents };
+    }),
     implement(executionsApi.createUseCase, async (req, ctx) => {
       const refused = req.body.secrets.flatMap((name, i) => {
         const why = ctx.config.useCaseSecrets.refusal(name, req.params.workspace);

@@ -2,6 +2,7 @@
  * The agent registry: every kind a workflow step may name. A new kind is one
  * file exporting a `defineAgent(...)`, plus one entry in `builtinAgents`.
  */
+import { z } from 'zod';
 import { branchAgent } from './branch.js';
 import { httpAgent } from './http.js';
 import { humanAgent } from './human.js';
@@ -33,6 +34,31 @@ export function createAgentRegistry(agents: readonly AgentDefinition[]): AgentRe
     has: (kind) => byKind.has(kind),
     kinds: () => [...kinds],
   };
+}
+
+/** An agent kind as it describes itself (GET /api/executions/agents, the editor, the docs). */
+export interface AgentDescription {
+  kind: string;
+  description: string;
+  upstream: boolean;
+  /** JSON Schema of a step's `config`, from the kind's zod schema: what an author writes (defaults optional). */
+  config: Record<string, unknown>;
+}
+
+export function describeAgents(registry: Pick<AgentRegistry, 'get' | 'kinds'>): AgentDescription[] {
+  return registry.kinds().map((kind) => {
+    const agent = registry.get(kind) as AgentDefinition;
+    return {
+      kind,
+      description: agent.description,
+      upstream: agent.upstream === true,
+      // A refinement or transform zod cannot express is left open ({}), never a failure.
+      config: z.toJSONSchema(agent.config, { io: 'input', unrepresentable: 'any' }) as Record<
+        string,
+        unknown
+      >,
+    };
+  });
 }
 
 // ---- the built-in agents: add a kind by adding it to this list ----
