@@ -410,7 +410,7 @@ describe('executions on the embedded runtime', () => {
     expect(problem.code).toBe('invalid-input');
     expect(problem.errors.map((e) => e.path)).toEqual([
       '/workflow/inputSchema/properties/policy/pattern',
-      '/workflow/inputSchema/properties/code/anyOf/0/pattern',
+      '/workflow/inputSchema/properties/code/anyOf',
     ]);
     expect((await api('/use-cases/unsafe-schema')).status).toBe(404);
   });
