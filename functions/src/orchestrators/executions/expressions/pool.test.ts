@@ -44,7 +44,9 @@ describe('ExpressionPool', () => {
   });
 
   it('terminates a worker stuck in one call at the deadline, and replaces it for the next job', async () => {
-    const workers = pool();
+    // The worker's own deadline comes a minute after the kill: on a loaded machine it could otherwise
+    // fire before the worker even reaches the stuck call, and the kill would have nothing to do.
+    const workers = pool(1, undefined, -60_000);
     const error = await workers.run(job(QUADRATIC), { ...run, capMs: 300 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ExpressionTimeoutError);
     expect((error as Error).message).toBe(
