@@ -22,6 +22,19 @@ const DECISIONS_SCANNED = 100;
 /** Wait times (queued or due → started) of recent steps, per priority class. */
 async function recentWaits(ctx: Context, workspaces: string[]): Promise<PoolStats['waits']> {
   const samples = new Map<string, number[]>();
+  // Each use case read once a call: 50 executions of one use case were 50 reads of the same document.
+  const priorities = new Map<string, Promise<Map<string, string>>>();
+  const priorityOf = (ws: string, useCaseId: string) => {
+    const key = `${ws}/${useCaseId}`;
+    let found = priorities.get(key);
+    if (!found) {
+      found = readDocument(ctx.documents, UseCaseDocument, `workspaces/${ws}/useCases/${useCaseId}`).then(
+        (useCase) => new Map(useCase?.data.workflow.steps.map((s) => [s.id, s.priority])),
+      );
+      priorities.set(key, found);
+    }
+    return found;
+  };
   for (const ws of workspaces) {
     const page = readPage(
       ExecutionDocument,
@@ -31,16 +44,11 @@ async function recentWaits(ctx: Context, workspaces: string[]): Promise<PoolStat
       }),
     );
     for (const { data } of page.docs) {
-      const useCase = await readDocument(
-        ctx.documents,
-        UseCaseDocument,
-        `workspaces/${ws}/useCases/${data.useCaseId}`,
-      );
-      const priorities = new Map(useCase?.data.workflow.steps.map((s) => [s.id, s.priority]));
+      const stepPriorities = await priorityOf(ws, data.useCaseId);
       for (const [stepId, s] of Object.entries(data.steps)) {
         const due = s.resumeAt ?? s.queuedAt;
         if (s.startedAt === null || due === null) continue;
-        const priority = priorities.get(stepId) ?? 'normal';
+        const priority = stepPriorities.get(stepId) ?? 'normal';
         const list = samples.get(priority) ?? [];
         list.push(Math.max(0, s.startedAt - due));
         samples.set(priority, list);
