@@ -6,13 +6,22 @@
  * read-mostly caches they share: use case versions and compiled workflows.
  */
 import { createHash } from 'node:crypto';
-import { InvalidInputError, PermanentError, RetryAfterError } from '../../platform/errors.js';
+import {
+  ExpressionTimeoutError,
+  InvalidInputError,
+  PermanentError,
+  type ProblemField,
+  RetryAfterError,
+} from '../../platform/errors.js';
 import type { Context } from '../../platform/orchestrator.js';
 import { poolOf } from '../../platform/pool/store.js';
 import type { TaskInfo } from '../../platform/ports.js';
+import { checkSchema, requestScope } from './agents/expression.js';
 import { checkInput } from './contract.js';
 import { carryOut } from './effects.js';
+import type { SchemaCheck } from './expressions/protocol.js';
 import { type ForkParent, forkFrom } from './fork.js';
+import { inputProblems, MAX_INPUT_VALUES, withinValues } from './input-schema.js';
 import { type Decision, decide, type Effect, type MachineInput, newExecution } from './machine.js';
 import type { Execution, UseCase } from './model.js';
 import type { StepTask, TimerTask } from './queues.js';
@@ -100,13 +109,7 @@ export class ExecutionEngine implements WorkflowSource {
     checkInput(input);
     const wf = this.compile(useCase);
     // At the door: nothing is stored, counted or enqueued for an input its use case refuses.
-    const refused = wf.checkInput(input);
-    if (refused.length > 0) {
-      throw new InvalidInputError(
-        `The input does not match use case ${useCase.id}'s inputSchema: ${refused.map((f) => `${f.path}: ${f.message}`).join('; ')}`,
-        refused,
-      );
-    }
+    if (wf.inputSchema) await checkInputAtTheDoor(ctx, useCase.id, wf.inputSchema, input);
     const now = ctx.clock.now();
     const fresh = newExecution({
       id: ctx.ids.next(),
@@ -251,5 +254,50 @@ export class ExecutionEngine implements WorkflowSource {
       attempt: task.attempt,
       at,
     }));
+  }
+}
+
+/** How long a start may wait for an expression worker to check its input (busy with agents' jobs). */
+const INPUT_CHECK_WAIT_MS = 30_000;
+
+/**
+ * An execution's input against its use case's inputSchema, in the expression workers (input-schema.ts):
+ * a 400 naming each field it refuses, or saying why it could not be checked.
+ */
+async function checkInputAtTheDoor(
+  ctx: Context,
+  useCaseId: string,
+  schema: Record<string, unknown>,
+  input: unknown,
+): Promise<void> {
+  const refuse = (why: string, fields: ProblemField[] = []): never => {
+    throw new InvalidInputError(
+      `The input does not match use case ${useCaseId}'s inputSchema: ${why}`,
+      fields,
+    );
+  };
+  if (!withinValues(input)) {
+    refuse(
+      `it has over ${MAX_INPUT_VALUES} values, more than is checked against a schema: pass a reference`,
+      [{ path: 'body.input', message: `over ${MAX_INPUT_VALUES} values` }],
+    );
+  }
+  let check: SchemaCheck;
+  try {
+    check = await checkSchema(
+      schema,
+      input,
+      requestScope((name) => ctx.config.get(name), ctx.clock.now(), 'input', INPUT_CHECK_WAIT_MS),
+    );
+  } catch (error) {
+    // Too slow or too big to check (the worker was stopped), or a schema zod cannot convert.
+    if (error instanceof ExpressionTimeoutError || error instanceof PermanentError) {
+      refuse(`it could not be checked: ${error.message}`, [{ path: 'body.input', message: error.message }]);
+    }
+    throw error;
+  }
+  if (!check.valid) {
+    const fields = inputProblems(check.issues);
+    refuse(fields.map((f) => `${f.path}: ${f.message}`).join('; '), fields);
   }
 }

@@ -2,29 +2,26 @@
  * A use case's `inputSchema` (JSON Schema) as the check an execution's input passes when the run
  * starts: a 400 naming the field, before anything is stored or enqueued.
  *
- * The schema is converted to zod (`z.fromJSONSchema`) once, when the workflow is compiled, so a schema
- * that cannot be used is refused when the use case is saved, with the pointer of each problem. A
- * stored schema is author input and its check runs on the event loop, so only a plain subset of JSON
- * Schema is accepted, checked keyword by keyword before zod sees anything (an attacker's review found
- * the holes a blacklist left):
+ * The check itself runs in the expression workers (`checkSchema`, the `validate` agent's), under their
+ * deadline and memory cap, never on the thread that serves requests: its cost is the schema's size
+ * times the input's, a `pattern` runs on JavaScript's backtracking RegExp, and zod builds an issue
+ * for every value that fails, so two reviews found schemas well inside any size limit that held the
+ * thread for 20 s or ran it out of memory. What runs here, when the workflow compiles (so a use case
+ * is refused when it is saved, with the pointer of each problem), is a walk that accepts only a plain
+ * subset of JSON Schema, so that what a form shows and what the check does stay simple:
  * - Keywords: `type`, `properties`, `required`, `additionalProperties`, `items`, `prefixItems`,
  *   `enum`, `const`, `pattern`, `format` (a safe list), the numeric and length bounds, `uniqueItems`,
  *   and annotations. Anything else is refused: `$ref` and `$defs` (a cycle sent zod into endless
  *   recursion; a `$ref` could carry a pattern past RE2), and `anyOf`, `oneOf` and `allOf` (zod
  *   keeps every branch's issues for every value: 20 branches over a 50,000-item array ran it out
  *   of memory). A nullable field is a type list: `["string", "null"]`.
- * - Input: one with over MAX_INPUT_VALUES values is refused before the check, which is then linear.
+ * - `required` names only what `properties` lists (zod's conversion ignores any other name), and no
+ *   property is named `__proto__` (the store refuses that key, so no input could have it).
+ * - Input: one with over MAX_INPUT_VALUES values is refused before it is sent to a worker.
  * - Size: at most MAX_NODES schema objects, MAX_DEPTH deep; an `enum` of at most MAX_ENUM plain
  *   values; a `type` list only of scalar types (each object or array type would convert, and be
  *   tried, once more for every level below it).
- * - Regular expressions: zod would test `pattern` with JavaScript's backtracking RegExp, which one
- *   pattern and one input can hold for minutes (issue 9, item 1). So patterns are taken out and
- *   matched here on RE2 (linear time), unanchored as JSON Schema says; only where `properties`,
- *   `items` and `prefixItems` lead, since elsewhere (under `additionalProperties`) their value cannot
- *   be found.
  */
-import { RE2JS } from 're2js';
-import { z } from 'zod';
 import type { ProblemField } from '../../platform/errors.js';
 
 export const MAX_NODES = 2_000;
@@ -33,7 +30,7 @@ export const MAX_ENUM = 200;
 /** An input with more values than this is refused before its check (zod reports an issue per value). */
 export const MAX_INPUT_VALUES = 20_000;
 /** A refused input names at most this many fields. */
-const MAX_REPORTED = 20;
+export const MAX_REPORTED = 20;
 
 /** A problem in the schema itself, at a JSON pointer inside it. */
 export interface SchemaProblem {
@@ -43,17 +40,8 @@ export interface SchemaProblem {
 
 export interface CompiledInputSchema {
   problems: SchemaProblem[];
-  /** The fields of `input` that do not match (paths `body.input.…`), none when it does. */
-  check(input: unknown): ProblemField[];
-}
-
-/** A step on the way from the input's root to a value: a property name, an array index, or any item. */
-type Segment = { key: string } | { index: number } | { anyItem: true };
-
-interface PatternRule {
-  at: Segment[];
-  pattern: string;
-  re2: RE2JS;
+  /** What the workers check inputs against: the schema without the annotations zod would keep. */
+  schema: Record<string, unknown>;
 }
 
 const TYPES = new Set(['object', 'array', 'string', 'number', 'integer', 'boolean', 'null']);
@@ -91,19 +79,14 @@ const pointerToken = (key: string) => key.replaceAll('~', '~0').replaceAll('/', 
 
 export function compileInputSchema(schema: Record<string, unknown>): CompiledInputSchema {
   const problems: SchemaProblem[] = [];
-  const rules: PatternRule[] = [];
   let nodes = 0;
 
   const problem = (pointer: string, message: string) => {
     problems.push({ pointer, message });
   };
 
-  /**
-   * Checks a schema keyword by keyword and returns the copy zod converts (patterns and dropped
-   * annotations out). `at`: the path its values are found at from the input's root, or null where
-   * they cannot be followed.
-   */
-  const walk = (node: unknown, pointer: string, at: Segment[] | null, depth: number): unknown => {
+  /** Checks a schema keyword by keyword and returns the copy zod converts (dropped annotations out). */
+  const walk = (node: unknown, pointer: string, depth: number): unknown => {
     if (!isRecord(node)) {
       problem(pointer, 'a schema here is an object');
       return {};
@@ -117,36 +100,49 @@ export function compileInputSchema(schema: Record<string, unknown>): CompiledInp
       return {};
     }
     const copy: Record<string, unknown> = {};
-    const inner = (sub: unknown, subPointer: string, subAt: Segment[] | null) =>
-      walk(sub, subPointer, subAt, depth + 1);
+    const inner = (sub: unknown, subPointer: string) => walk(sub, subPointer, depth + 1);
     for (const [key, value] of Object.entries(node)) {
       const here = `${pointer}/${pointerToken(key)}`;
-      if (key === 'pattern')
-        rule(value, here, at); // matched here, never by zod
-      else if (key === 'type') {
+      if (key === 'pattern') {
+        const why = patternProblem(value);
+        if (why) problem(here, why);
+        else copy[key] = value;
+      } else if (key === 'type') {
         if (typeCheck(value, here)) copy[key] = value;
       } else if (key === 'properties') {
         if (!isRecord(value)) problem(here, 'properties is an object of schemas');
         else
           copy[key] = Object.fromEntries(
-            Object.entries(value).map(([name, sub]) => [
-              name,
-              inner(sub, `${here}/${pointerToken(name)}`, at ? [...at, { key: name }] : null),
-            ]),
+            Object.entries(value).map(([name, sub]) => {
+              const named = `${here}/${pointerToken(name)}`;
+              // No input can hold it (the store refuses the key), so a schema requiring it refuses every input.
+              if (name === '__proto__') problem(named, '"__proto__" cannot be a property name');
+              return [name, inner(sub, named)];
+            }),
           );
       } else if (key === 'items') {
         if (Array.isArray(value)) problem(here, 'items is one schema (a tuple is prefixItems)');
-        else copy[key] = inner(value, here, at ? [...at, { anyItem: true }] : null);
+        else copy[key] = inner(value, here);
       } else if (key === 'prefixItems') {
         if (!Array.isArray(value) || value.length > 100)
           problem(here, 'prefixItems is a list of at most 100 schemas');
-        else copy[key] = value.map((sub, i) => inner(sub, `${here}/${i}`, at ? [...at, { index: i }] : null));
+        else copy[key] = value.map((sub, i) => inner(sub, `${here}/${i}`));
       } else if (key === 'additionalProperties') {
-        copy[key] = typeof value === 'boolean' ? value : inner(value, here, null);
+        copy[key] = typeof value === 'boolean' ? value : inner(value, here);
       } else if (key === 'required') {
         if (!Array.isArray(value) || value.length > 1000 || !value.every((v) => typeof v === 'string'))
           problem(here, 'required is a list of property names');
-        else copy[key] = value;
+        else {
+          // zod's conversion ignores a required name its properties do not list: it would never be checked.
+          const listed = isRecord(node.properties) ? node.properties : {};
+          const unlisted = value.filter((name) => !Object.hasOwn(listed, name));
+          if (unlisted.length > 0)
+            problem(
+              here,
+              `required names ${unlisted.map((n) => JSON.stringify(n)).join(', ')}, which properties does not list`,
+            );
+          else copy[key] = value;
+        }
       } else if (key === 'enum') {
         if (!Array.isArray(value) || value.length === 0 || value.length > MAX_ENUM || !value.every(isScalar))
           problem(here, `enum is a list of 1 to ${MAX_ENUM} strings, numbers, booleans or nulls`);
@@ -195,65 +191,33 @@ export function compileInputSchema(schema: Record<string, unknown>): CompiledInp
     return false;
   };
 
-  const rule = (value: unknown, pointer: string, at: Segment[] | null) => {
-    if (typeof value !== 'string') problems.push({ pointer, message: 'a pattern is a string' });
-    else if (at === null)
-      problems.push({
-        pointer,
-        message: 'a pattern is supported only where properties, items and prefixItems lead',
-      });
-    else {
-      const re2 = linear(value);
-      if (typeof re2 === 'string') problems.push({ pointer, message: re2 });
-      else rules.push({ at, pattern: value, re2 });
-    }
-  };
+  const stripped = walk(schema, '', 0) as Record<string, unknown>;
+  return { problems, schema: stripped };
+}
 
-  const stripped = walk(schema, '', [], 0);
-  let validator: z.ZodType | undefined;
-  if (problems.length === 0) {
-    try {
-      // Its own registry: zod's global one would keep every schema converted, for good.
-      validator = z.fromJSONSchema(stripped as Parameters<typeof z.fromJSONSchema>[0], {
-        registry: z.registry(),
-      });
-    } catch (error) {
-      problems.push({ pointer: '', message: error instanceof Error ? error.message : String(error) });
-    }
+/** The check's answer as the fields of a refused input (paths `body.input.…`), at most MAX_REPORTED. */
+export function inputProblems(
+  issues: ReadonlyArray<{ path: readonly string[]; message: string }>,
+): ProblemField[] {
+  return issues.slice(0, MAX_REPORTED).map((issue) => ({
+    path: ['body.input', ...issue.path].join('.'),
+    message: readable(issue.message),
+  }));
+}
+
+/** Why a pattern cannot be used (not a JavaScript regular expression), or null. */
+function patternProblem(value: unknown): string | null {
+  if (typeof value !== 'string') return 'a pattern is a string';
+  try {
+    new RegExp(value);
+    return null;
+  } catch (error) {
+    return `not a regular expression: ${error instanceof Error ? error.message : String(error)}`;
   }
-
-  return {
-    problems,
-    check(input) {
-      if (!validator) return [];
-      if (!withinValues(input, MAX_INPUT_VALUES))
-        return [
-          {
-            path: 'body.input',
-            message: `has over ${MAX_INPUT_VALUES} values, more than its inputSchema is checked against: pass a reference`,
-          },
-        ];
-      const found: ProblemField[] = [];
-      const result = validator.safeParse(input);
-      if (!result.success) {
-        for (const issue of result.error.issues) {
-          found.push({ path: fieldPath(issue.path), message: readable(issue.message) });
-        }
-      }
-      for (const rule of rules) {
-        for (const { value, path } of valuesAt(input, rule.at)) {
-          if (typeof value === 'string' && !rule.re2.matcher(value).find()) {
-            found.push({ path: fieldPath(path), message: `does not match the pattern ${rule.pattern}` });
-          }
-        }
-      }
-      return found.slice(0, MAX_REPORTED);
-    },
-  };
 }
 
 /** Whether `input` holds at most `limit` JSON values (counted without recursion, stopping past the limit). */
-function withinValues(input: unknown, limit: number): boolean {
+export function withinValues(input: unknown, limit = MAX_INPUT_VALUES): boolean {
   const stack: unknown[] = [input];
   let count = 0;
   while (stack.length > 0) {
@@ -274,55 +238,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** The pattern on RE2, or why it cannot run there (not a regular expression; a backreference, a lookaround). */
-function linear(pattern: string): RE2JS | string {
-  let js: RegExp;
-  try {
-    js = new RegExp(pattern, 'u');
-  } catch (error) {
-    return `not a regular expression: ${error instanceof Error ? error.message : String(error)}`;
-  }
-  try {
-    return RE2JS.compile(RE2JS.translateRegExp(js));
-  } catch (error) {
-    return `this pattern needs a backtracking engine, which could run for minutes on one input (${error instanceof Error ? error.message : String(error)}); write it without backreferences and lookarounds`;
-  }
-}
-
-/** The values a rule's path reaches in `input`, with their paths (every item where it says any). */
-function valuesAt(input: unknown, at: Segment[]): Array<{ value: unknown; path: PropertyKey[] }> {
-  let found: Array<{ value: unknown; path: PropertyKey[] }> = [{ value: input, path: [] }];
-  for (const segment of at) {
-    const next: typeof found = [];
-    for (const { value, path } of found) {
-      if ('key' in segment) {
-        if (
-          typeof value === 'object' &&
-          value !== null &&
-          !Array.isArray(value) &&
-          Object.hasOwn(value, segment.key)
-        )
-          next.push({ value: (value as Record<string, unknown>)[segment.key], path: [...path, segment.key] });
-      } else if ('index' in segment) {
-        if (Array.isArray(value) && segment.index < value.length)
-          next.push({ value: value[segment.index], path: [...path, segment.index] });
-      } else if (Array.isArray(value)) {
-        value.forEach((item, i) => {
-          next.push({ value: item, path: [...path, i] });
-        });
-      }
-    }
-    found = next;
-  }
-  return found;
-}
-
 /** zod says a missing field is of the wrong type: "expected number, received undefined". */
 function readable(message: string): string {
   const missing = /expected (.+), received undefined$/.exec(message);
   return missing ? `required (${missing[1]})` : message;
-}
-
-function fieldPath(path: readonly PropertyKey[]): string {
-  return ['body.input', ...path.map(String)].join('.');
 }

@@ -31,8 +31,8 @@ export interface CompiledWorkflow {
   order: string[];
   /** Step id producing each context key. */
   producers: ReadonlyMap<string, string>;
-  /** The fields of an execution's input that its `inputSchema` refuses (none without a schema). */
-  checkInput(input: unknown): ProblemField[];
+  /** What an execution's input is checked against (input-schema.ts), when the workflow declares one. */
+  inputSchema?: Record<string, unknown>;
 }
 
 const base = '/workflow';
@@ -125,7 +125,7 @@ export function compileWorkflow(workflow: Workflow, agents: AgentCatalog): Compi
     steps: compiled,
     order: order ?? [],
     producers,
-    checkInput: (input) => inputSchema?.check(input) ?? [],
+    ...(inputSchema ? { inputSchema: inputSchema.schema } : {}),
   };
 }
 

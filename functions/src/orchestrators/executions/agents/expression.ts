@@ -56,17 +56,35 @@ const STEP_MARGIN_MS = 100;
 /** The scope of an agent call: its step, clock, settings, and what is left of the step's timeout. */
 export function expressionScope(call: Pick<AgentCall<unknown>, 'ctx' | 'step'>): ExpressionScope {
   const { ctx, step } = call;
-  const workers = setting(ctx.setting, EXPRESSION_SETTINGS.workers, 1, 64) ?? defaultWorkers();
-  const capMs = setting(ctx.setting, EXPRESSION_SETTINGS.timeoutMs, 1, 3_600_000) ?? DEFAULT_TIMEOUT_MS;
-  const stepLeftMs = ctx.timeLeftMs() - STEP_MARGIN_MS;
+  const { pool, capMs } = poolSettings(ctx.setting);
   return {
-    pool: sharedPool(workers),
+    pool,
     step: step.id,
     now: ctx.clock.now(),
     capMs,
-    stepLeftMs,
+    stepLeftMs: ctx.timeLeftMs() - STEP_MARGIN_MS,
     signal: ctx.signal,
   };
+}
+
+/**
+ * The scope of a check outside any step (an execution's input at the door): `label` names it in a
+ * timeout; the job itself has the settings' cap, and waiting for a worker may take up to `waitMs` more.
+ */
+export function requestScope(
+  read: (name: string) => string | undefined,
+  now: number,
+  label: string,
+  waitMs: number,
+): ExpressionScope {
+  const { pool, capMs } = poolSettings(read);
+  return { pool, step: label, now, capMs, stepLeftMs: capMs + waitMs };
+}
+
+function poolSettings(read: (name: string) => string | undefined): { pool: ExpressionPool; capMs: number } {
+  const workers = setting(read, EXPRESSION_SETTINGS.workers, 1, 64) ?? defaultWorkers();
+  const capMs = setting(read, EXPRESSION_SETTINGS.timeoutMs, 1, 3_600_000) ?? DEFAULT_TIMEOUT_MS;
+  return { pool: sharedPool(workers), capMs };
 }
 
 /** Evaluates expressions in order over `data`; their values as plain JSON ("no result" is null). */
