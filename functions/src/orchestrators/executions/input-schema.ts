@@ -12,7 +12,7 @@
  * - Keywords: `type`, `properties`, `required`, `additionalProperties`, `items`, `prefixItems`,
  *   `enum`, `const`, `pattern`, `format` (a safe list), the numeric and length bounds, `uniqueItems`,
  *   and annotations. Anything else is refused: `$ref` and `$defs` (a cycle sent zod into endless
- *   recursion; a `$ref` could carry a pattern past RE2), and `anyOf`, `oneOf` and `allOf` (zod
+ *   recursion; a `$ref` could carry a pattern past this walk), and `anyOf`, `oneOf` and `allOf` (zod
  *   keeps every branch's issues for every value: 20 branches over a 50,000-item array ran it out
  *   of memory). A nullable field is a type list: `["string", "null"]`.
  * - `required` names only what `properties` lists (zod's conversion ignores any other name), and no
