@@ -292,7 +292,9 @@ async function checkInputAtTheDoor(
   } catch (error) {
     // Too slow or too big to check (the worker was stopped), or a schema zod cannot convert.
     if (error instanceof ExpressionTimeoutError || error instanceof PermanentError) {
-      refuse(`it could not be checked: ${error.message}`, [{ path: 'body.input', message: error.message }]);
+      // The pool names the work as a step's: here it is the door's.
+      const why = error.message.replace(/^Step "input": /, '');
+      refuse(`it could not be checked: ${why}`, [{ path: 'body.input', message: why }]);
     }
     throw error;
   }
