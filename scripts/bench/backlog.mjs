@@ -14,13 +14,13 @@
  *   looked at and how long it held the event loop (it reads at most a page
  *   budget of executions whose lease expired, not the whole backlog).
  */
-import { z } from 'zod';
 import {
   chainUseCase,
   fmt,
   lib,
   line,
   median,
+  noopEngine,
   note,
   percentile,
   Report,
@@ -38,26 +38,16 @@ const SLICE_MS = 5_000;
 const WORKSPACE = 'bench';
 const TARGET_RATIO = 0.8;
 
-const { ExecutionEngine } = await lib('orchestrators/executions/engine.js');
 const { createExecutionsOrchestrator } = await lib('orchestrators/executions/index.js');
-const { builtinAgents, createAgentRegistry } = await lib('orchestrators/executions/agents/registry.js');
-const { defineAgent } = await lib('orchestrators/executions/agents/types.js');
 const { saveUseCase } = await lib('orchestrators/executions/store.js');
 const { recoverStalled } = await lib('orchestrators/executions/maintenance.js');
 
 /** Steps run, and when each execution's last step ran (the engine commits it right after). */
 const seen = { steps: 0, finished: [] };
-const noopAgent = defineAgent({
-  kind: 'noop',
-  description: 'benchmark: returns its input',
-  config: z.object({}),
-  async run({ inputs, step }) {
-    seen.steps++;
-    if (step.id === `s${STEPS - 1}`) seen.finished.push(performance.now());
-    return { status: 'succeeded', output: { v: inputs.x ?? null } };
-  },
+const engine = await noopEngine(({ step }) => {
+  seen.steps++;
+  if (step.id === `s${STEPS - 1}`) seen.finished.push(performance.now());
 });
-const engine = new ExecutionEngine(createAgentRegistry([...builtinAgents, noopAgent]));
 const orchestrator = createExecutionsOrchestrator(engine);
 
 const chain = await chainUseCase({ id: 'chain', steps: STEPS });

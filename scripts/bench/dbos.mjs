@@ -17,13 +17,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
 import {
   chainUseCase,
   fmt,
   lib,
   line,
   median,
+  noopEngine,
   note,
   Report,
   ROOT,
@@ -94,23 +94,13 @@ async function dbosRound(chain, count, cluster) {
 
 // ------------------------------------------------------------------ the engine
 
-const { ExecutionEngine } = await lib('orchestrators/executions/engine.js');
 const { createExecutionsOrchestrator } = await lib('orchestrators/executions/index.js');
-const { builtinAgents, createAgentRegistry } = await lib('orchestrators/executions/agents/registry.js');
-const { defineAgent } = await lib('orchestrators/executions/agents/types.js');
 const { paths, saveUseCase } = await lib('orchestrators/executions/store.js');
 
 const agentCalls = { n: 0, target: Number.POSITIVE_INFINITY, reached: () => {} };
-const noop = defineAgent({
-  kind: 'noop',
-  description: 'benchmark: returns its input',
-  config: z.object({}),
-  async run({ inputs }) {
-    if (++agentCalls.n >= agentCalls.target) agentCalls.reached();
-    return { status: 'succeeded', output: { v: inputs.x ?? null } };
-  },
+const engine = await noopEngine(() => {
+  if (++agentCalls.n >= agentCalls.target) agentCalls.reached();
 });
-const engine = new ExecutionEngine(createAgentRegistry([...builtinAgents, noop]));
 const useCaseBody = await chainUseCase({ id: 'noop', steps: STEPS });
 
 /**

@@ -59,6 +59,30 @@ export async function withBenchRuntime(orchestrators, fn, { env = {}, queueLimit
 }
 
 /**
+ * An engine over the built-in agents plus `noop`, the agent of chainUseCase: it returns its input `x`
+ * as `v`. `onRun(call)` sees each call first (to count steps, or note when a chain ends).
+ */
+export async function noopEngine(onRun = () => {}) {
+  const [{ z }, { ExecutionEngine }, { builtinAgents, createAgentRegistry }, { defineAgent }] =
+    await Promise.all([
+      import('zod'),
+      lib('orchestrators/executions/engine.js'),
+      lib('orchestrators/executions/agents/registry.js'),
+      lib('orchestrators/executions/agents/types.js'),
+    ]);
+  const noop = defineAgent({
+    kind: 'noop',
+    description: 'benchmark: returns its input',
+    config: z.object({}),
+    async run(call) {
+      onRun(call);
+      return { status: 'succeeded', output: { v: call.inputs.x ?? null } };
+    },
+  });
+  return new ExecutionEngine(createAgentRegistry([...builtinAgents, noop]));
+}
+
+/**
  * The benchmarks' use case: an `agent` chain of `steps` steps, each reading the one before
  * (`s0` reads `input.x`); `step(i)` adds fields to step i (a config, a cache policy).
  */

@@ -74,6 +74,11 @@ const MAX_FIELD_NAME_BYTES = 1500;
 /** Field names Firestore keeps for itself (`__name__`, `__key__`, …). */
 const RESERVED_FIELD_NAME = /^__.*__$/;
 
+/** A key as one token of a JSON pointer (RFC 6901): `~` becomes `~0`, `/` becomes `~1`. */
+export function pointerToken(key: string): string {
+  return key.replaceAll('~', '~0').replaceAll('/', '~1');
+}
+
 /**
  * What Firestore would refuse in a document's values, wherever it sits:
  * an array directly inside an array, an empty field name, a `__…__` field
@@ -103,7 +108,7 @@ export function firestoreProblems(value: unknown, max = 5): Array<{ pointer: str
       return;
     }
     for (const [key, item] of Object.entries(v)) {
-      const here = `${pointer}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+      const here = `${pointer}/${pointerToken(key)}`;
       if (key === '') problems.push({ pointer: here, message: 'an empty field name' });
       else if (RESERVED_FIELD_NAME.test(key))
         problems.push({ pointer: here, message: `field name "${key}" is reserved (__…__)` });

@@ -6,22 +6,14 @@
  * read-mostly caches they share: use case versions and compiled workflows.
  */
 import { createHash } from 'node:crypto';
-import {
-  ExpressionTimeoutError,
-  InvalidInputError,
-  PermanentError,
-  type ProblemField,
-  RetryAfterError,
-} from '../../platform/errors.js';
+import { PermanentError, RetryAfterError } from '../../platform/errors.js';
 import type { Context } from '../../platform/orchestrator.js';
 import { poolOf } from '../../platform/pool/store.js';
 import type { TaskInfo } from '../../platform/ports.js';
-import { checkSchema, requestScope } from './agents/expression.js';
 import { checkInput } from './contract.js';
 import { carryOut } from './effects.js';
-import type { SchemaCheck } from './expressions/protocol.js';
 import { type ForkParent, forkFrom } from './fork.js';
-import { inputProblems, MAX_INPUT_VALUES, withinValues } from './input-schema.js';
+import { checkInputAtTheDoor } from './input-schema.js';
 import { type Decision, decide, type Effect, type MachineInput, newExecution } from './machine.js';
 import type { Execution, UseCase } from './model.js';
 import type { StepTask, TimerTask } from './queues.js';
@@ -254,52 +246,5 @@ export class ExecutionEngine implements WorkflowSource {
       attempt: task.attempt,
       at,
     }));
-  }
-}
-
-/** How long a start may wait for an expression worker to check its input (busy with agents' jobs). */
-const INPUT_CHECK_WAIT_MS = 30_000;
-
-/**
- * An execution's input against its use case's inputSchema, in the expression workers (input-schema.ts):
- * a 400 naming each field it refuses, or saying why it could not be checked.
- */
-async function checkInputAtTheDoor(
-  ctx: Context,
-  useCaseId: string,
-  schema: Record<string, unknown>,
-  input: unknown,
-): Promise<void> {
-  const refuse = (why: string, fields: ProblemField[] = []): never => {
-    throw new InvalidInputError(
-      `The input does not match use case ${useCaseId}'s inputSchema: ${why}`,
-      fields,
-    );
-  };
-  if (!withinValues(input)) {
-    refuse(
-      `it has over ${MAX_INPUT_VALUES} values, more than is checked against a schema: pass a reference`,
-      [{ path: 'body.input', message: `over ${MAX_INPUT_VALUES} values` }],
-    );
-  }
-  let check: SchemaCheck;
-  try {
-    check = await checkSchema(
-      schema,
-      input,
-      requestScope((name) => ctx.config.get(name), ctx.clock.now(), 'input', INPUT_CHECK_WAIT_MS),
-    );
-  } catch (error) {
-    // Too slow or too big to check (the worker was stopped), or a schema zod cannot convert.
-    if (error instanceof ExpressionTimeoutError || error instanceof PermanentError) {
-      // The pool names the work as a step's: here it is the door's.
-      const why = error.message.replace(/^Step "input": /, '');
-      refuse(`it could not be checked: ${why}`, [{ path: 'body.input', message: why }]);
-    }
-    throw error;
-  }
-  if (!check.valid) {
-    const fields = inputProblems(check.issues);
-    refuse(fields.map((f) => `${f.path}: ${f.message}`).join('; '), fields);
   }
 }

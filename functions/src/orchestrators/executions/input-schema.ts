@@ -22,7 +22,16 @@
  *   values; a `type` list only of scalar types (each object or array type would convert, and be
  *   tried, once more for every level below it).
  */
-import type { ProblemField } from '../../platform/errors.js';
+import { pointerToken } from '../../platform/document-rules.js';
+import {
+  ExpressionTimeoutError,
+  InvalidInputError,
+  PermanentError,
+  type ProblemField,
+} from '../../platform/errors.js';
+import type { Context } from '../../platform/orchestrator.js';
+import { checkSchema, requestScope } from './agents/expression.js';
+import type { SchemaCheck } from './expressions/protocol.js';
 
 export const MAX_NODES = 2_000;
 export const MAX_DEPTH = 32;
@@ -30,7 +39,7 @@ export const MAX_ENUM = 200;
 /** An input with more values than this is refused before its check (zod reports an issue per value). */
 export const MAX_INPUT_VALUES = 20_000;
 /** A refused input names at most this many fields. */
-export const MAX_REPORTED = 20;
+const MAX_REPORTED = 20;
 
 /** A problem in the schema itself, at a JSON pointer inside it. */
 export interface SchemaProblem {
@@ -74,8 +83,6 @@ const DROPPED_ANNOTATIONS = new Set([
   'readOnly',
   'writeOnly',
 ]);
-
-const pointerToken = (key: string) => key.replaceAll('~', '~0').replaceAll('/', '~1');
 
 export function compileInputSchema(schema: Record<string, unknown>): CompiledInputSchema {
   const problems: SchemaProblem[] = [];
@@ -196,9 +203,7 @@ export function compileInputSchema(schema: Record<string, unknown>): CompiledInp
 }
 
 /** The check's answer as the fields of a refused input (paths `body.input.…`), at most MAX_REPORTED. */
-export function inputProblems(
-  issues: ReadonlyArray<{ path: readonly string[]; message: string }>,
-): ProblemField[] {
+export function inputProblems(issues: ReadonlyArray<{ path: readonly string[]; message: string }>): ProblemField[] {
   return issues.slice(0, MAX_REPORTED).map((issue) => ({
     path: ['body.input', ...issue.path].join('.'),
     message: readable(issue.message),
@@ -242,4 +247,51 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 function readable(message: string): string {
   const missing = /expected (.+), received undefined$/.exec(message);
   return missing ? `required (${missing[1]})` : message;
+}
+
+/** How long a start may wait for an expression worker to check its input (busy with agents' jobs). */
+const INPUT_CHECK_WAIT_MS = 30_000;
+
+/**
+ * An execution's input against its use case's inputSchema, in the expression workers (input-schema.ts):
+ * a 400 naming each field it refuses, or saying why it could not be checked.
+ */
+export async function checkInputAtTheDoor(
+  ctx: Context,
+  useCaseId: string,
+  schema: Record<string, unknown>,
+  input: unknown,
+): Promise<void> {
+  const refuse = (why: string, fields: ProblemField[] = []): never => {
+    throw new InvalidInputError(
+      `The input does not match use case ${useCaseId}'s inputSchema: ${why}`,
+      fields,
+    );
+  };
+  if (!withinValues(input)) {
+    refuse(
+      `it has over ${MAX_INPUT_VALUES} values, more than is checked against a schema: pass a reference`,
+      [{ path: 'body.input', message: `over ${MAX_INPUT_VALUES} values` }],
+    );
+  }
+  let check: SchemaCheck;
+  try {
+    check = await checkSchema(
+      schema,
+      input,
+      requestScope((name) => ctx.config.get(name), ctx.clock.now(), 'input', INPUT_CHECK_WAIT_MS),
+    );
+  } catch (error) {
+    // Too slow or too big to check (the worker was stopped), or a schema zod cannot convert.
+    if (error instanceof ExpressionTimeoutError || error instanceof PermanentError) {
+      // The pool names the work as a step's: here it is the door's.
+      const why = error.message.replace(/^Step "input": /, '');
+      refuse(`it could not be checked: ${why}`, [{ path: 'body.input', message: why }]);
+    }
+    throw error;
+  }
+  if (!check.valid) {
+    const fields = inputProblems(check.issues);
+    refuse(fields.map((f) => `${f.path}: ${f.message}`).join('; '), fields);
+  }
 }

@@ -34,7 +34,7 @@ export const BACKSTOP_PAGES = 10_000;
  * A WAL this long (pages, ~32 MB), copied back, is started again by the main connection. Each restart
  * costs the main thread two syncs: at 2,000 pages they took 8% of a step chain's throughput.
  */
-export const RESTART_PAGES = 8_000;
+const RESTART_PAGES = 8_000;
 const PAGE_BYTES = 4096;
 const DEFAULT_EVERY_MS = 100;
 /** A failing checkpoint (a full disk) is logged at most this often. */
