@@ -203,7 +203,9 @@ export function compileInputSchema(schema: Record<string, unknown>): CompiledInp
 }
 
 /** The check's answer as the fields of a refused input (paths `body.input.…`), at most MAX_REPORTED. */
-export function inputProblems(issues: ReadonlyArray<{ path: readonly string[]; message: string }>): ProblemField[] {
+export function inputProblems(
+  issues: ReadonlyArray<{ path: readonly string[]; message: string }>,
+): ProblemField[] {
   return issues.slice(0, MAX_REPORTED).map((issue) => ({
     path: ['body.input', ...issue.path].join('.'),
     message: readable(issue.message),
