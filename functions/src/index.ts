@@ -26,5 +26,6 @@ const load = createRequire(import.meta.url);
 
 export const system = cloudGroup('system', () => load('./orchestrators/system/index.js'));
 export const executions = cloudGroup('executions', () => load('./orchestrators/executions/index.js'));
+export const useCases = cloudGroup('useCases', () => load('./orchestrators/use-cases/index.js'));
 export const pool = cloudGroup('pool', () => load('./orchestrators/pool/index.js'));
 export const workspaces = cloudGroup('workspaces', () => load('./orchestrators/workspaces/index.js'));

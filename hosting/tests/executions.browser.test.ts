@@ -16,7 +16,9 @@ interface Summary {
 const { origin, openPage } = browserSuite();
 
 async function api<T>(path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${origin()}${API}${path}`, {
+  // Use cases live in their own orchestrator.
+  const base = path.startsWith('/use-cases') ? '/api/useCases/workspaces/demo' : API;
+  const response = await fetch(`${origin()}${base}${path}`, {
     method: body === undefined ? 'GET' : 'POST',
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
     body: body === undefined ? null : JSON.stringify(body),

@@ -39,7 +39,7 @@ const WORKSPACE = 'bench';
 const TARGET_RATIO = 0.8;
 
 const { createExecutionsOrchestrator } = await lib('orchestrators/executions/index.js');
-const { saveUseCase } = await lib('orchestrators/executions/store.js');
+const { saveUseCase } = await lib('orchestrators/use-cases/store.js');
 const { recoverStalled } = await lib('orchestrators/executions/maintenance.js');
 
 /** Steps run, and when each execution's last step ran (the engine commits it right after). */

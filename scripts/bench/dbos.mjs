@@ -95,7 +95,8 @@ async function dbosRound(chain, count, cluster) {
 // ------------------------------------------------------------------ the engine
 
 const { createExecutionsOrchestrator } = await lib('orchestrators/executions/index.js');
-const { paths, saveUseCase } = await lib('orchestrators/executions/store.js');
+const { paths } = await lib('orchestrators/executions/store.js');
+const { saveUseCase } = await lib('orchestrators/use-cases/store.js');
 
 const agentCalls = { n: 0, target: Number.POSITIVE_INFINITY, reached: () => {} };
 const engine = await noopEngine(() => {

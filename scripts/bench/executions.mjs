@@ -46,7 +46,8 @@ const { ExecutionEngine } = await lib('orchestrators/executions/engine.js');
 const { createExecutionsOrchestrator } = await lib('orchestrators/executions/index.js');
 const { builtinAgents, createAgentRegistry } = await lib('orchestrators/executions/agents/registry.js');
 const { defineAgent } = await lib('orchestrators/executions/agents/types.js');
-const { paths, saveUseCase } = await lib('orchestrators/executions/store.js');
+const { paths } = await lib('orchestrators/executions/store.js');
+const { saveUseCase } = await lib('orchestrators/use-cases/store.js');
 
 // ------------------------------------------------------------------ the agent, the engine, the workflow
 

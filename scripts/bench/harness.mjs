@@ -87,7 +87,7 @@ export async function noopEngine(onRun = () => {}) {
  * (`s0` reads `input.x`); `step(i)` adds fields to step i (a config, a cache policy).
  */
 export async function chainUseCase({ id, steps, agent = 'noop', step = () => ({}) }) {
-  const { UseCaseBodySchema } = await lib('orchestrators/executions/model.js');
+  const { UseCaseBodySchema } = await lib('orchestrators/use-cases/model.js');
   return UseCaseBodySchema.parse({
     id,
     name: id,

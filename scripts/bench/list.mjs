@@ -88,7 +88,12 @@ async function template(runtime, base, workspace) {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
-  await post('/use-cases', useCase);
+  // Use cases live in their own orchestrator.
+  await call(`${base.replace('/api/executions/', '/api/useCases/')}/use-cases`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(useCase),
+  });
   const { id } = await post('/executions', { useCaseId: useCase.id, input: { v: 1 } });
   for (;;) {
     const execution = await call(`${base}/executions/${id}`);

@@ -36,8 +36,9 @@ const { ExecutionEngine } = await lib('orchestrators/executions/engine.js');
 const { createExecutionsOrchestrator } = await lib('orchestrators/executions/index.js');
 const { builtinAgents, createAgentRegistry } = await lib('orchestrators/executions/agents/registry.js');
 const { defineAgent } = await lib('orchestrators/executions/agents/types.js');
-const { UseCaseBodySchema } = await lib('orchestrators/executions/model.js');
-const { paths, saveUseCase } = await lib('orchestrators/executions/store.js');
+const { UseCaseBodySchema } = await lib('orchestrators/use-cases/model.js');
+const { paths } = await lib('orchestrators/executions/store.js');
+const { saveUseCase } = await lib('orchestrators/use-cases/store.js');
 const { poolOf } = await lib('platform/pool/store.js');
 
 // ------------------------------------------------------------------ the agent

@@ -77,8 +77,10 @@ export function cliFailure(error: ApiError): CliError {
     );
   if (error.code === 'unexpected-response')
     return new CliError(`${error.message}${error.detail ? `: ${error.detail}` : ''}`, EXIT.api);
+  // Every problem the API listed, each at its field: an author fixes them all in one pass.
+  const fields = error.errors.slice(0, 50).map((f) => `\n  ${f.path || '/'}: ${f.message}`);
   return new CliError(
-    `${error.path} failed with HTTP ${error.status} (${error.code}: ${error.detail ?? error.message})`,
+    `${error.path} failed with HTTP ${error.status} (${error.code}: ${error.detail ?? error.message})${fields.join('')}`,
     EXIT.api,
   );
 }

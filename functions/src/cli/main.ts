@@ -15,6 +15,7 @@ import { errorMessage, SeraphimError } from '../platform/errors.js';
 import { CliError, cliFailure, defaultBaseUrl, EXIT, useDataDir } from './client.js';
 import { EXECUTIONS_USAGE } from './executions.js';
 import { POOL_USAGE } from './pool.js';
+import { TEMPLATES_USAGE, USE_CASES_USAGE, type UseCasesOptions } from './use-cases.js';
 import { USERS_USAGE } from './users.js';
 
 /** An option as parseArgs reads it, with the line `--help` shows for it. */
@@ -29,7 +30,7 @@ interface Command {
   /** Whether the command takes positional arguments (subcommands, ids). */
   positionals?: boolean;
   run(
-    values: Record<string, string | boolean | undefined>,
+    values: Record<string, string | boolean | string[] | undefined>,
     out: (line: string) => void,
     positionals: string[],
   ): Promise<number>;
@@ -88,6 +89,81 @@ const commands: Record<string, Command> = {
           comment: str('comment'),
           limit: str('limit'),
           at: str('at'),
+        },
+        out,
+      );
+    },
+  },
+  'use-cases': {
+    summary: 'Use cases: create one from a template, list, show, upgrade, archive, export',
+    usage: `\n${USE_CASES_USAGE}`,
+    positionals: true,
+    options: {
+      ...common,
+      workspace: { type: 'string', description: 'the workspace (default demo)' },
+      template: { type: 'string', description: 'create: the template to make it from' },
+      version: {
+        type: 'string',
+        description: 'create, upgrade: the template version; show: the use case version',
+      },
+      set: {
+        type: 'string',
+        multiple: true,
+        description: 'create, upgrade: a variable, as name=value (repeat it)',
+      },
+      name: { type: 'string', description: "create: the use case's name (default the template's)" },
+      'dry-run': { type: 'boolean', description: 'create, upgrade: check and show, save nothing' },
+      'allow-major': { type: 'boolean', description: 'upgrade: across a major template version' },
+      archived: { type: 'boolean', description: 'list: archived ones too' },
+      output: { type: 'string', short: 'o', description: 'export: write to this file' },
+    },
+    run: (values, out, positionals) =>
+      import('./use-cases.js').then((m) => m.useCases(positionals, useCaseOptions(values), out)),
+  },
+  templates: {
+    summary: 'The template library: list, show, diff versions, publish, deprecate, schema',
+    usage: `\n${TEMPLATES_USAGE}`,
+    positionals: true,
+    options: {
+      ...common,
+      workspace: { type: 'string', description: 'the workspace (default demo)' },
+      q: { type: 'string', description: 'list: words to find' },
+      vertical: { type: 'string', description: 'list: only this vertical' },
+      tag: { type: 'string', description: 'list: only with this tag' },
+      version: { type: 'string', description: 'show, deprecate: the version' },
+      from: { type: 'string', description: 'diff: the older version' },
+      to: { type: 'string', description: 'diff: the newer version' },
+      file: { type: 'string', short: 'f', description: 'publish: the template file (YAML or JSON)' },
+      message: { type: 'string', description: 'deprecate: what the use cases pinning it are told' },
+      'dry-run': { type: 'boolean', description: 'publish: check only' },
+    },
+    run: (values, out, positionals) =>
+      import('./use-cases.js').then((m) => m.templates(positionals, useCaseOptions(values), out)),
+  },
+  apply: {
+    summary: 'Make a workspace match template and use case files: the plan first, then the changes',
+    usage: 'seraphim apply -f FILE|FOLDER [-f …] [--dry-run] [--workspace W] [--url URL] [--json]',
+    options: {
+      ...common,
+      workspace: { type: 'string', description: 'the workspace (default demo)' },
+      file: {
+        type: 'string',
+        short: 'f',
+        multiple: true,
+        description: 'a YAML or JSON file, or a folder of them',
+      },
+      'dry-run': { type: 'boolean', description: 'print the plan and change nothing' },
+    },
+    async run(values, out) {
+      const { apply } = await import('./apply.js');
+      const files = Array.isArray(values.file) ? values.file : [];
+      return apply(
+        files,
+        {
+          url: typeof values.url === 'string' ? values.url : defaultBaseUrl(),
+          workspace: typeof values.workspace === 'string' ? values.workspace : 'demo',
+          json: values.json === true,
+          dryRun: values['dry-run'] === true,
         },
         out,
       );
@@ -181,6 +257,30 @@ const commands: Record<string, Command> = {
   },
 };
 
+function useCaseOptions(values: Record<string, string | boolean | string[] | undefined>): UseCasesOptions {
+  const str = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
+  return {
+    url: str('url') ?? defaultBaseUrl(),
+    workspace: str('workspace') ?? 'demo',
+    json: values.json === true,
+    template: str('template'),
+    version: str('version'),
+    set: Array.isArray(values.set) ? values.set : [],
+    name: str('name'),
+    dryRun: values['dry-run'] === true,
+    file: str('file'),
+    output: str('output'),
+    archived: values.archived === true,
+    q: str('q'),
+    vertical: str('vertical'),
+    tag: str('tag'),
+    from: str('from'),
+    to: str('to'),
+    message: str('message'),
+    allowMajor: values['allow-major'] === true,
+  };
+}
+
 function help(): string {
   const width = Math.max(...Object.keys(commands).map((c) => c.length));
   return [
@@ -215,7 +315,7 @@ export async function main(
     err(`Unknown command "${name}".\n\n${help()}`);
     return EXIT.usage;
   }
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   let positionals: string[];
   try {
     const parsed = parseArgs({
@@ -224,7 +324,7 @@ export async function main(
       allowPositionals: command.positionals === true,
       strict: true,
     });
-    values = parsed.values as Record<string, string | boolean | undefined>;
+    values = parsed.values as Record<string, string | boolean | string[] | undefined>;
     positionals = parsed.positionals;
   } catch (error) {
     err(`${errorMessage(error)}\nUsage: ${command.usage}`);

@@ -70,6 +70,14 @@ export async function serve(opts: ServeOptions, env: NodeJS.ProcessEnv = process
       const { seedExecutionsDemo } = await import('../orchestrators/executions/demo.js');
       const demo = await seedExecutionsDemo({ ...runtime.ports, correlationId: 'demo-seed' }, engine);
       if (demo.seeded) logger.info('Seeded the claims-triage demo use case and its executions');
+      const { seedTemplateDemo } = await import('../orchestrators/use-cases/demo.js');
+      const templates = await seedTemplateDemo(
+        { ...runtime.ports, correlationId: 'demo-seed' },
+        engine,
+        'demo',
+      );
+      if (templates.installed.length > 0)
+        logger.info('Installed a demo use case from each built-in template, and ran its samples', templates);
     }
   } catch (error) {
     // Nothing may outlive a failed start: the port, the timers and the lock would keep the process up.

@@ -86,6 +86,7 @@ describe('list routes read through indexes (issue 9: the executions list was O(N
       body: JSON.stringify(body),
     });
   const exec = `/executions/workspaces/${WS}`;
+  const uc = `/useCases/workspaces/${WS}`;
   let useCaseId = '';
   let executionId = '';
   let startedAt = 0;
@@ -112,8 +113,8 @@ describe('list routes read through indexes (issue 9: the executions list was O(N
         ],
       },
     };
-    expect((await post(`${exec}/use-cases`, useCase)).status).toBe(201);
-    expect((await post(`${exec}/use-cases`, { ...useCase, id: 'pair2' })).status).toBe(201);
+    expect((await post(`${uc}/use-cases`, useCase)).status).toBe(201);
+    expect((await post(`${uc}/use-cases`, { ...useCase, id: 'pair2' })).status).toBe(201);
     useCaseId = useCase.id;
     startedAt = Date.now() - 1;
     for (let i = 0; i < 3; i++) {
@@ -163,7 +164,7 @@ describe('list routes read through indexes (issue 9: the executions list was O(N
   });
 
   it('the use cases list uses an index on its first and next pages', async () => {
-    const { first, next } = await bothPages(`${exec}/use-cases`, 'useCases');
+    const { first, next } = await bothPages(`${uc}/use-cases`, 'useCases');
     expectIndexed(first);
     expectIndexed(next, { seeks: true });
   });

@@ -28,6 +28,7 @@ describe('problems the API answers with are in its OpenAPI document', () => {
   let t: TestRuntime;
   let running: string;
   const ws = '/api/executions/workspaces/ws';
+  const uc = '/api/useCases/workspaces/ws';
 
   const call = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${t.url}${path}`, {
@@ -43,7 +44,7 @@ describe('problems the API answers with are in its OpenAPI document', () => {
     await t.runtime.ports.documents.create('workspaces/ws', {});
     // A budget of one execution, taken by one that waits for a person: the next start is refused.
     expect((await call('PUT', '/api/pool/workspaces/ws/settings', { queueBudget: 1 })).status).toBe(200);
-    const saved = await call('POST', `${ws}/use-cases`, {
+    const saved = await call('POST', `${uc}/use-cases`, {
       id: 'ask',
       name: 'Ask',
       vertical: 'test',
@@ -82,20 +83,20 @@ describe('problems the API answers with are in its OpenAPI document', () => {
     },
     {
       name: 'a use case without a workflow',
-      operation: ['POST', '/api/executions/workspaces/{workspace}/use-cases'],
-      request: () => ['POST', `${ws}/use-cases`, { id: 'x' }],
+      operation: ['POST', '/api/useCases/workspaces/{workspace}/use-cases'],
+      request: () => ['POST', `${uc}/use-cases`, { id: 'x' }],
       status: 400,
     },
     {
       name: 'a use case body over the size limit',
-      operation: ['POST', '/api/executions/workspaces/{workspace}/use-cases'],
-      request: () => ['POST', `${ws}/use-cases`, JSON.stringify({ pad: 'x'.repeat(1024 * 1024) })],
+      operation: ['POST', '/api/useCases/workspaces/{workspace}/use-cases'],
+      request: () => ['POST', `${uc}/use-cases`, JSON.stringify({ pad: 'x'.repeat(1024 * 1024) })],
       status: 413,
     },
     {
       name: 'a use case that does not exist',
-      operation: ['GET', '/api/executions/workspaces/{workspace}/use-cases/{useCase}'],
-      request: () => ['GET', `${ws}/use-cases/missing`],
+      operation: ['GET', '/api/useCases/workspaces/{workspace}/use-cases/{useCase}'],
+      request: () => ['GET', `${uc}/use-cases/missing`],
       status: 404,
     },
     {

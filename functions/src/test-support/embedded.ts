@@ -74,9 +74,13 @@ export async function drainQueues(runtime: EmbeddedRuntime): Promise<void> {
 /** One workspace's executions API on a runtime: GET `path`, or POST `body` to it as JSON. */
 export function executionsApi(baseUrl: () => string | undefined, workspace: string) {
   return (path: string, body?: unknown): Promise<Response> =>
-    fetch(`${baseUrl()}/api/executions/workspaces/${workspace}${path}`, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: { 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+    // Use cases moved to their own orchestrator; the executions tests still say `/use-cases`.
+    fetch(
+      `${baseUrl()}/api/${path.startsWith('/use-cases') ? 'useCases' : 'executions'}/workspaces/${workspace}${path}`,
+      {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: { 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      },
+    );
 }

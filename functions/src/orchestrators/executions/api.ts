@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { defineContract } from '../../platform/contract.js';
-import { EXECUTION_STATUSES, ExecutionSchema, UseCaseBodySchema, UseCaseSchema } from './model.js';
+import { EXECUTION_STATUSES, ExecutionSchema } from './model.js';
 import {
   CheckpointRefSchema,
   CheckpointSchema,
@@ -14,7 +14,6 @@ import {
 } from './responses.js';
 
 const Ws = z.object({ workspace: z.string() });
-const WsUseCase = Ws.extend({ useCase: z.string() });
 const WsExec = Ws.extend({ id: z.string().regex(/^[0-9A-Z]{26}$/, 'must be an execution id') });
 const WsExecStep = WsExec.extend({ stepId: z.string() });
 const Page = z.object({
@@ -58,35 +57,6 @@ export const executionsApi = {
     access: 'signed-in',
     summary: "The agent kinds a step may name, each with its config's JSON Schema",
     response: z.object({ agents: z.array(AgentKindSchema) }),
-  }),
-  createUseCase: defineContract({
-    method: 'POST',
-    path: `${base}/use-cases`,
-    access: 'admin',
-    summary: 'Create a use case, or save a new version of it; the workflow is validated first',
-    problems: [409], // saves of one use case at once: the transaction gave up under contention
-    params: Ws,
-    body: UseCaseBodySchema,
-    status: 201,
-    response: UseCaseSchema,
-  }),
-  listUseCases: defineContract({
-    method: 'GET',
-    path: `${base}/use-cases`,
-    access: 'viewer',
-    summary: 'Use cases of a workspace',
-    params: Ws,
-    query: Page,
-    response: z.object({ useCases: z.array(UseCaseSchema), nextCursor: z.string().optional() }),
-  }),
-  getUseCase: defineContract({
-    method: 'GET',
-    path: `${base}/use-cases/:useCase`,
-    access: 'viewer',
-    summary: 'One use case: the latest version, or the one named by ?version=',
-    params: WsUseCase,
-    query: z.object({ version: z.coerce.number().int().min(1).optional() }),
-    response: UseCaseSchema,
   }),
   start: defineContract({
     method: 'POST',

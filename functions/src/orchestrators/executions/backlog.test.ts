@@ -9,12 +9,12 @@ import { z } from 'zod';
 import { ManualClock } from '../../platform/clock.js';
 import { createLogger, MemorySink } from '../../platform/logger.js';
 import { EmbeddedRuntime } from '../../runtimes/embedded/runtime.js';
+import { UseCaseBodySchema } from '../use-cases/model.js';
+import { saveUseCase } from '../use-cases/store.js';
 import { builtinAgents, createAgentRegistry } from './agents/registry.js';
 import { defineAgent } from './agents/types.js';
 import { ExecutionEngine } from './engine.js';
 import { createExecutionsOrchestrator } from './index.js';
-import { UseCaseBodySchema } from './model.js';
-import { saveUseCase } from './store.js';
 
 const EXECUTIONS = 20;
 const STEPS = 3;

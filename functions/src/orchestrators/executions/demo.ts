@@ -4,9 +4,9 @@
  * workspace has no use case yet: a restart never overwrites their changes.
  */
 import type { Context } from '../../platform/orchestrator.js';
+import { type UseCaseBody, UseCaseBodySchema } from '../use-cases/model.js';
+import { getUseCase, saveUseCase } from '../use-cases/store.js';
 import type { ExecutionEngine } from './engine.js';
-import { type UseCaseBody, UseCaseBodySchema } from './model.js';
-import { getUseCase, saveUseCase } from './store.js';
 
 export const DEMO_WORKSPACE = 'demo';
 

@@ -10,22 +10,18 @@ import { PermanentError, RetryAfterError } from '../../platform/errors.js';
 import type { Context } from '../../platform/orchestrator.js';
 import { poolOf } from '../../platform/pool/store.js';
 import type { TaskInfo } from '../../platform/ports.js';
+import type { UseCase } from '../use-cases/model.js';
+import { resolveUseCase } from '../use-cases/resolve.js';
 import { checkInput } from './contract.js';
 import { carryOut } from './effects.js';
 import { type ForkParent, forkFrom } from './fork.js';
 import { checkInputAtTheDoor } from './input-schema.js';
 import { type Decision, decide, type Effect, type MachineInput, newExecution } from './machine.js';
-import type { Execution, UseCase } from './model.js';
+import type { Execution } from './model.js';
 import type { StepTask, TimerTask } from './queues.js';
 import { dueSince, expiredLeases, leaseKey } from './recovery.js';
 import { type AgentRegistry, type StepRerun, StepRunner, type WorkflowSource } from './step-runner.js';
-import {
-  commitDecision,
-  commitRecoveryLook,
-  createExecution,
-  getUseCase,
-  type RecordedInputs,
-} from './store.js';
+import { commitDecision, commitRecoveryLook, createExecution, type RecordedInputs } from './store.js';
 import { traceStep } from './tracing.js';
 import { adoptValues } from './values.js';
 import { type CompiledWorkflow, compileWorkflow } from './workflow.js';
@@ -63,7 +59,7 @@ export class ExecutionEngine implements WorkflowSource {
     }
     let found = cache.get(key);
     if (!found) {
-      found = await getUseCase(ctx.documents, workspace, id, version);
+      found = await resolveUseCase(ctx.documents, workspace, id, { version });
       if (cache.size >= 500) cache.delete(cache.keys().next().value as string);
       cache.set(key, found);
     }

@@ -13,14 +13,17 @@ import {
   type TestRuntime,
 } from '../../test-support/embedded.js';
 import system from '../system/index.js';
+import { createUseCasesOrchestrator } from '../use-cases/index.js';
+import { type UseCaseBody, UseCaseBodySchema } from '../use-cases/model.js';
+import { saveUseCase } from '../use-cases/store.js';
 import { builtinAgents, createAgentRegistry } from './agents/registry.js';
 import { defineAgent } from './agents/types.js';
 import { ExecutionEngine } from './engine.js';
 import { createExecutionsOrchestrator } from './index.js';
 import { cleanupExpired, recoverStalled } from './maintenance.js';
-import { type Execution, type UseCaseBody, UseCaseBodySchema } from './model.js';
+import type { Execution } from './model.js';
 import { stepQueue } from './queues.js';
-import { getExecution, listCheckpoints, saveUseCase } from './store.js';
+import { getExecution, listCheckpoints } from './store.js';
 
 /** A test agent that counts its calls per (execution, step, attempt) and echoes its inputs. */
 const calls = new Map<string, number>();
@@ -39,6 +42,7 @@ const countingAgent = defineAgent({
 
 const engine = new ExecutionEngine(createAgentRegistry([...builtinAgents, countingAgent]));
 const executions = createExecutionsOrchestrator(engine);
+const useCases = createUseCasesOrchestrator(engine.agents);
 
 const triage: UseCaseBody = UseCaseBodySchema.parse({
   id: 'claims-triage',
@@ -96,11 +100,14 @@ const triage: UseCaseBody = UseCaseBodySchema.parse({
 describe('executions on the embedded runtime', () => {
   let t: TestRuntime;
   const api = (path: string, init?: { method?: string; body?: unknown }) =>
-    fetch(`${t.url}/api/executions/workspaces/demo${path}`, {
-      method: init?.method ?? (init?.body === undefined ? 'GET' : 'POST'),
-      headers: { 'content-type': 'application/json' },
-      ...(init?.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-    });
+    fetch(
+      `${t.url}/api/${path.startsWith('/use-cases') ? 'useCases' : 'executions'}/workspaces/demo${path}`,
+      {
+        method: init?.method ?? (init?.body === undefined ? 'GET' : 'POST'),
+        headers: { 'content-type': 'application/json' },
+        ...(init?.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+      },
+    );
   const json = async <T>(res: Response | Promise<Response>): Promise<T> => (await (await res).json()) as T;
   const settle = () => drainQueues(t.runtime);
   const run = async (input: unknown, useCaseId = 'claims-triage') => {
@@ -112,7 +119,7 @@ describe('executions on the embedded runtime', () => {
   };
 
   beforeAll(async () => {
-    t = await startTestRuntime([system, executions]);
+    t = await startTestRuntime([system, useCases, executions]);
     const created = await api('/use-cases', { body: triage });
     expect(created.status, await created.clone().text()).toBe(201);
   });
@@ -184,7 +191,7 @@ describe('executions on the embedded runtime', () => {
 
   it('shows a waiting person’s deadline in the timeline, as the reschedule control moves it', async () => {
     // A runtime of its own: the deadline's timer task stays queued for an hour, and `settle` would wait for it.
-    const own = await startTestRuntime([system, executions]);
+    const own = await startTestRuntime([system, useCases, executions]);
     try {
       const call = executionsApi(() => own.url, 'demo');
       const body = {
@@ -656,7 +663,7 @@ describe('executions on the embedded runtime', () => {
   });
 
   it('defect (issue 8, item 4): one execution whose recovery failed stopped the sweep for all; it now goes on and records it', async () => {
-    const fresh = await startTestRuntime([system, executions]);
+    const fresh = await startTestRuntime([system, useCases, executions]);
     try {
       const ctx = { ...fresh.runtime.ports, correlationId: 'sweep' };
       await ctx.documents.create('workspaces/far', {});
@@ -699,7 +706,7 @@ describe('executions on the embedded runtime', () => {
 
   it('seeds the demo once: a use case and executions that show every path', async () => {
     const { seedExecutionsDemo } = await import('./demo.js');
-    const fresh = await startTestRuntime([system, executions]);
+    const fresh = await startTestRuntime([system, useCases, executions]);
     try {
       const ctx = { ...fresh.runtime.ports, correlationId: 'seed' };
       expect(await seedExecutionsDemo(ctx, engine)).toEqual({ seeded: true });

@@ -7,10 +7,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PermanentError } from '../../platform/errors.js';
 import { MemorySink } from '../../platform/logger.js';
 import { startTestRuntime, type TestRuntime } from '../../test-support/embedded.js';
+import { UseCaseBodySchema } from '../use-cases/model.js';
+import { saveUseCase } from '../use-cases/store.js';
 import executions, { engine } from './index.js';
-import { UseCaseBodySchema } from './model.js';
 import { FINISHED_TOPIC, stepQueue } from './queues.js';
-import { getExecution, saveUseCase } from './store.js';
+import { getExecution } from './store.js';
 
 describe('the execution.finished event', () => {
   let t: TestRuntime | undefined;

@@ -12,11 +12,13 @@ import {
   type TestRuntime,
 } from '../../test-support/embedded.js';
 import system from '../system/index.js';
+import { createUseCasesOrchestrator } from '../use-cases/index.js';
+import { type UseCaseBody, UseCaseBodySchema } from '../use-cases/model.js';
 import { builtinAgents, createAgentRegistry } from './agents/registry.js';
 import { defineAgent } from './agents/types.js';
 import { ExecutionEngine } from './engine.js';
 import { createExecutionsOrchestrator } from './index.js';
-import { type Execution, type UseCaseBody, UseCaseBodySchema } from './model.js';
+import type { Execution } from './model.js';
 import { deleteExecution } from './store.js';
 import { INLINE_VALUE_BYTES } from './values.js';
 
@@ -111,7 +113,11 @@ describe('forks and checkpoints on the embedded runtime', () => {
   let fork: Execution;
 
   beforeAll(async () => {
-    t = await startTestRuntime([system, createExecutionsOrchestrator(engine)]);
+    t = await startTestRuntime([
+      system,
+      createUseCasesOrchestrator(engine.agents),
+      createExecutionsOrchestrator(engine),
+    ]);
     const created = await api('/use-cases', reporting);
     expect(created.status, await created.clone().text()).toBe(201);
     parent = await settled(api('/executions', { useCaseId: 'reporting', input: { amount: 120 } }));

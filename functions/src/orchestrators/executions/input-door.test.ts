@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executionsApi, startTestRuntime, type TestRuntime } from '../../test-support/embedded.js';
 import system from '../system/index.js';
+import useCases from '../use-cases/index.js';
 import { builtinAgents, createAgentRegistry } from './agents/registry.js';
 import { ExecutionEngine } from './engine.js';
 import { createExecutionsOrchestrator } from './index.js';
@@ -38,7 +39,9 @@ describe('the inputSchema check at the door', () => {
   beforeAll(async () => {
     // A deadline for the workers short enough for a runaway check to end quickly, long enough for a
     // loaded machine to convert a 1,000-property schema.
-    t = await startTestRuntime([system, executions], { env: { SERAPHIM_EXPRESSION_TIMEOUT_MS: '2000' } });
+    t = await startTestRuntime([system, useCases, executions], {
+      env: { SERAPHIM_EXPRESSION_TIMEOUT_MS: '2000' },
+    });
     for (const [id, schema] of [
       ['catastrophic', { type: 'object', properties: { s: { type: 'string', pattern: '^(a+)+$' } } }],
       [

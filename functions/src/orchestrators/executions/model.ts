@@ -73,34 +73,6 @@ export const WorkflowSchema = z.object({
 });
 export type Workflow = z.infer<typeof WorkflowSchema>;
 
-export const UseCaseBodySchema = z
-  .object({
-    id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes'),
-    name: z.string().min(1).max(200),
-    vertical: z.string().min(1).max(100),
-    description: z.string().max(4000).default(''),
-    workflow: WorkflowSchema,
-    /** How long an execution's context and checkpoints are kept after it ends. @default 7 days */
-    contextTtlSeconds: z
-      .number()
-      .int()
-      .min(60)
-      .max(365 * 24 * 3600)
-      .default(7 * 24 * 3600),
-    /** Secret reference names the workflow may use (values never stored). */
-    secrets: z.array(z.string().regex(/^[A-Z][A-Z0-9_]{0,62}$/)).default([]),
-  })
-  .meta({ id: 'UseCaseBody' });
-export type UseCaseBody = z.infer<typeof UseCaseBodySchema>;
-
-export const UseCaseSchema = UseCaseBodySchema.extend({
-  workspace: z.string(),
-  version: z.number().int().min(1),
-  createdAt: z.number(),
-  updatedAt: z.number(),
-}).meta({ id: 'UseCase' });
-export type UseCase = z.infer<typeof UseCaseSchema>;
-
 // ---------------------------------------------------------------- executions
 
 export const EXECUTION_STATUSES = [
@@ -241,7 +213,6 @@ export type Checkpoint = Omit<CheckpointRecord, 'change' | 'stepId' | 'status'> 
 
 // ---------------------------------------------------------------- stored kinds
 
-export const UseCaseDocument = defineDocumentKind({ name: 'use case', schema: UseCaseSchema });
 export const ExecutionDocument = defineDocumentKind({
   name: 'execution',
   schema: ExecutionSchema,

@@ -11,11 +11,13 @@ import type { DocumentStore, DocumentTransaction } from '../../platform/ports.js
 import { openDatabase } from '../../runtimes/embedded/sqlite.js';
 import { testPorts } from '../../test-support/ports.js';
 import { executionWith } from '../../test-support/workflows.js';
+import { UseCaseBodySchema } from '../use-cases/model.js';
+import { saveUseCase } from '../use-cases/store.js';
 import { builtinAgents, createAgentRegistry } from './agents/registry.js';
 import { ExecutionEngine } from './engine.js';
 import { initialStepState } from './machine.js';
 import { recoverStalled } from './maintenance.js';
-import { type Execution, type StepState, UseCaseBodySchema } from './model.js';
+import type { Execution, StepState } from './model.js';
 import { type StepTask, timerQueue } from './queues.js';
 import {
   indexAfterLook,
@@ -25,7 +27,7 @@ import {
   STALL_AFTER_MS,
   storedRecoverAt,
 } from './recovery.js';
-import { getExecution, paths, saveUseCase } from './store.js';
+import { getExecution, paths } from './store.js';
 
 const T = Date.UTC(2026, 0, 1);
 

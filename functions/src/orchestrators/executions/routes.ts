@@ -1,26 +1,18 @@
 /**
- * The executions API: use cases, executions, operator controls and the
+ * The executions API: executions, operator controls and the
  * debugging tools. Thin: each implements its contract (api.ts) by calling the
  * engine or the store.
  */
-import { ConflictError, InvalidInputError, NotFoundError } from '../../platform/errors.js';
+import { ConflictError, NotFoundError } from '../../platform/errors.js';
 import { type Context, implement, type RouteDefinition } from '../../platform/orchestrator.js';
+import { resolveUseCase } from '../use-cases/resolve.js';
 import { type AgentDescription, describeAgents } from './agents/registry.js';
 import { executionsApi } from './api.js';
 import { diffCheckpoints, timeline } from './debug.js';
 import type { ExecutionEngine } from './engine.js';
 import type { MachineInput } from './machine.js';
 import { summarize } from './responses.js';
-import {
-  getCheckpoint,
-  getExecution,
-  getUseCase,
-  listCheckpoints,
-  listExecutions,
-  listUseCases,
-  recordedInputsOf,
-  saveUseCase,
-} from './store.js';
+import { getCheckpoint, getExecution, listCheckpoints, listExecutions, recordedInputsOf } from './store.js';
 import { loadValue, valuePath } from './values.js';
 
 /** Applies an operator input; 409 with the machine's reason when it does not apply now. */
@@ -45,33 +37,8 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
       agents ??= describeAgents(engine.agents);
       return { agents };
     }),
-    implement(executionsApi.createUseCase, async (req, ctx) => {
-      const refused = req.body.secrets.flatMap((name, i) => {
-        const why = ctx.config.useCaseSecrets.refusal(name, req.params.workspace);
-        return why === null ? [] : [{ path: `body.secrets.${i}`, message: why }];
-      });
-      if (refused.length > 0) throw new InvalidInputError(refused.map((f) => f.message).join('; '), refused);
-      engine.compile({
-        ...req.body,
-        workspace: req.params.workspace,
-        version: 0,
-        createdAt: 0,
-        updatedAt: 0,
-      });
-      return (await saveUseCase(ctx.documents, req.params.workspace, req.body, ctx.clock.now())).useCase;
-    }),
-    implement(executionsApi.listUseCases, async (req, ctx) => {
-      const page = await listUseCases(ctx.documents, req.params.workspace, req.query.limit, req.query.cursor);
-      return {
-        useCases: page.docs.map((d) => d.data),
-        ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
-      };
-    }),
-    implement(executionsApi.getUseCase, async (req, ctx) =>
-      getUseCase(ctx.documents, req.params.workspace, req.params.useCase, req.query.version),
-    ),
     implement(executionsApi.start, async (req, ctx) => {
-      const useCase = await getUseCase(ctx.documents, req.params.workspace, req.body.useCaseId);
+      const useCase = await resolveUseCase(ctx.documents, req.params.workspace, req.body.useCaseId);
       return engine.start(ctx, req.params.workspace, useCase, req.body.input);
     }),
     implement(executionsApi.list, async (req, ctx) => {
@@ -93,12 +60,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     ),
     implement(executionsApi.timeline, async (req, ctx) => {
       const { data } = await getExecution(ctx.documents, req.params.workspace, req.params.id);
-      const useCase = await getUseCase(
-        ctx.documents,
-        req.params.workspace,
-        data.useCaseId,
-        data.useCaseVersion,
-      );
+      const useCase = await engine.useCase(ctx, req.params.workspace, data.useCaseId, data.useCaseVersion);
       const checkpoints = await listCheckpoints(ctx.documents, req.params.workspace, req.params.id, 1000);
       return {
         execution: summarize(data),
@@ -194,7 +156,7 @@ export function executionRoutes(engine: ExecutionEngine): RouteDefinition[] {
     implement(executionsApi.fork, async (req, ctx) => {
       const { workspace, id } = req.params;
       const { data: parent } = await getExecution(ctx.documents, workspace, id);
-      const useCase = await getUseCase(ctx.documents, workspace, parent.useCaseId, parent.useCaseVersion);
+      const useCase = await engine.useCase(ctx, workspace, parent.useCaseId, parent.useCaseVersion);
       const point = await getCheckpoint(ctx.documents, workspace, id, req.body.checkpoint);
       const input = req.body.input === undefined ? parent.input : req.body.input;
       return engine.start(ctx, workspace, useCase, input, {

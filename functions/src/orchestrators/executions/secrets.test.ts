@@ -9,11 +9,13 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drainQueues, startTestRuntime, type TestRuntime } from '../../test-support/embedded.js';
 import system from '../system/index.js';
+import useCases from '../use-cases/index.js';
+import { UseCaseBodySchema } from '../use-cases/model.js';
+import { saveUseCase } from '../use-cases/store.js';
 import { builtinAgents, createAgentRegistry } from './agents/registry.js';
 import { ExecutionEngine } from './engine.js';
 import { createExecutionsOrchestrator } from './index.js';
-import { type Execution, UseCaseBodySchema } from './model.js';
-import { saveUseCase } from './store.js';
+import type { Execution } from './model.js';
 
 const PARTNER_TOKEN = 'tok-partner-0123456789abcdef';
 const HOME = '/home/seraphim-secrets-test';
@@ -61,7 +63,11 @@ describe("a use case's secrets", () => {
     const { port } = echo.address() as AddressInfo;
     echoUrl = `http://127.0.0.1:${port}/echo`;
     t = await startTestRuntime(
-      [system, createExecutionsOrchestrator(new ExecutionEngine(createAgentRegistry(builtinAgents)))],
+      [
+        system,
+        useCases,
+        createExecutionsOrchestrator(new ExecutionEngine(createAgentRegistry(builtinAgents))),
+      ],
       {
         env: {
           SERAPHIM_HTTP_ALLOW: `127.0.0.1:${port}`,
@@ -83,7 +89,7 @@ describe("a use case's secrets", () => {
   });
 
   const save = (workspace: string, body: unknown) =>
-    fetch(`${t.url}/api/executions/workspaces/${workspace}/use-cases`, {
+    fetch(`${t.url}/api/useCases/workspaces/${workspace}/use-cases`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
@@ -120,7 +126,7 @@ describe("a use case's secrets", () => {
       'Secret FAKE_SECRET',
     ]);
     expect(errors[0]?.message).toContain('declare SERAPHIM_SECRET_HOME');
-    expect((await fetch(`${t.url}/api/executions/workspaces/demo/use-cases/exfil`)).status).toBe(404);
+    expect((await fetch(`${t.url}/api/useCases/workspaces/demo/use-cases/exfil`)).status).toBe(404);
   });
 
   it('defect (issue 9, item 12): a secret scoped to other workspaces, or to none, is refused at save, exactly like an undeclared one', async () => {

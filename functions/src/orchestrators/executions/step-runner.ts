@@ -18,11 +18,12 @@ import {
 } from '../../platform/errors.js';
 import type { Context } from '../../platform/orchestrator.js';
 import type { TaskInfo } from '../../platform/ports.js';
+import type { UseCase } from '../use-cases/model.js';
 import { checkSchema, expressionScope } from './agents/expression.js';
 import type { AgentContext, AgentDefinition, AgentResult } from './agents/types.js';
 import { byteSize, cacheKeyOf, checkOutput } from './contract.js';
 import type { MachineInput } from './machine.js';
-import { type Execution, type StepError, TERMINAL_EXECUTION, type UseCase } from './model.js';
+import { type Execution, type StepError, TERMINAL_EXECUTION } from './model.js';
 import type { StepTask } from './queues.js';
 import { getExecution, type RecordedInputs } from './store.js';
 import { traceAgentCall } from './tracing.js';

@@ -11,6 +11,7 @@ import {
   startTestRuntime,
   type TestRuntime,
 } from '../../test-support/embedded.js';
+import { createUseCasesOrchestrator } from '../use-cases/index.js';
 import { builtinAgents, createAgentRegistry } from './agents/registry.js';
 import { ExecutionEngine } from './engine.js';
 import { createExecutionsOrchestrator } from './index.js';
@@ -93,7 +94,10 @@ describe('the execution record on the embedded store', () => {
     (await t.runtime.ports.documents.query(paths.checkpoints('rec', id), { limit: 1000 })).docs.length;
 
   beforeAll(async () => {
-    t = await startTestRuntime([createExecutionsOrchestrator(engine)]);
+    t = await startTestRuntime([
+      createUseCasesOrchestrator(engine.agents),
+      createExecutionsOrchestrator(engine),
+    ]);
     for (const [id, n] of [
       ['chain5', 5],
       ['chain20', 20],

@@ -1,5 +1,5 @@
 /**
- * Reads and writes of use cases, executions and checkpoints through the
+ * Reads and writes of executions and checkpoints through the
  * documents port. An execution is a snapshot plus the checkpoints written
  * after it (record.ts). Every change goes through `commitDecision`: one
  * transaction that reads the snapshot, folds in the checkpoints since, makes
@@ -20,9 +20,6 @@ import {
   ExecutionDocument,
   type ExecutionStatus,
   TERMINAL_EXECUTION,
-  type UseCase,
-  type UseCaseBody,
-  UseCaseDocument,
 } from './model.js';
 
 import { changeOf, fold, needsSnapshot, startOf, stateAt } from './record.js';
@@ -32,75 +29,12 @@ import { type ValueOwner, valuesPrefix } from './values.js';
 export type { Checkpoint, CheckpointRecord } from './model.js';
 
 export const paths = {
-  useCases: (ws: string) => `workspaces/${ws}/useCases`,
-  useCase: (ws: string, id: string) => `workspaces/${ws}/useCases/${id}`,
-  useCaseVersion: (ws: string, id: string, version: number) =>
-    `workspaces/${ws}/useCases/${id}/versions/${String(version).padStart(6, '0')}`,
   executions: (ws: string) => `workspaces/${ws}/executions`,
   execution: (ws: string, id: string) => `workspaces/${ws}/executions/${id}`,
   checkpoints: (ws: string, id: string) => `workspaces/${ws}/executions/${id}/checkpoints`,
   checkpoint: (ws: string, id: string, n: number) =>
     `workspaces/${ws}/executions/${id}/checkpoints/${String(n).padStart(6, '0')}`,
 };
-
-/** Creates or replaces a use case; each save is a new immutable version that executions pin. */
-export async function saveUseCase(
-  documents: DocumentStore,
-  workspace: string,
-  body: UseCaseBody,
-  now: number,
-): Promise<{ useCase: UseCase; created: boolean }> {
-  return documents.transaction(async (tx) => {
-    const existing = await readDocument(tx, UseCaseDocument, paths.useCase(workspace, body.id));
-    // A workspace used without being created (the local owner may use any id) gets its document
-    // here: everything that walks the workspaces (admission repair, fair shares, pool stats) sees it.
-    const workspaceDoc = await tx.get(`workspaces/${workspace}`);
-    const version = (existing?.data.version ?? 0) + 1;
-    const useCase: UseCase = {
-      ...body,
-      workspace,
-      version,
-      createdAt: existing?.data.createdAt ?? now,
-      updatedAt: now,
-    };
-    if (!workspaceDoc) tx.create(`workspaces/${workspace}`, { name: workspace, createdAt: now });
-    tx.set(paths.useCase(workspace, body.id), UseCaseDocument.stamp(useCase));
-    tx.create(paths.useCaseVersion(workspace, body.id, version), UseCaseDocument.stamp(useCase));
-    return { useCase, created: !existing };
-  });
-}
-
-export async function getUseCase(
-  documents: DocumentStore,
-  workspace: string,
-  id: string,
-  version?: number,
-): Promise<UseCase> {
-  const doc = await readDocument(
-    documents,
-    UseCaseDocument,
-    version === undefined ? paths.useCase(workspace, id) : paths.useCaseVersion(workspace, id, version),
-  );
-  if (!doc)
-    throw new NotFoundError(`Use case ${id}${version === undefined ? '' : ` version ${version}`} not found`);
-  return doc.data;
-}
-
-export async function listUseCases(
-  documents: DocumentStore,
-  workspace: string,
-  limit: number,
-  cursor?: string,
-) {
-  return readPage(
-    UseCaseDocument,
-    await documents.query(paths.useCases(workspace), {
-      orderBy: [{ field: 'id' }],
-      limit,
-      ...(cursor ? { cursor } : {}),
-    }),
-  );
-}
 
 export async function createExecution(documents: DocumentStore, execution: Execution): Promise<void> {
   const { recoverAt } = indexAtCommit(null, execution, execution.updatedAt);

@@ -13,10 +13,12 @@ import {
   startOpenAiCompatibleServer,
 } from '../../test-support/openai-compatible-server.js';
 import system from '../system/index.js';
+import useCases from '../use-cases/index.js';
+import { UseCaseBodySchema } from '../use-cases/model.js';
 import { builtinAgents, createAgentRegistry } from './agents/registry.js';
 import { ExecutionEngine } from './engine.js';
 import { createExecutionsOrchestrator } from './index.js';
-import { type Execution, UseCaseBodySchema } from './model.js';
+import type { Execution } from './model.js';
 
 const API_KEY = 'sk-test-tracing-0123456789';
 
@@ -54,12 +56,16 @@ describe('one trace from the request to the agent call', () => {
       fallback: { kind: 'ok', content: 'A dented bumper.', usage: { promptTokens: 21, completionTokens: 5 } },
     });
     t = await startTestRuntime(
-      [system, createExecutionsOrchestrator(new ExecutionEngine(createAgentRegistry(builtinAgents)))],
+      [
+        system,
+        useCases,
+        createExecutionsOrchestrator(new ExecutionEngine(createAgentRegistry(builtinAgents))),
+      ],
       {
         env: { LLM_BASE_URL: llm.baseUrl, LLM_MODEL: 'tiny-model', LLM_API_KEY: API_KEY },
       },
     );
-    const created = await fetch(`${t.url}/api/executions/workspaces/demo/use-cases`, {
+    const created = await fetch(`${t.url}/api/useCases/workspaces/demo/use-cases`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(useCase),

@@ -30,9 +30,10 @@ import {
 import { builtinAgents, createAgentRegistry } from '../executions/agents/registry.js';
 import { ExecutionEngine } from '../executions/engine.js';
 import { createExecutionsOrchestrator } from '../executions/index.js';
-import { UseCaseBodySchema } from '../executions/model.js';
 import { STEP_FLOW_CONTROL, StepTaskSchema, stepQueue } from '../executions/queues.js';
-import { getExecution, saveUseCase } from '../executions/store.js';
+import { getExecution } from '../executions/store.js';
+import { UseCaseBodySchema } from '../use-cases/model.js';
+import { saveUseCase } from '../use-cases/store.js';
 
 const TOKEN = 'cost-test-token-0123';
 const STEPS = 5;

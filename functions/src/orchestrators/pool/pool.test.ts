@@ -14,9 +14,11 @@ import { builtinAgents, createAgentRegistry } from '../executions/agents/registr
 import { defineAgent } from '../executions/agents/types.js';
 import { ExecutionEngine } from '../executions/engine.js';
 import { createExecutionsOrchestrator } from '../executions/index.js';
-import { UseCaseBodySchema } from '../executions/model.js';
 import { STEP_FLOW_CONTROL, STEP_QUEUE_LIMITS, stepQueue } from '../executions/queues.js';
-import { getExecution, saveUseCase } from '../executions/store.js';
+import { getExecution } from '../executions/store.js';
+import { createUseCasesOrchestrator } from '../use-cases/index.js';
+import { UseCaseBodySchema } from '../use-cases/model.js';
+import { saveUseCase } from '../use-cases/store.js';
 import { poolRoutes } from './routes.js';
 
 let running = 0;
@@ -56,6 +58,7 @@ function setup(limits: { global: number; perAgentKind?: Record<string, number> }
       ...(kinds.length > 0 ? { SERAPHIM_POOL_PER_AGENT_KIND: kinds.join(',') } : {}),
     },
     orchestrators: [
+      createUseCasesOrchestrator(engine.agents),
       createExecutionsOrchestrator(engine),
       defineOrchestrator({ name: 'pool', routes: poolRoutes() }),
     ],

@@ -12,7 +12,8 @@ import { fairShare, percentile } from '../../platform/pool/machine.js';
 import { mergeWorkspacePool, PoolDecisionDocument, WorkspacePoolSchema } from '../../platform/pool/model.js';
 import { GLOBAL_SLOTS, type PoolStore, poolOf } from '../../platform/pool/store.js';
 import { readDocument, readPage } from '../../platform/stored.js';
-import { ExecutionDocument, UseCaseDocument } from '../executions/model.js';
+import { ExecutionDocument } from '../executions/model.js';
+import { UseCaseDocument } from '../use-cases/model.js';
 import { poolApi } from './api.js';
 import type { PoolStats } from './model.js';
 

@@ -9,6 +9,7 @@ import { builtinAgents, createAgentRegistry } from '../../orchestrators/executio
 import { ExecutionEngine } from '../../orchestrators/executions/engine.js';
 import { createExecutionsOrchestrator } from '../../orchestrators/executions/index.js';
 import system from '../../orchestrators/system/index.js';
+import useCases from '../../orchestrators/use-cases/index.js';
 import { startTestRuntime, type TestRuntime } from '../../test-support/embedded.js';
 
 const USE_CASE = {
@@ -22,15 +23,17 @@ const USE_CASE = {
   },
 };
 const base = '/api/executions/workspaces/demo';
+const useCaseBase = '/api/useCases/workspaces/demo';
 
 describe('bad input over HTTP', () => {
   let t: TestRuntime;
   beforeAll(async () => {
     t = await startTestRuntime([
       system,
+      useCases,
       createExecutionsOrchestrator(new ExecutionEngine(createAgentRegistry(builtinAgents))),
     ]);
-    const saved = await post(`${base}/use-cases`, JSON.stringify(USE_CASE));
+    const saved = await post(`${useCaseBase}/use-cases`, JSON.stringify(USE_CASE));
     expect(saved.status).toBe(201);
   });
   afterAll(async () => {
@@ -54,7 +57,10 @@ describe('bad input over HTTP', () => {
       const deep = `${'['.repeat(depth)}${']'.repeat(depth)}`;
       for (const [path, body] of [
         [`${base}/executions`, `{"useCaseId":"echo","input":{"a":${deep}}}`],
-        [`${base}/use-cases`, JSON.stringify(USE_CASE).replace('"steps"', `"vars":{"x":${deep}},"steps"`)],
+        [
+          `${useCaseBase}/use-cases`,
+          JSON.stringify(USE_CASE).replace('"steps"', `"vars":{"x":${deep}},"steps"`),
+        ],
       ] as const) {
         const res = await post(path, body);
         expect(res.status, `${path} at ${depth}`).toBe(400);
@@ -96,8 +102,8 @@ describe('bad input over HTTP', () => {
 
   it('defect (issue 9, item 13): …/use-cases/ with a trailing slash was served by the list route; every route answers 404 to it', async () => {
     for (const path of [
-      `${base}/use-cases/`,
-      `${base}//use-cases`,
+      `${useCaseBase}/use-cases/`,
+      `${useCaseBase}//use-cases`,
       '/api/system/health/',
       '/api/openapi.json/',
       '/api/docs/',
@@ -108,9 +114,9 @@ describe('bad input over HTTP', () => {
         `did you mean ${path.replace(/\/+/g, '/').replace(/\/$/, '')}?`,
       );
     }
-    const posted = await post(`${base}/use-cases/`, JSON.stringify(USE_CASE));
+    const posted = await post(`${useCaseBase}/use-cases/`, JSON.stringify(USE_CASE));
     expect(posted.status).toBe(404);
-    expect((await fetch(`${t.url}${base}/use-cases`)).status).toBe(200);
+    expect((await fetch(`${t.url}${useCaseBase}/use-cases`)).status).toBe(200);
   });
 
   it('defect (issue 9, item 13): updatedAfter= (empty) was read as 0; an empty query value is 400 naming it', async () => {

@@ -10,9 +10,9 @@ import { builtinAgents, createAgentRegistry } from '../../orchestrators/executio
 import { defineAgent } from '../../orchestrators/executions/agents/types.js';
 import { ExecutionEngine } from '../../orchestrators/executions/engine.js';
 import { createExecutionsOrchestrator } from '../../orchestrators/executions/index.js';
-import { UseCaseBodySchema } from '../../orchestrators/executions/model.js';
 import { STEP_QUEUE_LIMITS, stepQueue } from '../../orchestrators/executions/queues.js';
-import { saveUseCase } from '../../orchestrators/executions/store.js';
+import { UseCaseBodySchema } from '../../orchestrators/use-cases/model.js';
+import { saveUseCase } from '../../orchestrators/use-cases/store.js';
 import { ManualClock } from '../../platform/clock.js';
 import type { Env } from '../../platform/config.js';
 import { InvalidInputError } from '../../platform/errors.js';

@@ -12,8 +12,10 @@ import { builtinAgents, createAgentRegistry } from '../../orchestrators/executio
 import { defineAgent } from '../../orchestrators/executions/agents/types.js';
 import { ExecutionEngine } from '../../orchestrators/executions/engine.js';
 import { createExecutionsOrchestrator } from '../../orchestrators/executions/index.js';
-import { type Execution, UseCaseBodySchema } from '../../orchestrators/executions/model.js';
+import type { Execution } from '../../orchestrators/executions/model.js';
 import system from '../../orchestrators/system/index.js';
+import { createUseCasesOrchestrator } from '../../orchestrators/use-cases/index.js';
+import { UseCaseBodySchema } from '../../orchestrators/use-cases/model.js';
 import { systemClock } from '../../platform/clock.js';
 import { rateLimits, retryPolicy } from '../../platform/delivery.js';
 import { StorageFullError } from '../../platform/errors.js';
@@ -160,7 +162,11 @@ describe('a full disk', () => {
 
   it('kills the process: now requests get 507 storage-full, running executions wait, and all acknowledged ones finish once space returns', async () => {
     const engine = new ExecutionEngine(createAgentRegistry([...builtinAgents, heldAgent]));
-    const runtime = await startTestRuntime([system, createExecutionsOrchestrator(engine)]);
+    const runtime = await startTestRuntime([
+      system,
+      createUseCasesOrchestrator(engine.agents),
+      createExecutionsOrchestrator(engine),
+    ]);
     t = runtime;
     const api = executionsApi(() => runtime.url, 'demo');
     expect((await api('/use-cases', chain)).status).toBe(201);

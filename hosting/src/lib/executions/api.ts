@@ -11,7 +11,7 @@ export type StepState = Execution['steps'][string];
 export type StepStatus = StepState['status'];
 export type StepError = NonNullable<StepState['error']>;
 export type TokenUsage = NonNullable<StepState['tokens']>;
-export type UseCase = ApiResponse<'executions', 'getUseCase'>;
+export type UseCase = ApiResponse<'useCases', 'get'>;
 export type WorkflowStep = UseCase['workflow']['steps'][number];
 export type ExecutionSummary = ApiResponse<'executions', 'list'>['executions'][number];
 export type Timeline = ApiResponse<'executions', 'timeline'>;
@@ -57,8 +57,8 @@ export function listUseCases(
   workspace: string,
   page: { cursor?: string; limit?: number } = {},
   options?: RequestOptions,
-): Promise<ApiResponse<'executions', 'listUseCases'>> {
-  return executions(options).listUseCases({ params: { workspace }, query: page, ...signal(options) });
+): Promise<ApiResponse<'useCases', 'list'>> {
+  return api(options).useCases.list({ params: { workspace }, query: page, ...signal(options) });
 }
 
 /** Newest first. */

@@ -11,6 +11,7 @@ import {
   type TestRuntime,
 } from '../../../test-support/embedded.js';
 import system from '../../system/index.js';
+import { createUseCasesOrchestrator } from '../../use-cases/index.js';
 import { builtinAgents, createAgentRegistry } from '../agents/registry.js';
 import { ExecutionEngine } from '../engine.js';
 import { createExecutionsOrchestrator } from '../index.js';
@@ -79,7 +80,11 @@ describe('a runaway expression on the embedded runtime', () => {
 
   beforeAll(async () => {
     const engine = new ExecutionEngine(createAgentRegistry(builtinAgents));
-    t = await startTestRuntime([system, createExecutionsOrchestrator(engine)]);
+    t = await startTestRuntime([
+      system,
+      createUseCasesOrchestrator(engine.agents),
+      createExecutionsOrchestrator(engine),
+    ]);
     for (const [id, expression] of [
       ['regex', '$contains(s, /(a|aa)+$/)'],
       // $distinct compares each item with every kept one: minutes in one built-in call for a million.
