@@ -38,7 +38,7 @@ describe('configuration files', () => {
     expect(docs.map((d) => d.kind)).toEqual(['Template', 'UseCase']);
   });
 
-  it('refuses a YAML alias bomb before it expands', () => {
+  it('refuses a YAML alias bomb before it expands (9^10 values: expanded, it would not finish)', () => {
     const bomb = [
       'a: &a ["x","x","x","x","x","x","x","x","x"]',
       ...Array.from({ length: 9 }, (_, i) => {
@@ -47,9 +47,7 @@ describe('configuration files', () => {
         return `${next}: &${next} [${Array(9).fill(`*${prev}`).join(',')}]`;
       }),
     ].join('\n');
-    const started = performance.now();
     expect(problems('bomb.yaml', bomb)).toEqual([expect.stringContaining('Excessive alias count')]);
-    expect(performance.now() - started).toBeLessThan(5_000); // it did not expand 9^10 values
   });
 
   it('refuses a file over the size limit without parsing it', () => {

@@ -77,24 +77,40 @@ export async function findTemplate(
   const template =
     entry.source === 'builtin'
       ? builtins.get(id)?.find((t) => t.metadata.version === want)
-      : (await getTemplateVersion(documents, workspace, id, want))?.template;
+      : ((await publishedTemplate(documents, workspace, { id, version: want })) ?? undefined);
   if (!template) throw new NotFoundError(`Template ${id} has no version ${want}`);
   return { template, entry };
 }
 
+/**
+ * Published versions never change (only their deprecation does, which is not read here), so each
+ * is read once per process and store: listing a library resolves every chain in it.
+ */
+const published = new WeakMap<DocumentStore, Map<string, Template>>();
+
+async function publishedTemplate(documents: DocumentStore, workspace: string, ref: TemplateRef) {
+  let cache = published.get(documents);
+  if (!cache) {
+    cache = new Map();
+    published.set(documents, cache);
+  }
+  const key = `${workspace}/${ref.id}@${ref.version}`;
+  const known = cache.get(key);
+  if (known) return known;
+  const found = (await getTemplateVersion(documents, workspace, ref.id, ref.version))?.template ?? null;
+  if (found) {
+    if (cache.size >= 1000) cache.delete(cache.keys().next().value as string);
+    cache.set(key, found);
+  }
+  return found;
+}
+
 /** Resolves `extends` references within the workspace's view of the library. */
 export function workspaceLoader(documents: DocumentStore, workspace: string): TemplateLoader {
-  const read = new Map<string, Promise<Template | null>>();
-  return (ref: TemplateRef) => {
+  return async (ref: TemplateRef) => {
     const builtin = builtins.get(ref.id);
-    if (builtin) return Promise.resolve(builtin.find((t) => t.metadata.version === ref.version) ?? null);
-    const key = `${ref.id}@${ref.version}`;
-    let found = read.get(key);
-    if (!found) {
-      found = getTemplateVersion(documents, workspace, ref.id, ref.version).then((v) => v?.template ?? null);
-      read.set(key, found);
-    }
-    return found;
+    if (builtin) return builtin.find((t) => t.metadata.version === ref.version) ?? null;
+    return publishedTemplate(documents, workspace, ref);
   };
 }
 
@@ -119,8 +135,11 @@ export async function libraryTemplates(
   for (const head of await listTemplateHeads(documents, workspace)) {
     if (head.versions.length === 0) continue;
     const entry: CatalogEntry = { source: 'workspace', versions: head.versions };
-    const stored = await getTemplateVersion(documents, workspace, head.id, currentVersion(entry));
-    if (stored) out.push({ template: stored.template, entry });
+    const template = await publishedTemplate(documents, workspace, {
+      id: head.id,
+      version: currentVersion(entry),
+    });
+    if (template) out.push({ template, entry });
   }
   return out;
 }

@@ -232,6 +232,26 @@ describe('instantiating a template', () => {
     ]);
   });
 
+  it('matches patterns in linear time, and refuses one RE2 cannot run at its pointer', async () => {
+    const evil = template('evil', '1.0.0', {
+      variables: { name: { type: 'string', pattern: '(a+)+b', maxLength: 10_000 } },
+      spec: { workflow: { steps: [{ id: 's', agent: 'noop', output: 'o', config: { n: '${name}' } }] } },
+    });
+    const resolved = await resolveTemplate(evil, loaderOf());
+    expect(
+      await problemsOf(() =>
+        instantiate(resolved, { id: 'm', values: { name: `${'a'.repeat(5000)}!` } }, testCatalog),
+      ),
+    ).toEqual(['/values/name: name must match (a+)+b']);
+    // Finishing at all is the proof: a backtracking RegExp would not, on 5,000 `a`s.
+    const lookaround = template('look', '1.0.0', {
+      variables: { name: { type: 'string', pattern: '(?=a)a', default: 'a' } },
+    });
+    expect(await problemsOf(() => resolveTemplate(lookaround, loaderOf()))).toEqual([
+      expect.stringMatching(/^\/variables\/name\/pattern: /),
+    ]);
+  });
+
   it('reports what the template makes at /spec pointers, as the engine would', async () => {
     const broken = template('broken', '1.0.0', {
       extends: { id: 'base', version: '1.0.0' },

@@ -4,6 +4,7 @@
  * the engine checks any use case. Every problem carries a JSON pointer and all
  * come back at once. Pure: templates are loaded by the caller's function.
  */
+import { RE2JS } from 're2js';
 import { InvalidInputError, type ProblemField } from '../../../platform/errors.js';
 import type { AgentCatalog } from '../../executions/workflow.js';
 import { compileWorkflow } from '../../executions/workflow.js';
@@ -117,7 +118,31 @@ export async function resolveTemplate(leaf: Template, load: TemplateLoader): Pro
   return mergeChain(await loadChain(leaf, load));
 }
 
+/**
+ * A variable's pattern, whole-value, on RE2: matching is linear in the value, so a pattern such as
+ * `(a+)+$` in someone's template cannot stall the thread that instantiates it. The pattern is
+ * written in JavaScript syntax; what RE2 cannot run (backreferences, lookaround) is refused.
+ */
+function variablePattern(source: string): RE2JS | string {
+  let pattern = patterns.get(source);
+  if (pattern === undefined) {
+    try {
+      pattern = RE2JS.compile(RE2JS.translateRegExp(new RegExp(`^(?:${source})$`, 'u')));
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error);
+    }
+    if (patterns.size >= 500) patterns.delete(patterns.keys().next().value as string);
+    patterns.set(source, pattern);
+  }
+  return pattern;
+}
+const patterns = new Map<string, RE2JS>();
+
 function checkDefault(name: string, variable: Variable): SubstitutionProblem[] {
+  if (variable.type === 'string' && variable.pattern !== undefined) {
+    const pattern = variablePattern(variable.pattern);
+    if (typeof pattern === 'string') return [{ pointer: `/variables/${name}/pattern`, message: pattern }];
+  }
   if (variable.default === undefined) return [];
   const why = checkValue(variable, variable.default);
   return why ? [{ pointer: `/variables/${name}/default`, message: why }] : [];
@@ -139,13 +164,9 @@ export function checkValue(variable: Variable, value: unknown): string | null {
         const maxLength = variable.maxLength ?? 1000;
         if (value.length > maxLength) return `is longer than ${maxLength} characters`;
         if (variable.pattern !== undefined) {
-          let pattern: RegExp;
-          try {
-            pattern = new RegExp(`^(?:${variable.pattern})$`, 'u');
-          } catch {
-            return `its pattern is not a valid regular expression`;
-          }
-          if (!pattern.test(value)) return `must match ${variable.pattern}`;
+          const pattern = variablePattern(variable.pattern);
+          if (typeof pattern === 'string') return `its pattern cannot be used: ${pattern}`;
+          if (!pattern.matches(value)) return `must match ${variable.pattern}`;
         }
       }
       return null;
