@@ -78,7 +78,7 @@ export function readSets(
     }
     const name = set.slice(0, eq);
     const text = set.slice(eq + 1);
-    const variable = variables[name];
+    const variable = Object.hasOwn(variables, name) ? variables[name] : undefined;
     if (!variable) {
       problems.push(
         `--set ${name}: unknown variable; the template's are: ${Object.keys(variables).join(', ') || 'none'}`,

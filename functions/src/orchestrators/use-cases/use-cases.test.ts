@@ -401,6 +401,66 @@ describe('use cases and templates over HTTP', () => {
       expect(fixed.body.applied).toBe(true);
     });
 
+    it('refuses __proto__ keys, and finds no inherited property under a variable name', async () => {
+      const proto = JSON.parse(
+        '{"id":"proto","version":"1.0.0","values":{"__proto__":{"step":9}}}',
+      ) as Record<string, unknown>;
+      const made = await call<Problem | { template: { values: unknown } }>(
+        'POST',
+        tpl('/adder-tpl/use-cases'),
+        proto,
+      );
+      // Either refused as an unknown variable, or the key never reached the template: never applied.
+      if (made.status === 201)
+        expect((made.body as { template: { values: unknown } }).template.values).toEqual({ step: 1 });
+      else expect(made.status).toBe(400);
+      const nested = await call<Problem>(
+        'POST',
+        tpl(),
+        JSON.parse(
+          JSON.stringify(template('nested-proto', '1.0.0')).replace(
+            '"workflow":{',
+            '"workflow":{"vars":{"__proto__":{"polluted":true}},',
+          ),
+        ),
+      );
+      expect(nested.status).toBe(400);
+      expect(nested.body.errors).toEqual([
+        { path: '/spec/workflow/vars/__proto__', message: '`__proto__` is not allowed as a key' },
+      ]);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      const ctor = template('ctor', '1.0.0', {
+        variables: { constructor: { type: 'number', default: 3 } },
+        spec: {
+          workflow: {
+            steps: [
+              {
+                id: 'add',
+                agent: 'transform',
+                inputs: { x: 'input.x' },
+                output: 'y',
+                config: { expression: 'x + ${constructor}' },
+              },
+            ],
+          },
+        },
+      });
+      expect((await call('POST', tpl(), ctor)).status).toBe(201);
+      const made2 = await call<{ workflow: { steps: { config: unknown }[] } }>(
+        'POST',
+        tpl('/ctor/use-cases'),
+        { id: 'ctor' },
+      );
+      expect(made2.status).toBe(201);
+      expect(made2.body.workflow.steps[0]?.config).toEqual({ expression: 'x + 3' });
+      const unknown = await call<Problem>('POST', tpl('/adder-tpl/use-cases'), {
+        id: 'ctor2',
+        version: '1.1.0',
+        values: { toString: 1 },
+      });
+      expect(unknown.body.errors?.map((e) => e.path)).toEqual(['/values/toString']);
+    });
+
     it('serves the JSON Schema of template files', async () => {
       const schema = await call<{
         $schema: string;

@@ -70,8 +70,26 @@ export async function loadChain(leaf: Template, load: TemplateLoader): Promise<T
   return chain.reverse();
 }
 
+/** `__proto__` as a key would set an object's prototype where it is copied, not a field: refused. */
+function protoKeys(value: unknown, pointer: string, out: SubstitutionProblem[]): void {
+  if (out.length >= 20) return;
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) protoKeys(v, `${pointer}/${i}`, out);
+  } else if (isPlainObject(value))
+    for (const [k, v] of Object.entries(value)) {
+      if (k === '__proto__')
+        out.push({ pointer: `${pointer}/__proto__`, message: '`__proto__` is not allowed as a key' });
+      else protoKeys(v, `${pointer}/${k.replaceAll('~', '~0').replaceAll('/', '~1')}`, out);
+    }
+}
+
 /** Merges a chain (root first) into one template, with the origin of every value. */
 export function mergeChain(chain: readonly Template[]): ResolvedTemplate {
+  const refused: SubstitutionProblem[] = [];
+  for (const t of chain) {
+    for (const part of ['variables', 'spec', 'samples'] as const) protoKeys(t[part], `/${part}`, refused);
+    if (refused.length > 0) invalid(`Template ${refName(t.metadata)} is refused`, refused);
+  }
   const origins: Origins = new Map();
   let variables: unknown = {};
   let spec: unknown = {};
@@ -238,14 +256,15 @@ export function instantiate(
   const problems: SubstitutionProblem[] = [];
   const vars = new Map<string, Scalar>();
   const values: Record<string, unknown> = {};
+  // Own properties only: `constructor` or `toString` must not find Object's.
   for (const name of Object.keys(request.values))
-    if (!(name in resolved.variables))
+    if (!Object.hasOwn(resolved.variables, name))
       problems.push({
         pointer: `/values/${name}`,
         message: `unknown variable "${name}"; the template's are: ${Object.keys(resolved.variables).join(', ') || 'none'}`,
       });
   for (const [name, variable] of Object.entries(resolved.variables)) {
-    const given = request.values[name];
+    const given = Object.hasOwn(request.values, name) ? request.values[name] : undefined;
     if (given !== undefined) {
       const why = checkValue(variable, given);
       if (why) problems.push({ pointer: `/values/${name}`, message: `${name} ${why}` });
