@@ -29,6 +29,7 @@ const BENCHMARKS = [
   'upstash',
   'backlog',
   'dbos',
+  'templates',
 ];
 /** A benchmark still running after this is stopped; the backlog starts 40,000 executions first. */
 const TIMEOUT_MS = { default: 150_000, backlog: 420_000 };
