@@ -56,3 +56,18 @@ export function instant(text: string, what: string): number {
     );
   return ms;
 }
+
+/** An action's required argument or option: missing, a usage error that shows the command's usage. */
+export function requirer(action: string | undefined, usage: string) {
+  return (value: string | undefined, what: string): string => {
+    if (!value) throw new CliError(`${action} needs ${what}.\nUsage:\n${usage}`, EXIT.usage);
+    return value;
+  };
+}
+
+/** Prints an answer: as JSON under `--json`, else the lines `human` makes of it. */
+export function printer(json: boolean, out: (line: string) => void) {
+  return (value: unknown, human: () => string[]): void => {
+    for (const line of json ? [JSON.stringify(value, null, 2)] : human()) out(line);
+  };
+}

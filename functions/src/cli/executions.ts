@@ -5,7 +5,7 @@
 import type { ResponseOf } from '../client/index.js';
 import type { executionsApi } from '../orchestrators/executions/api.js';
 import { EXECUTION_STATUSES } from '../orchestrators/executions/model.js';
-import { instant, parseJson, wholeNumber } from './args.js';
+import { instant, parseJson, printer, requirer, wholeNumber } from './args.js';
 import { CliError, cliApi, EXIT } from './client.js';
 import { instantText, table } from './format.js';
 
@@ -49,13 +49,8 @@ export async function executions(
   const [action, id, step] = args;
   const api = cliApi(opts.url).executions;
   const workspace = opts.workspace;
-  const need = (value: string | undefined, name: string): string => {
-    if (!value) throw new CliError(`${action} needs ${name}.\nUsage:\n${EXECUTIONS_USAGE}`, EXIT.usage);
-    return value;
-  };
-  const print = (value: unknown, human: () => string[]) => {
-    for (const line of opts.json ? [JSON.stringify(value, null, 2)] : human()) out(line);
-  };
+  const need = requirer(action, EXECUTIONS_USAGE);
+  const print = printer(opts.json, out);
   const execution = () => ({ workspace, id: need(id, 'an execution id') });
   const executionStep = () => ({ ...execution(), stepId: need(step, 'a step id') });
   const stateLines = (e: Execution) => [

@@ -5,7 +5,7 @@
 import type { z } from 'zod';
 import { PRIORITY_CLASSES } from '../platform/orchestrator.js';
 import { WorkspacePoolPatchSchema } from '../platform/pool/model.js';
-import { decimal, wholeNumber } from './args.js';
+import { decimal, printer, wholeNumber } from './args.js';
 import { CliError, cliApi, EXIT } from './client.js';
 import { instantText, latency, pairs, table } from './format.js';
 
@@ -68,9 +68,7 @@ const percent = (ratio: number) => `${Math.round(ratio * 100)}%`;
 export async function pool(args: string[], opts: PoolOptions, out: (line: string) => void): Promise<number> {
   const [action, workspace] = args;
   const api = cliApi(opts.url).pool;
-  const print = (value: unknown, human: () => string[]) => {
-    for (const line of opts.json ? [JSON.stringify(value, null, 2)] : human()) out(line);
-  };
+  const print = printer(opts.json, out);
 
   switch (action) {
     case 'stats': {

@@ -15,6 +15,7 @@ import {
   useCaseToFile,
 } from '../orchestrators/use-cases/files.js';
 import type { Variable } from '../orchestrators/use-cases/templates/model.js';
+import { printer, requirer } from './args.js';
 import { CliError, cliApi, EXIT } from './client.js';
 import { instantText, table } from './format.js';
 
@@ -149,13 +150,8 @@ export async function useCases(
   const [action, id] = args;
   const api = cliApi(opts.url).useCases;
   const workspace = opts.workspace;
-  const need = (value: string | undefined, what: string): string => {
-    if (!value) throw new CliError(`${action} needs ${what}.\nUsage:\n${USE_CASES_USAGE}`, EXIT.usage);
-    return value;
-  };
-  const print = (value: unknown, human: () => string[]) => {
-    for (const line of opts.json ? [JSON.stringify(value, null, 2)] : human()) out(line);
-  };
+  const need = requirer(action, USE_CASES_USAGE);
+  const print = printer(opts.json, out);
   const dryRun = { dryRun: opts.dryRun ? ('true' as const) : ('false' as const) };
   switch (action) {
     case 'list': {
@@ -302,13 +298,8 @@ export async function templates(
   const [action, id] = args;
   const api = cliApi(opts.url).useCases;
   const workspace = opts.workspace;
-  const need = (value: string | undefined, what: string): string => {
-    if (!value) throw new CliError(`${action} needs ${what}.\nUsage:\n${TEMPLATES_USAGE}`, EXIT.usage);
-    return value;
-  };
-  const print = (value: unknown, human: () => string[]) => {
-    for (const line of opts.json ? [JSON.stringify(value, null, 2)] : human()) out(line);
-  };
+  const need = requirer(action, TEMPLATES_USAGE);
+  const print = printer(opts.json, out);
   switch (action) {
     case 'list': {
       const lib = await api.listTemplates({
