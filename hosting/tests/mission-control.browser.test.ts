@@ -19,7 +19,7 @@ const SECTIONS = [
 ] as const;
 
 /** Sections with a real page; every other one is a placeholder until it is built. */
-const BUILT = new Set<string>(['/', '/executions', '/pool', '/settings']);
+const BUILT = new Set<string>(['/', '/executions', '/use-cases', '/pool', '/settings']);
 
 interface QueueStats {
   queue: string;

@@ -75,5 +75,24 @@ export {
 } from './identity/api.ts';
 export { MemberDirectory } from './identity/members.svelte.ts';
 export { session } from './session.svelte.ts';
+export type {
+  AgentKind,
+  ArchivedFilter,
+  Change,
+  LibraryFilter,
+  TemplateDetail,
+  TemplateSample,
+  TemplateSummary,
+  TemplateVariable,
+  TemplateVersion,
+} from './use-cases/api.ts';
+export { AgentKinds } from './use-cases/agents.svelte.ts';
+export { UseCaseCatalog } from './use-cases/catalog.svelte.ts';
+export { type EditOutcome, UseCaseEditor } from './use-cases/editor.svelte.ts';
+export { TemplateLibrary } from './use-cases/library.svelte.ts';
+export { RunStarter } from './use-cases/run.svelte.ts';
+export { TemplateView } from './use-cases/template.svelte.ts';
+export { UseCaseView } from './use-cases/use-case.svelte.ts';
+export { DRY_RUN_DELAY_MS, ID_KEY, NAME_KEY, TemplateWizard } from './use-cases/wizard.svelte.ts';
 export { WORKSPACE_PARAM, withWorkspace } from './workspace.ts';
 export { workspaces } from './workspace.svelte.ts';

@@ -22,7 +22,7 @@ export const sections = [
   {
     path: '/use-cases',
     label: 'Use cases & Templates',
-    summary: 'Use-case definitions and the templates they are made from will be browsed and edited here.',
+    summary: 'Use cases and the template library they are made from: install, edit as a graph, and start a run.',
   },
   {
     path: '/pipelines',

@@ -13,6 +13,7 @@ import {
   getUseCase,
   listUseCases,
   listUseCaseVersions,
+  refuseSave,
   type SaveOptions,
   saveUseCase,
   setArchived,
@@ -40,6 +41,9 @@ function checkSecrets(ctx: Context, workspace: string, body: UseCaseBody, at: (i
   });
   if (refused.length > 0) throw new InvalidInputError(refused.map((f) => f.message).join('; '), refused);
 }
+
+/** Ids a use case may not take: `/use-cases/templates` is the library's page in Mission Control. */
+const RESERVED_IDS = ['templates'];
 
 /** Where a refused secret is reported: the body's field, as zod reports the body's; or the template's spec. */
 const inBody = (i: number) => `body.secrets.${i}`;
@@ -78,16 +82,19 @@ export function useCaseRoutes(agents: AgentCatalog): RouteDefinition[] {
     body: UseCaseBody,
     opts: SaveOptions & { dryRun: boolean; secretsAt: (i: number) => string },
   ): Promise<UseCase> {
+    if (RESERVED_IDS.includes(body.id))
+      throw new InvalidInputError(
+        `"${body.id}" is reserved: Mission Control shows the template library there`,
+        [{ path: '/id', message: 'reserved' }],
+      );
     checkSecrets(ctx, workspace, body, opts.secretsAt);
     compileWorkflow(body.workflow, agents);
-    if (opts.dryRun)
-      return preview(
-        workspace,
-        body,
-        await existingOrNull(ctx, workspace, body.id),
-        ctx.clock.now(),
-        opts.note,
-      );
+    if (opts.dryRun) {
+      // A dry run answers what the save would: the same refusals, nothing stored.
+      const existing = await existingOrNull(ctx, workspace, body.id);
+      refuseSave(body.id, existing, opts);
+      return preview(workspace, body, existing, ctx.clock.now(), opts.note);
+    }
     return (await saveUseCase(ctx.documents, workspace, body, ctx.clock.now(), opts)).useCase;
   }
 

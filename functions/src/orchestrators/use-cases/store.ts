@@ -26,6 +26,26 @@ export interface SaveOptions {
   mode?: 'create' | 'update' | 'upsert';
 }
 
+/** Why a save of use case `id` over `existing` is refused (it throws), as a save and its dry run both ask. */
+export function refuseSave(id: string, existing: UseCase | null, opts: SaveOptions): void {
+  const mode = opts.mode ?? 'upsert';
+  if (existing && mode === 'create')
+    throw new ConflictError(`Use case ${id} already exists; edit it to save a new version`, {
+      useCase: id,
+      version: existing.version,
+    });
+  if (!existing && mode === 'update') throw new NotFoundError(`Use case ${id} not found`);
+  if (existing?.archived)
+    throw new ConflictError(`Use case ${id} is archived; unarchive it before saving a new version`, {
+      useCase: id,
+    });
+  if (opts.ifVersion !== undefined && (existing?.version ?? 0) !== opts.ifVersion)
+    throw new ConflictError(
+      `Use case ${id} is at version ${existing?.version ?? 0}, not ${opts.ifVersion}: reload and edit again`,
+      { useCase: id, version: existing?.version ?? 0 },
+    );
+}
+
 /** Creates a use case or saves its next version; versions are immutable once written. */
 export async function saveUseCase(
   documents: DocumentStore,
@@ -39,22 +59,7 @@ export async function saveUseCase(
     // A workspace used without being created (the local owner may use any id) gets its document
     // here: everything that walks the workspaces (admission repair, fair shares, pool stats) sees it.
     const workspaceDoc = await tx.get(`workspaces/${workspace}`);
-    const mode = opts.mode ?? 'upsert';
-    if (existing && mode === 'create')
-      throw new ConflictError(`Use case ${body.id} already exists; edit it to save a new version`, {
-        useCase: body.id,
-        version: existing.data.version,
-      });
-    if (!existing && mode === 'update') throw new NotFoundError(`Use case ${body.id} not found`);
-    if (existing?.data.archived)
-      throw new ConflictError(`Use case ${body.id} is archived; unarchive it before saving a new version`, {
-        useCase: body.id,
-      });
-    if (opts.ifVersion !== undefined && (existing?.data.version ?? 0) !== opts.ifVersion)
-      throw new ConflictError(
-        `Use case ${body.id} is at version ${existing?.data.version ?? 0}, not ${opts.ifVersion}: reload and edit again`,
-        { useCase: body.id, version: existing?.data.version ?? 0 },
-      );
+    refuseSave(body.id, existing?.data ?? null, opts);
     const version = (existing?.data.version ?? 0) + 1;
     const useCase: UseCase = {
       ...body,

@@ -275,6 +275,13 @@ describe('use cases and templates over HTTP', () => {
       expect(made.body.template).toEqual({ id: 'adder-tpl', version: '1.0.0', values: { step: 5 } });
       expect(made.body.workflow.steps[0]?.config).toEqual({ expression: 'x + 5' });
       expect((await call<Problem>('POST', tpl('/adder-tpl/use-cases'), { id: 'made' })).status).toBe(409);
+      // A dry run refuses what the save would: a wizard learns the id is taken before it submits.
+      expect(
+        (await call<Problem>('POST', `${tpl('/adder-tpl/use-cases')}?dryRun=true`, { id: 'made' })).status,
+      ).toBe(409);
+      const reserved = await call<Problem>('POST', tpl('/adder-tpl/use-cases'), { id: 'templates' });
+      expect(reserved.status).toBe(400);
+      expect(reserved.body.errors).toEqual([{ path: '/id', message: 'reserved' }]);
       const run = await call<{ id: string }>('POST', `executions/workspaces/${WS}/executions`, {
         useCaseId: 'made',
         input: { x: 1 },
