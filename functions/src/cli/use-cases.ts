@@ -4,16 +4,10 @@
  * are read by the variable's declared type, so `--set threshold=abc` is a
  * usage error naming the variable before anything is sent.
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { ResponseOf } from '../client/index.js';
 import type { useCasesApi } from '../orchestrators/use-cases/api.js';
-import {
-  ConfigFileError,
-  MAX_FILE_BYTES,
-  parseConfigFile,
-  toYaml,
-  useCaseToFile,
-} from '../orchestrators/use-cases/files.js';
+import { ConfigFileError, readConfigFile, toYaml, useCaseToFile } from '../orchestrators/use-cases/files.js';
 import type { Variable } from '../orchestrators/use-cases/templates/model.js';
 import { printer, requirer } from './args.js';
 import { CliError, cliApi, EXIT } from './client.js';
@@ -403,22 +397,8 @@ export async function templates(
 
 /** A configuration file's documents; unreadable or invalid files are usage errors listing every problem. */
 export function readConfig(path: string) {
-  let text: string;
   try {
-    // Checked before reading: a huge file is refused, not loaded.
-    const { size } = statSync(path);
-    if (size > MAX_FILE_BYTES)
-      throw new CliError(
-        `${path} is ${size} bytes; a configuration file may have at most ${MAX_FILE_BYTES}`,
-        EXIT.usage,
-      );
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    if (error instanceof CliError) throw error;
-    throw new CliError(`Cannot read ${path}: ${(error as Error).message}`, EXIT.usage);
-  }
-  try {
-    return parseConfigFile(path, text);
+    return readConfigFile(path);
   } catch (error) {
     if (error instanceof ConfigFileError) throw new CliError(error.message, EXIT.usage);
     throw error;

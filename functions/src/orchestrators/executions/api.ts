@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { defineContract } from '../../platform/contract.js';
+import { UseCaseIdSchema } from '../use-cases/model.js';
 import { EXECUTION_STATUSES, ExecutionSchema } from './model.js';
 import {
   CheckpointRefSchema,
@@ -65,7 +66,7 @@ export const executionsApi = {
     summary: 'Run a use case over one input',
     problems: [429], // past the workspace's admission budget
     params: Ws,
-    body: z.object({ useCaseId: z.string(), input: z.unknown().default({}) }),
+    body: z.object({ useCaseId: UseCaseIdSchema, input: z.unknown().default({}) }),
     status: 202,
     response: ExecutionSchema.extend({
       queuePosition: z.number().int().optional().describe("Place in the workspace's admission budget"),

@@ -10,12 +10,14 @@ import { UseCaseBodySchema, UseCaseIdSchema, UseCaseSchema, UseCaseVersionSummar
 import { templatesApi } from './templates-api.js';
 
 const Ws = z.object({ workspace: z.string() });
-const WsUseCase = Ws.extend({ useCase: z.string() });
-const Page = z.object({
+// Ids are checked before they name a document: `a%2Fversions%2F000001` must not reach a version.
+const WsUseCase = Ws.extend({ useCase: UseCaseIdSchema });
+const Page = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().optional(),
 });
-const DryRun = z.object({
+// Strict queries: a misspelt `?dryrun=true` is a 400, never a save.
+const DryRun = z.strictObject({
   dryRun: z
     .enum(['true', 'false'])
     .optional()
@@ -65,7 +67,7 @@ export const useCasesApi = {
     description:
       'When the template version it pins is deprecated, `templateDeprecation` carries the message (upgrade it).',
     params: WsUseCase,
-    query: z.object({ version: z.coerce.number().int().min(1).optional() }),
+    query: z.strictObject({ version: z.coerce.number().int().min(1).optional() }),
     response: UseCaseSchema.extend({
       templateDeprecation: z.object({ message: z.string(), at: z.number() }).nullable(),
     }),
@@ -76,7 +78,7 @@ export const useCasesApi = {
     access: 'admin',
     summary: 'Edit a use case: saves its next version (versions never change once saved)',
     problems: [409], // archived, or `ifVersion` is not the latest
-    params: WsUseCase.extend({ useCase: UseCaseIdSchema }),
+    params: WsUseCase,
     query: DryRun,
     body: UseCaseEditSchema,
     response: UseCaseSchema,
@@ -96,6 +98,7 @@ export const useCasesApi = {
     access: 'admin',
     summary: 'Archive a use case (no new runs; its versions and executions stay), or restore it',
     params: WsUseCase,
+    query: z.strictObject({}),
     body: z.object({ archived: z.boolean() }),
     response: UseCaseSchema,
   }),

@@ -1,5 +1,16 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigFileError, MAX_FILE_BYTES, parseConfigFile, toYaml, useCaseToFile } from './files.js';
+import {
+  ConfigFileError,
+  MAX_FILE_BYTES,
+  parseConfigFile,
+  readConfigFile,
+  toYaml,
+  useCaseToFile,
+} from './files.js';
 import { type UseCase, UseCaseSchema } from './model.js';
 
 const templateYaml = `
@@ -64,6 +75,34 @@ describe('configuration files', () => {
       'many.yaml#2 /kind: must be Template or UseCase',
       expect.stringMatching(/^many.yaml#3 : a use case file needs `template`/),
     ]);
+  });
+
+  it('reads only regular UTF-8 files, whatever their size claims, and refuses tags it does not know', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'seraphim-files-'));
+    const refused = (path: string) => {
+      try {
+        readConfigFile(path);
+      } catch (error) {
+        if (error instanceof ConfigFileError) return error.problems.map((p) => p.message);
+        throw error;
+      }
+      throw new Error(`${path} was read`);
+    };
+    symlinkSync('/dev/zero', join(dir, 'zero.yaml'));
+    expect(refused(join(dir, 'zero.yaml'))).toEqual(['not a regular file']);
+    execFileSync('mkfifo', [join(dir, 'fifo.yaml')]);
+    expect(refused(join(dir, 'fifo.yaml'))).toEqual(['not a regular file']);
+    writeFileSync(join(dir, 'latin1.yaml'), Buffer.from([0x61, 0x3a, 0x20, 0xe9, 0x0a]));
+    expect(refused(join(dir, 'latin1.yaml'))).toEqual(['not UTF-8 text']);
+    writeFileSync(join(dir, 'tags.yaml'), 'a: !custom x\nb: !!set { x, y }\n');
+    expect(refused(join(dir, 'tags.yaml'))).toEqual([
+      expect.stringContaining('YAML refused'),
+      expect.stringContaining('YAML refused'),
+    ]);
+    const [parsed] = parseConfigFile('t.yaml', templateYaml);
+    if (parsed?.kind !== 'Template') throw new Error('expected a template');
+    writeFileSync(join(dir, 'bom.json'), `\uFEFF${JSON.stringify(parsed.template)}`);
+    expect(readConfigFile(join(dir, 'bom.json')).map((d) => d.kind)).toEqual(['Template']);
   });
 
   it('reports YAML syntax and duplicate keys', () => {

@@ -6,6 +6,7 @@
  * schema, with problems at JSON pointers. Writing gives back what was read:
  * a round trip loses nothing.
  */
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { parseAllDocuments, stringify } from 'yaml';
 import { z } from 'zod';
 import { type UseCase, UseCaseIdSchema } from './model.js';
@@ -68,8 +69,52 @@ export class ConfigFileError extends Error {
   }
 }
 
+/**
+ * Reads a configuration file: a regular file (not a device, a pipe or a folder), at most
+ * MAX_FILE_BYTES read whatever its size claims, in UTF-8 (a byte that is not is refused, not
+ * replaced), a byte-order mark dropped.
+ */
+export function readConfigFile(path: string): ConfigDocument[] {
+  let fd: number | undefined;
+  let bytes: Buffer;
+  try {
+    const stat = statSync(path);
+    if (!stat.isFile())
+      throw new ConfigFileError([{ where: path, pointer: '', message: 'not a regular file' }]);
+    fd = openSync(path, 'r');
+    const buffer = Buffer.alloc(MAX_FILE_BYTES + 1);
+    let length = 0;
+    for (;;) {
+      const n = readSync(fd, buffer, length, buffer.length - length, null);
+      if (n === 0) break;
+      length += n;
+      if (length > MAX_FILE_BYTES)
+        throw new ConfigFileError([
+          { where: path, pointer: '', message: `a file may have at most ${MAX_FILE_BYTES} bytes` },
+        ]);
+    }
+    bytes = buffer.subarray(0, length);
+  } catch (error) {
+    if (error instanceof ConfigFileError) throw error;
+    throw new ConfigFileError([
+      { where: path, pointer: '', message: `cannot read it: ${(error as Error).message}` },
+    ]);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  let text: string;
+  try {
+    // fatal: a byte that is not UTF-8 is refused, not replaced; the BOM is dropped (ignoreBOM false).
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new ConfigFileError([{ where: path, pointer: '', message: 'not UTF-8 text' }]);
+  }
+  return parseConfigFile(path, text);
+}
+
 /** Parses a file's text into checked documents; throws ConfigFileError listing every problem. */
 export function parseConfigFile(name: string, text: string): ConfigDocument[] {
+  text = text.replace(/^\uFEFF/, ''); // a byte-order mark, which JSON.parse refuses
   const bytes = Buffer.byteLength(text);
   if (bytes > MAX_FILE_BYTES)
     throw new ConfigFileError([
@@ -88,7 +133,7 @@ export function parseConfigFile(name: string, text: string): ConfigDocument[] {
       ]);
     }
   } else {
-    const docs = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: true });
+    const docs = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: true, resolveKnownTags: false });
     const list = Array.isArray(docs) ? docs : [docs];
     if (list.length > MAX_DOCUMENTS)
       throw new ConfigFileError([
@@ -99,7 +144,10 @@ export function parseConfigFile(name: string, text: string): ConfigDocument[] {
       const where = `${name}#${i + 1}`;
       for (const e of doc.errors)
         problems.push({ where, pointer: '', message: `not valid YAML: ${e.message}` });
-      if (doc.errors.length > 0) return;
+      // A tag this schema does not know (`!custom`, YAML 1.1's `!!set`) would read as something else.
+      for (const w of doc.warnings)
+        problems.push({ where, pointer: '', message: `YAML refused: ${w.message}` });
+      if (doc.errors.length > 0 || doc.warnings.length > 0) return;
       try {
         raw.push(doc.toJS({ maxAliasCount: MAX_YAML_ALIASES }));
       } catch (error) {

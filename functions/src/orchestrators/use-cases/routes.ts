@@ -4,6 +4,7 @@
  * catalog or the template resolver.
  */
 import { z } from 'zod';
+import { firestoreProblems } from '../../platform/document-rules.js';
 import { ConflictError, InvalidInputError } from '../../platform/errors.js';
 import { type Context, implement, type RouteDefinition } from '../../platform/orchestrator.js';
 import { type AgentCatalog, compileWorkflow } from '../executions/workflow.js';
@@ -31,7 +32,7 @@ import { diffValues } from './templates/diff.js';
 import { MAX_TEMPLATE_BYTES, TemplateSchema } from './templates/model.js';
 import { instantiate, invalid, resolveTemplate, validateTemplate } from './templates/resolve.js';
 import { publishTemplate, setDeprecation } from './templates/store.js';
-import { majorOf } from './templates/versions.js';
+import { compareVersions, majorOf } from './templates/versions.js';
 
 /** Secrets a use case names must be ones the workspace may use: every save checks them. */
 function checkSecrets(ctx: Context, workspace: string, body: UseCaseBody, at: (i: number) => string): void {
@@ -40,6 +41,21 @@ function checkSecrets(ctx: Context, workspace: string, body: UseCaseBody, at: (i
     return why === null ? [] : [{ path: at(i), message: why }];
   });
   if (refused.length > 0) throw new InvalidInputError(refused.map((f) => f.message).join('; '), refused);
+}
+
+/** A use case is configuration: its document stays well under Firestore's 1 MiB. */
+const MAX_USE_CASE_BYTES = 512 * 1024;
+
+/** Refuses what a document store would: nesting past 20, reserved field names, and size. */
+function storable(value: unknown, under: string, maxBytes: number): void {
+  const problems = firestoreProblems(value, 20).map((p) => ({
+    pointer: `${under}${p.pointer}`,
+    message: p.message,
+  }));
+  const bytes = Buffer.byteLength(JSON.stringify(value));
+  if (bytes > maxBytes)
+    problems.push({ pointer: under, message: `${bytes} bytes as JSON; at most ${maxBytes}` });
+  if (problems.length > 0) invalid('It cannot be stored', problems);
 }
 
 /** Ids a use case may not take: `/use-cases/templates` is the library's page in Mission Control. */
@@ -89,6 +105,8 @@ export function useCaseRoutes(agents: AgentCatalog): RouteDefinition[] {
       );
     checkSecrets(ctx, workspace, body, opts.secretsAt);
     compileWorkflow(body.workflow, agents);
+    // What the store would refuse, refused here for a dry run and a save alike, at its pointer.
+    storable(body, opts.secretsAt === inSpec ? '/spec' : '', MAX_USE_CASE_BYTES);
     if (opts.dryRun) {
       // A dry run answers what the save would: the same refusals, nothing stored.
       const existing = await existingOrNull(ctx, workspace, body.id);
@@ -222,14 +240,7 @@ export function useCaseRoutes(agents: AgentCatalog): RouteDefinition[] {
     implement(useCasesApi.publishTemplate, async (req, ctx) => {
       const { workspace } = req.params;
       const template = req.body;
-      const bytes = Buffer.byteLength(JSON.stringify(template));
-      if (bytes > MAX_TEMPLATE_BYTES)
-        invalid('The template is too large', [
-          {
-            pointer: '',
-            message: `${bytes} bytes as JSON; a template may have at most ${MAX_TEMPLATE_BYTES}`,
-          },
-        ]);
+      storable(template, '', MAX_TEMPLATE_BYTES);
       if (isBuiltinId(template.metadata.id))
         throw new ConflictError(
           `Template id ${template.metadata.id} is a built-in template's: choose another id`,
@@ -297,6 +308,12 @@ export function useCaseRoutes(agents: AgentCatalog): RouteDefinition[] {
           { useCase: id, from, to: req.body.version },
         );
       const found = await findTemplate(ctx.documents, workspace, current.template.id, req.body.version);
+      const deprecated = found.entry.versions.find((v) => v.version === req.body.version)?.deprecated;
+      if (deprecated)
+        throw new ConflictError(
+          `${current.template.id} ${req.body.version} is deprecated (${deprecated.message}): move to another version`,
+          { useCase: id, version: req.body.version },
+        );
       const resolved = await resolveTemplate(found.template, workspaceLoader(ctx.documents, workspace));
       // The values it was made with, less the ones the new version no longer declares (reported, not
       // silently dropped, unless the caller removes them with null), plus the caller's changes.
@@ -326,7 +343,7 @@ export function useCaseRoutes(agents: AgentCatalog): RouteDefinition[] {
         { ...pick(was), template: current.template },
         { ...pick(next), template: body.template },
       );
-      const note = `Upgraded ${current.template.id} ${from} → ${req.body.version}`;
+      const note = `${compareVersions(req.body.version, from) < 0 ? 'Rolled back' : 'Upgraded'} ${current.template.id} ${from} → ${req.body.version}`;
       if (req.query.dryRun || changes.length === 0)
         return { useCase: preview(workspace, body, current, ctx.clock.now(), note), changes, applied: false };
       const useCase = await save(ctx, workspace, body, {

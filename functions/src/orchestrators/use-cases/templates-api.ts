@@ -6,11 +6,20 @@
 import { z } from 'zod';
 import { defineContract } from '../../platform/contract.js';
 import { UseCaseIdSchema, UseCaseSchema } from './model.js';
-import { SemverSchema, TemplateRefSchema, TemplateSchema, VariableSchema } from './templates/model.js';
+import {
+  MAX_VARIABLES,
+  SemverSchema,
+  TemplateIdSchema,
+  TemplateRefSchema,
+  TemplateSchema,
+  VariableSchema,
+} from './templates/model.js';
 
 const Ws = z.object({ workspace: z.string() });
-const WsTemplate = Ws.extend({ template: z.string() });
-const DryRun = z.object({
+// Ids are checked before they name a document: `a%2Fversions%2F1.0.0` must not reach a version.
+const WsTemplate = Ws.extend({ template: TemplateIdSchema });
+// Strict queries: a misspelt `?dryrun=true` is a 400, never a save.
+const DryRun = z.strictObject({
   dryRun: z
     .enum(['true', 'false'])
     .optional()
@@ -90,7 +99,10 @@ export const InstantiateBodySchema = z
     /** @default the newest version not deprecated */
     version: SemverSchema.optional(),
     /** Variable name → value; secrets by NAME. */
-    values: z.record(z.string(), z.unknown()).default({}),
+    values: z
+      .record(z.string(), z.unknown())
+      .refine((v) => Object.keys(v).length <= MAX_VARIABLES, `at most ${MAX_VARIABLES} values`)
+      .default({}),
   })
   .meta({ id: 'InstantiateBody' });
 
@@ -98,8 +110,11 @@ export const UpgradeBodySchema = z
   .object({
     /** The template version to move to. */
     version: SemverSchema,
-    /** Values to change or add; the rest are the use case's current ones. */
-    values: z.record(z.string(), z.unknown()).default({}),
+    /** Values to change or add (null removes one); the rest are the use case's current ones. */
+    values: z
+      .record(z.string(), z.unknown())
+      .refine((v) => Object.keys(v).length <= MAX_VARIABLES, `at most ${MAX_VARIABLES} values`)
+      .default({}),
     /** A new MAJOR version may change what values mean: say so to move across one. @default false */
     allowMajor: z.boolean().default(false),
   })
@@ -112,7 +127,7 @@ export const templatesApi = {
     access: 'viewer',
     summary: "The template library as this workspace sees it: the built-in templates and the workspace's own",
     params: Ws,
-    query: z.object({
+    query: z.strictObject({
       q: z.string().max(200).optional().describe('words to find in the id, name, description or tags'),
       vertical: z.string().max(100).optional(),
       tag: z.string().max(40).optional(),
@@ -135,7 +150,7 @@ export const templatesApi = {
     summary:
       'One template: as written, resolved through its chain with the origin of every value, and its versions',
     params: WsTemplate,
-    query: z.object({ version: SemverSchema.optional() }),
+    query: z.strictObject({ version: SemverSchema.optional() }),
     response: TemplateDetailSchema,
   }),
   diffTemplate: defineContract({
@@ -144,7 +159,7 @@ export const templatesApi = {
     access: 'viewer',
     summary: 'What changed between two versions: as written, and resolved through their chains',
     params: WsTemplate,
-    query: z.object({ from: SemverSchema, to: SemverSchema }),
+    query: z.strictObject({ from: SemverSchema, to: SemverSchema }),
     response: z.object({
       from: z.string(),
       to: z.string(),
@@ -174,6 +189,7 @@ export const templatesApi = {
     summary:
       'Deprecate a published version (the use cases pinning it show the message), or lift it with `null`',
     params: WsTemplate.extend({ version: SemverSchema }),
+    query: z.strictObject({}),
     body: z.object({ message: z.string().min(1).max(1000).nullable() }),
     response: TemplateVersionSchema,
   }),
@@ -198,7 +214,7 @@ export const templatesApi = {
     summary:
       'Move a use case to another version of its template: the changes first (dryRun), then a new version',
     problems: [409], // not made from a template, archived, or across a major version without `allowMajor`
-    params: Ws.extend({ useCase: z.string() }),
+    params: Ws.extend({ useCase: UseCaseIdSchema }),
     query: DryRun,
     body: UpgradeBodySchema,
     response: z.object({

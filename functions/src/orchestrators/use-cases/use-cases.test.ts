@@ -433,7 +433,7 @@ describe('use cases and templates over HTTP', () => {
       );
       expect(nested.status).toBe(400);
       expect(nested.body.errors).toEqual([
-        { path: '/spec/workflow/vars/__proto__', message: '`__proto__` is not allowed as a key' },
+        { path: '/spec/workflow/vars/__proto__', message: 'field name "__proto__" is reserved (__…__)' },
       ]);
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
       const ctor = template('ctor', '1.0.0', {
@@ -466,6 +466,53 @@ describe('use cases and templates over HTTP', () => {
         values: { toString: 1 },
       });
       expect(unknown.body.errors?.map((e) => e.path)).toEqual(['/values/toString']);
+    });
+
+    it('checks ids in the path before they name a document (issue 10, attacker review)', async () => {
+      for (const [method, path, body] of [
+        ['POST', uc('/adder%2Fversions%2F000001/archive'), { archived: true }],
+        ['GET', uc('/adder%2Fversions%2F000001'), undefined],
+        ['GET', tpl('/adder-tpl%2Fversions%2F1.0.0'), undefined],
+        ['POST', `executions/workspaces/${WS}/executions`, { useCaseId: 'adder/versions/000001', input: {} }],
+      ] as const) {
+        const res = await call<Problem>(method, path, body);
+        expect(res.status, path).toBe(400);
+      }
+      expect((await call<{ archived: boolean }>('GET', uc('/adder?version=1'))).body.archived).toBe(false);
+    });
+
+    it('refuses a query it does not know: a misspelt dryRun never saves', async () => {
+      const before = (await call<{ version: number }>('GET', uc('/adder'))).body.version;
+      const { id: _, ...edit } = useCase('adder');
+      const typo = await call<Problem>('PUT', `${uc('/adder')}?dryrun=true`, edit);
+      expect(typo.status).toBe(400);
+      expect(
+        (await call<Problem>('POST', `${uc('/adder/archive')}?dryRun=true`, { archived: true })).status,
+      ).toBe(400);
+      expect((await call<{ version: number; archived: boolean }>('GET', uc('/adder'))).body).toMatchObject({
+        version: before,
+        archived: false,
+      });
+    });
+
+    it('answers a dry run as the save would: nesting past 20 levels is refused at its pointer', async () => {
+      let deep: Record<string, unknown> = { leaf: 1 };
+      for (let i = 0; i < 22; i++) deep = { d: deep };
+      const body = { ...useCase('deep'), workflow: { ...useCase('deep').workflow, vars: { deep } } };
+      const dry = await call<Problem>('POST', `${uc()}?dryRun=true`, body);
+      expect(dry.status).toBe(400);
+      expect(dry.body.errors?.[0]?.path).toMatch(/^\/workflow\/vars\/deep(\/d)+$/);
+      expect(dry.body.errors?.[0]?.message).toContain('nested deeper than 20');
+      expect((await call<Problem>('POST', uc(), body)).status).toBe(400);
+    });
+
+    it('refuses to move a use case to a deprecated template version', async () => {
+      const res = await call<Problem>('POST', uc('/ctor/upgrade'), { version: '1.0.0' });
+      expect(res.status).toBe(200); // same version, not deprecated: nothing to change
+      await call('POST', tpl('/ctor/versions/1.0.0/deprecation'), { message: 'broken' });
+      const refused = await call<Problem>('POST', uc('/ctor/upgrade'), { version: '1.0.0' });
+      expect(refused.status).toBe(409);
+      expect(refused.body.detail).toContain('deprecated (broken)');
     });
 
     it('serves the JSON Schema of template files', async () => {

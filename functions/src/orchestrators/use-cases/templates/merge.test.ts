@@ -112,6 +112,20 @@ describe('template merge rules', () => {
     expect(origins['/spec/metrics/0/goal']).toBe('leaf');
   });
 
+  it('merges in time proportional to what changes: 20,000 overridden leaves, 5,000 keyed items', () => {
+    // A complexity guard, with a wide margin: the quadratic merge this replaced took about 15 s here.
+    const leaves = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`k${i}`, { v: i }]));
+    const over = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`k${i}`, { v: -i }]));
+    const { value, origins } = merge({ x: leaves }, { x: over });
+    expect((value as { x: Record<string, { v: number }> }).x.k19999?.v).toBe(-19999);
+    expect(origins['/spec/x/k19999/v']).toBe('leaf');
+    const items = Array.from({ length: 5_000 }, (_, i) => ({ id: `m${i}`, goal: 'a' }));
+    const changed = merge({ metrics: items }, { metrics: items.map((m) => ({ id: m.id, goal: 'b' })) });
+    expect((changed.value as { metrics: { goal: string }[] }).metrics.every((m) => m.goal === 'b')).toBe(
+      true,
+    );
+  });
+
   it('escapes keys with / and ~ in pointers', () => {
     const { origins } = merge({}, { 'a/b': { '~c': 1 } });
     expect(origins['/spec/a~1b/~0c']).toBe('leaf');

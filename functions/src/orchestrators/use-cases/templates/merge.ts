@@ -45,17 +45,40 @@ export function markOrigins(value: unknown, pointer: string, origin: string, ori
       markOrigins(v, `${pointer}/${pointerSegment(k)}`, origin, origins);
 }
 
-function dropPrefix(origins: Origins, pointer: string): void {
-  for (const key of [...origins.keys()])
-    if (key === pointer || key.startsWith(`${pointer}/`)) origins.delete(key);
+/**
+ * Forgets the origins recorded for `value` at `pointer` and under it. It walks the value, not the
+ * map: every node of a merged value was marked when it was set, so the cost is the size of what is
+ * removed, whatever the size of the template.
+ */
+function dropOrigins(value: unknown, pointer: string, origins: Origins): void {
+  origins.delete(pointer);
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) dropOrigins(v, `${pointer}/${i}`, origins);
+  } else if (isPlainObject(value))
+    for (const [k, v] of Object.entries(value)) dropOrigins(v, `${pointer}/${pointerSegment(k)}`, origins);
 }
 
-/** Moves the origins recorded under `from` to `to` (an item that changed index in its array). */
-function moveOrigins(origins: Origins, from: string, to: string): Origins {
-  const moved: Origins = new Map();
-  for (const [key, origin] of origins)
-    if (key === from || key.startsWith(`${from}/`)) moved.set(to + key.slice(from.length), origin);
-  return moved;
+/** Takes the origins of `value` at `pointer` out of `origins`, keyed relative to it (an item about to move). */
+function takeOrigins(
+  value: unknown,
+  pointer: string,
+  origins: Origins,
+  into: Origins = new Map(),
+  rel = '',
+): Origins {
+  const found = origins.get(pointer);
+  if (found !== undefined) {
+    into.set(rel, found);
+    origins.delete(pointer);
+  }
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) takeOrigins(v, `${pointer}/${i}`, origins, into, `${rel}/${i}`);
+  } else if (isPlainObject(value))
+    for (const [k, v] of Object.entries(value)) {
+      const seg = pointerSegment(k);
+      takeOrigins(v, `${pointer}/${seg}`, origins, into, `${rel}/${seg}`);
+    }
+  return into;
 }
 
 function stripMarkers(value: unknown): unknown {
@@ -84,8 +107,8 @@ export function mergeAt(
       if (key === PATCH) continue;
       const at = `${pointer}/${pointerSegment(key)}`;
       if (value === null) {
+        dropOrigins(out[key], at, origins);
         delete out[key];
-        dropPrefix(origins, at);
         continue;
       }
       out[key] = mergeAt(base[key], value, at, origin, origins);
@@ -96,7 +119,7 @@ export function mergeAt(
   // A keyed list over nothing inherited merges too: its `$patch: delete` items then remove nothing.
   if (keyField && Array.isArray(overlay) && (Array.isArray(base) || base === undefined))
     return mergeKeyed(Array.isArray(base) ? base : [], overlay, keyField, pointer, origin, origins);
-  dropPrefix(origins, pointer);
+  dropOrigins(base, pointer, origins);
   const value = stripMarkers(overlay);
   markOrigins(value, pointer, origin, origins);
   return value;
@@ -116,21 +139,29 @@ function mergeKeyed(
   origins: Origins,
 ): unknown[] {
   // Work on items by key, then lay them out again: indexes (and the origins under them) move.
-  const items = base.map((value, i) => ({
+  // Keys index the items (a Map, not a search per overlay entry); a deleted item is left a hole.
+  type Item = { key: string | undefined; value: unknown; origins: Origins } | null;
+  const items: Item[] = base.map((value, i) => ({
     key: keyOf(value, field),
     value,
-    origins: moveOrigins(origins, `${pointer}/${i}`, ''),
+    origins: takeOrigins(value, `${pointer}/${i}`, origins),
   }));
-  dropPrefix(origins, pointer);
+  origins.delete(pointer);
+  const byKey = new Map<string, number>();
+  for (const [i, item] of items.entries())
+    if (item?.key !== undefined && !byKey.has(item.key)) byKey.set(item.key, i);
   for (const entry of overlay) {
     const key = keyOf(entry, field);
-    const at = key === undefined ? -1 : items.findIndex((item) => item.key === key);
+    const at = key === undefined ? undefined : byKey.get(key);
+    const item = at === undefined ? null : items[at];
     if (isPlainObject(entry) && entry[PATCH] === 'delete') {
-      if (at >= 0) items.splice(at, 1);
+      if (at !== undefined && key !== undefined) {
+        items[at] = null;
+        byKey.delete(key);
+      }
       continue;
     }
-    if (at >= 0) {
-      const item = items[at] as (typeof items)[number];
+    if (item) {
       const keyOrigin = item.origins.get(`/${pointerSegment(field)}`);
       item.value = mergeAt(item.value, entry, '', origin, item.origins);
       // Naming an item to change it does not make its key the overlay's.
@@ -139,12 +170,15 @@ function mergeKeyed(
       const own: Origins = new Map();
       const value = stripMarkers(entry);
       markOrigins(value, '', origin, own);
+      if (key !== undefined) byKey.set(key, items.length);
       items.push({ key, value, origins: own });
     }
   }
   origins.set(pointer, origin);
-  return items.map((item, i) => {
-    for (const [key, o] of item.origins) origins.set(`${pointer}/${i}${key}`, o);
-    return item.value;
-  });
+  return items
+    .filter((item) => item !== null)
+    .map((item, i) => {
+      for (const [key, o] of item.origins) origins.set(`${pointer}/${i}${key}`, o);
+      return item.value;
+    });
 }

@@ -11,6 +11,9 @@ import { DatasetNameSchema, SecretNameSchema, TagSchema, UseCaseIdSchema } from 
 
 export const TEMPLATE_API_VERSION = 'seraphim.dev/v1';
 
+/** Variables of one template, and of a resolved chain: a form a person fills in, not a table. */
+export const MAX_VARIABLES = 200;
+
 /** MAJOR.MINOR.PATCH, no ranges: a template pins the exact version it extends. */
 export const SemverSchema = z
   .string()
@@ -38,8 +41,11 @@ export const VariableSchema = z.discriminatedUnion('type', [
     type: z.literal('string'),
     ...common,
     default: z.string().max(10_000).optional(),
-    /** A regular expression (JavaScript syntax) the whole value must match. */
-    pattern: z.string().max(500).optional(),
+    /**
+     * A regular expression (JavaScript syntax) the whole value must match. Matched on RE2; counted
+     * repetitions (`{n,m}`) up to 50, so checking a value stays cheap.
+     */
+    pattern: z.string().max(200).optional(),
     /** @default 1000 */
     maxLength: z.number().int().min(1).max(10_000).optional(),
     /** @default false */
@@ -107,6 +113,7 @@ export const TemplateSchema = z
     /** By name; in a template that extends another, a partial overlay of the inherited one, or null to remove it. */
     variables: z
       .record(IdentifierSchema, z.union([VariableSchema, z.record(z.string(), z.unknown()), z.null()]))
+      .refine((v) => Object.keys(v).length <= MAX_VARIABLES, `at most ${MAX_VARIABLES} variables`)
       .default({}),
     spec: z.record(z.string(), z.unknown()).default({}),
     samples: z

@@ -220,6 +220,28 @@ describe('instantiating a template', () => {
     ]);
   });
 
+  it('reports at most 50 unknown values, each naming only a few of the variables', async () => {
+    const resolved = await resolveTemplate(leaf, loaderOf(base));
+    const values = Object.fromEntries(
+      Array.from({ length: 40_000 }, (_, i) => [`v${'x'.repeat(60)}${i}`, 1]),
+    );
+    const problems = await problemsOf(() =>
+      instantiate(resolved, { id: 'm', values: { ...values, region: 'eu-west' } }, testCatalog),
+    );
+    expect(problems).toHaveLength(51);
+    expect(problems.at(-1)).toBe('/values: 40000 unknown variables in all');
+    expect(Math.max(...problems.map((p) => p.length))).toBeLessThan(400);
+  });
+
+  it('refuses a pattern with a counted repetition past 50', async () => {
+    const wide = template('wide', '1.0.0', {
+      variables: { s: { type: 'string', pattern: '[a-z]{0,1000}', default: 'a' } },
+    });
+    expect(await problemsOf(() => resolveTemplate(wide, loaderOf()))).toEqual([
+      '/variables/s/pattern: a counted repetition may go up to 50',
+    ]);
+  });
+
   it('checks a value against its pattern and bounds', async () => {
     const resolved = await resolveTemplate(leaf, loaderOf(base));
     expect(

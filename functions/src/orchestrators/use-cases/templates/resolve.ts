@@ -10,7 +10,14 @@ import type { AgentCatalog } from '../../executions/workflow.js';
 import { compileWorkflow } from '../../executions/workflow.js';
 import { type UseCaseBody, UseCaseBodySchema } from '../model.js';
 import { isPlainObject, mergeAt, type Origins } from './merge.js';
-import { MAX_CHAIN_DEPTH, type Template, type TemplateRef, type Variable, VariableSchema } from './model.js';
+import {
+  MAX_CHAIN_DEPTH,
+  MAX_VARIABLES,
+  type Template,
+  type TemplateRef,
+  type Variable,
+  VariableSchema,
+} from './model.js';
 import { type Scalar, SecretReference, type SubstitutionProblem, substitute } from './substitute.js';
 
 export type TemplateLoader = (ref: TemplateRef) => Promise<Template | null>;
@@ -103,6 +110,10 @@ export function mergeChain(chain: readonly Template[]): ResolvedTemplate {
   const leaf = chain[chain.length - 1] as Template;
   const problems: SubstitutionProblem[] = [];
   const checked: Record<string, Variable> = {};
+  if (Object.keys(variables as object).length > MAX_VARIABLES)
+    invalid(`Template ${refName(leaf.metadata)} has too many variables`, [
+      { pointer: '/variables', message: `at most ${MAX_VARIABLES} through the whole chain` },
+    ]);
   for (const [name, raw] of Object.entries(variables as Record<string, unknown>)) {
     const parsed = VariableSchema.safeParse(raw);
     if (!parsed.success) {
@@ -144,6 +155,11 @@ export async function resolveTemplate(leaf: Template, load: TemplateLoader): Pro
 function variablePattern(source: string): RE2JS | string {
   let pattern = patterns.get(source);
   if (pattern === undefined) {
+    // RE2 expands a counted repetition into that many copies: `[a-z]{0,1000}` thirty times over is
+    // a program that takes seconds to run over one long value.
+    for (const [, n, m] of source.matchAll(/\{(\d+)(?:,(\d*))?\}/g))
+      if (Number(n) > MAX_PATTERN_REPEAT || Number(m ?? 0) > MAX_PATTERN_REPEAT)
+        return `a counted repetition may go up to ${MAX_PATTERN_REPEAT}`;
     try {
       pattern = RE2JS.compile(RE2JS.translateRegExp(new RegExp(`^(?:${source})$`, 'u')));
     } catch (error) {
@@ -155,6 +171,7 @@ function variablePattern(source: string): RE2JS | string {
   return pattern;
 }
 const patterns = new Map<string, RE2JS>();
+const MAX_PATTERN_REPEAT = 50;
 
 function checkDefault(name: string, variable: Variable): SubstitutionProblem[] {
   if (variable.type === 'string' && variable.pattern !== undefined) {
@@ -256,13 +273,19 @@ export function instantiate(
   const problems: SubstitutionProblem[] = [];
   const vars = new Map<string, Scalar>();
   const values: Record<string, unknown> = {};
-  // Own properties only: `constructor` or `toString` must not find Object's.
+  // Own properties only: `constructor` or `toString` must not find Object's. The message names a
+  // few of the template's variables, and at most 50 unknown names are reported: a request of many
+  // thousands must not make a reply (and a heap) of their product.
+  const known = Object.keys(resolved.variables);
+  const some = `${known.slice(0, 12).join(', ') || 'none'}${known.length > 12 ? `, … (${known.length} in all)` : ''}`;
+  let unknown = 0;
   for (const name of Object.keys(request.values))
-    if (!Object.hasOwn(resolved.variables, name))
+    if (!Object.hasOwn(resolved.variables, name) && unknown++ < 50)
       problems.push({
-        pointer: `/values/${name}`,
-        message: `unknown variable "${name}"; the template's are: ${Object.keys(resolved.variables).join(', ') || 'none'}`,
+        pointer: `/values/${name.slice(0, 100)}`,
+        message: `unknown variable "${name.slice(0, 100)}"; the template's are: ${some}`,
       });
+  if (unknown > 50) problems.push({ pointer: '/values', message: `${unknown} unknown variables in all` });
   for (const [name, variable] of Object.entries(resolved.variables)) {
     const given = Object.hasOwn(request.values, name) ? request.values[name] : undefined;
     if (given !== undefined) {

@@ -73,11 +73,24 @@ describe('${} substitution', () => {
     ['too long', `\${${'1+'.repeat(300)}1}`, 'longer than 500'],
     ['too deep', `\${${'('.repeat(40)}1${')'.repeat(40)}}`, 'nested too deeply'],
     ['wrong arity', '${round()}', 'round() takes 1 to 2 arguments'],
+    ["Object's constructor", '${constructor(region)}', 'unknown function constructor()'],
+    ["Object's valueOf, piped", '${threshold | valueOf}', 'unknown function valueOf()'],
+    ['__proto__ as a function', '${__proto__(1)}', 'unknown function __proto__()'],
   ])('reports %s at its pointer', (_, input, message) => {
     const { problems } = run({ step: { v: input } });
     expect(problems).toHaveLength(1);
     expect(problems[0]?.pointer).toBe('/spec/step/v');
     expect(problems[0]?.message).toContain(message);
+  });
+
+  it('caps the text one placeholder makes, and a string after substitution', () => {
+    const long = new Map<string, Scalar>([['s', 'x'.repeat(10_000)]]);
+    const problems: SubstitutionProblem[] = [];
+    substitute({ a: '${s + s + s}', b: '${s}${s}${s}', c: '${s + s}' }, long, '', problems);
+    expect(problems).toEqual([
+      { pointer: '/a', message: '${s + s + s}: makes text longer than 20000 characters' },
+      { pointer: '/b', message: 'becomes longer than 20000 characters' },
+    ]);
   });
 
   it('reports every problem at once', () => {

@@ -26,6 +26,8 @@ export interface SubstitutionProblem {
 
 const MAX_EXPRESSION = 500;
 const MAX_DEPTH = 32;
+/** The longest text one `${…}` may make, or one string after substitution. */
+export const MAX_SUBSTITUTED_STRING = 20_000;
 
 class ExpressionError extends Error {}
 
@@ -155,7 +157,8 @@ function evaluate(source: string, vars: ReadonlyMap<string, Scalar>, used: Set<s
     pos++;
   };
   const call = (name: string, args: Scalar[]): Scalar => {
-    const fn = FUNCTIONS[name];
+    // Own properties only: `constructor` or `__proto__` must not reach Object.prototype.
+    const fn = Object.hasOwn(FUNCTIONS, name) ? FUNCTIONS[name] : undefined;
     if (!fn)
       throw new ExpressionError(`unknown function ${name}(); known: ${EXPRESSION_FUNCTIONS.join(', ')}`);
     if (args.some((a) => a instanceof SecretReference) && name !== 'default')
@@ -209,7 +212,12 @@ function evaluate(source: string, vars: ReadonlyMap<string, Scalar>, used: Set<s
   const arithmetic = (op: string, a: Scalar, b: Scalar): Scalar => {
     if (a instanceof SecretReference || b instanceof SecretReference)
       throw new ExpressionError('a secret reference stands alone: it cannot be computed with');
-    if (op === '+' && (typeof a === 'string' || typeof b === 'string')) return asText(a) + asText(b);
+    if (op === '+' && (typeof a === 'string' || typeof b === 'string')) {
+      const joined = asText(a) + asText(b);
+      if (joined.length > MAX_SUBSTITUTED_STRING)
+        throw new ExpressionError(`makes text longer than ${MAX_SUBSTITUTED_STRING} characters`);
+      return joined;
+    }
     if (typeof a !== 'number' || typeof b !== 'number')
       throw new ExpressionError(`"${op}" needs numbers, not ${describe(a)} and ${describe(b)}`);
     const out = op === '+' ? a + b : op === '-' ? a - b : op === '*' ? a * b : op === '/' ? a / b : a % b;
@@ -304,7 +312,7 @@ function substituteString(
     if (v instanceof SecretReference) return v.name;
     return v === null ? undefined : v;
   }
-  return source.replace(PLACEHOLDER, (match, expression: string | undefined) => {
+  const out = source.replace(PLACEHOLDER, (match, expression: string | undefined) => {
     if (expression === undefined) return '${';
     const v = run(expression);
     if (v === undefined) return match;
@@ -315,4 +323,9 @@ function substituteString(
       return match;
     }
   });
+  if (out.length > MAX_SUBSTITUTED_STRING) {
+    problems.push({ pointer, message: `becomes longer than ${MAX_SUBSTITUTED_STRING} characters` });
+    return source;
+  }
+  return out;
 }
