@@ -76,8 +76,10 @@ describe('the WAL checkpointer', () => {
     });
     cleanups.push(() => checkpointer.stop());
     fill(db, 2000);
-    // 2,000 commits of over a page each, about 8 MB, in a WAL that restarts after ~200 pages.
-    expect(statSync(`${file}-wal`).size).toBeLessThan(400 * 4096 * 1.1);
+    // 2,000 commits of over a page each, about 8 MB, in a WAL that restarts after ~200 pages. A restart
+    // can be missed while the worker's own connection happens to be reading (a CI run once saw 538
+    // pages): the bound is half of what an unbounded WAL would reach, not two restarts' worth.
+    expect(statSync(`${file}-wal`).size).toBeLessThan(1000 * 4096);
     expect(Number((db.prepare('SELECT count(*) AS n FROM filler').get() as { n: number }).n)).toBe(2000);
   });
 
