@@ -12,8 +12,11 @@ import { join } from 'node:path';
 import { ApiError, type ResponseOf } from '../client/index.js';
 import type { useCasesApi } from '../orchestrators/use-cases/api.js';
 import type { ConfigDocument, UseCaseFile } from '../orchestrators/use-cases/files.js';
+import type { UseCaseBody } from '../orchestrators/use-cases/model.js';
 import { diffValues } from '../orchestrators/use-cases/templates/diff.js';
-import type { Template } from '../orchestrators/use-cases/templates/model.js';
+import type { Template, TemplateRef } from '../orchestrators/use-cases/templates/model.js';
+import type { InstantiateRequest } from '../orchestrators/use-cases/templates/resolve.js';
+import { compareVersions } from '../orchestrators/use-cases/templates/versions.js';
 import { CliError, cliApi, EXIT } from './client.js';
 import { changeLines, readConfig } from './use-cases.js';
 
@@ -109,6 +112,15 @@ export async function apply(
   const api = cliApi(opts.url).useCases;
   const workspace = opts.workspace;
   const plan: Step[] = [];
+  let checker: Promise<LocalChecker> | undefined;
+  const local = () => {
+    checker ??= localChecker(
+      documents.flatMap((d) => (d.kind === 'Template' ? [d.template] : [])),
+      api,
+      workspace,
+    );
+    return checker;
+  };
 
   // Templates: parents in the files before their children.
   const templates = documents.flatMap((d) => (d.kind === 'Template' ? [d.template] : []));
@@ -147,15 +159,17 @@ export async function apply(
       continue;
     }
     const parentPending = t.extends && pending.has(`${t.extends.id}@${t.extends.version}`);
-    if (!parentPending)
-      await api.publishTemplate({ params: { workspace }, query: { dryRun: 'true' }, body: t as never });
+    // A parent this apply publishes is not on the server yet: the child is checked here, by the same
+    // code, against the files; the server checks it again when it is published.
+    if (parentPending) await (await local()).validate(t);
+    else await api.publishTemplate({ params: { workspace }, query: { dryRun: 'true' }, body: t as never });
     pending.add(`${id}@${version}`);
     plan.push({
       kind: 'template',
       id: `${id} ${version}`,
       action: 'publish',
       template: t,
-      ...(parentPending ? { note: 'checked when its parent is published' } : {}),
+      ...(parentPending ? { note: 'checked here against the files; its parent is published first' } : {}),
     });
   }
 
@@ -172,14 +186,27 @@ export async function apply(
       ref &&
       !file.spec &&
       [...pending].some((p) => (ref.version ? p === `${ref.id}@${ref.version}` : p.startsWith(`${ref.id}@`)));
-    if (fromPending) {
+    if (fromPending && ref) {
+      // Its template is published by this apply: made here from the files, to show what will change.
+      const version = ref.version ?? latestPending(pending, ref.id);
+      const body = await (await local()).instantiate(ref.id, version, {
+        id,
+        values: ref.values,
+        ...(file.metadata.name ? { name: file.metadata.name } : {}),
+        ...(file.metadata.description !== undefined ? { description: file.metadata.description } : {}),
+      });
+      const changes = existing ? diffValues(comparable(existing), comparable(body)) : [];
       plan.push({
         kind: 'use case',
         id,
-        action: existing ? 'update' : 'create',
-        changes: [],
+        action: !existing
+          ? 'create'
+          : existing.template?.id === ref.id && existing.template.version !== version
+            ? 'upgrade'
+            : 'update',
+        changes,
         file,
-        note: `from ${file.template?.id}, published by this apply: checked when applied`,
+        note: `from ${ref.id} ${version}, which this apply publishes`,
       });
       continue;
     }
@@ -238,6 +265,71 @@ export async function apply(
     if (!opts.json) out(`applied: ${s.kind} ${s.id}`);
   }
   return EXIT.ok;
+}
+
+function latestPending(pending: ReadonlySet<string>, id: string): string {
+  const versions = [...pending].filter((p) => p.startsWith(`${id}@`)).map((p) => p.slice(id.length + 1));
+  return versions.sort(compareVersions).at(-1) as string;
+}
+
+interface LocalChecker {
+  validate(template: Template): Promise<void>;
+  instantiate(id: string, version: string, request: InstantiateRequest): Promise<UseCaseBody>;
+}
+
+/**
+ * The template engine run here, over the files and what the workspace has published, with the
+ * built-in agents: what a dry run on the server cannot check before a parent in the files exists.
+ * Its problems are usage errors listing every pointer, as the server's would be.
+ */
+async function localChecker(
+  files: readonly Template[],
+  api: ReturnType<typeof cliApi>['useCases'],
+  workspace: string,
+): Promise<LocalChecker> {
+  const [{ builtinAgents, createAgentRegistry }, resolve, { builtinTemplate }, { InvalidInputError }] =
+    await Promise.all([
+      import('../orchestrators/executions/agents/registry.js'),
+      import('../orchestrators/use-cases/templates/resolve.js'),
+      import('../orchestrators/use-cases/library/index.js'),
+      import('../platform/errors.js'),
+    ]);
+  const agents = createAgentRegistry(builtinAgents);
+  const load = async (ref: TemplateRef) =>
+    files.find((t) => t.metadata.id === ref.id && t.metadata.version === ref.version) ??
+    builtinTemplate(ref) ??
+    (await api
+      .getTemplate({ params: { workspace, template: ref.id }, query: { version: ref.version } })
+      .then((d) => d.template as Template)
+      .catch((e: unknown) => {
+        if (notFound(e)) return null;
+        throw e;
+      }));
+  const usage = (what: string, error: unknown): never => {
+    if (error instanceof InvalidInputError)
+      throw new CliError(
+        `${what}: ${error.message}${error.fields.map((f) => `\n  ${f.path}: ${f.message}`).join('')}`,
+        EXIT.usage,
+      );
+    throw error;
+  };
+  return {
+    async validate(template) {
+      await resolve
+        .validateTemplate(template, load, agents)
+        .catch((e: unknown) => usage(`Template ${template.metadata.id} ${template.metadata.version}`, e));
+    },
+    async instantiate(id, version, request) {
+      const template = await load({ id, version });
+      if (!template)
+        throw new CliError(`Template ${id} ${version} is not in the files or the workspace`, EXIT.usage);
+      try {
+        return resolve.instantiate(await resolve.resolveTemplate(template, load), request, agents);
+      } catch (error) {
+        return usage(`Use case ${request.id} from ${id} ${version}`, error);
+      }
+    },
+  };
 }
 
 async function planUseCase(

@@ -131,9 +131,10 @@ template: { id: doubler, version: 1.0.0 }
     const plan = await run('apply', '-f', folder, '--dry-run');
     expect(plan.code).toBe(0);
     expect(plan.out).toContain('+ template doubler 1.1.0: publish');
-    expect(plan.out).toContain(
-      '~ use case dbl: update (from doubler, published by this apply: checked when applied)',
-    );
+    expect(plan.out).toContain('~ use case dbl: upgrade (from doubler 1.1.0, which this apply publishes)');
+    // Made here from the files, so the plan shows what the upgrade changes before anything is published.
+    expect(plan.out).toContain('  ~ /workflow/steps/0/config/expression "x * 3" → "x * 4"');
+    expect(plan.out).toContain('  ~ /name "Doubler" → "Doubled"');
     expect(plan.out).toContain('+ use case fresh: create\n');
     expect(plan.out).toContain('Dry run: nothing applied.');
     expect((await run('use-cases', 'show', 'dbl')).out).toContain('template: doubler 1.0.0');
@@ -152,6 +153,28 @@ template: { id: doubler, version: 1.0.0 }
     });
     const again = await run('apply', '-f', folder);
     expect(again.out).toContain('Plan: 0 to apply, 3 unchanged.');
+  });
+
+  it('apply --dry-run checks a template whose parent is in the same files, before anything is published', async () => {
+    const folder = mkdtempSync(join(dir, 'family-'));
+    writeFileSync(join(folder, 'a-parent.yaml'), template('7.0.0'));
+    writeFileSync(
+      join(folder, 'b-child.yaml'),
+      `apiVersion: seraphim.dev/v1
+kind: Template
+metadata: { id: doubler-child, version: 1.0.0, name: Child, vertical: testing }
+extends: { id: doubler, version: 7.0.0 }
+variables:
+  factor: { default: "two" }
+`,
+    );
+    const refused = await run('apply', '-f', folder, '--dry-run');
+    expect(refused.code).toBe(2);
+    expect(refused.err).toContain('Template doubler-child 1.0.0');
+    expect(refused.err).toContain(
+      '/variables/factor/default: Invalid input: expected number, received string',
+    );
+    expect((await run('templates', 'show', 'doubler', '--version', '7.0.0')).code).toBe(4);
   });
 
   it('apply refuses a cycle in the files, and a changed published version', async () => {
