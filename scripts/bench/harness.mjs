@@ -59,6 +59,38 @@ export async function withBenchRuntime(orchestrators, fn, { env = {}, queueLimit
 }
 
 /**
+ * `withBenchRuntime` over every orchestrator, started and served over HTTP on a free port, as
+ * `npm start` runs it (the runtime's own queue limits): `fn(runtime, url)`, where `url` is the
+ * server's origin.
+ */
+export async function withServedRuntime(fn) {
+  const [{ startHttpServer }, { orchestrators }] = await Promise.all([
+    lib('runtimes/embedded/server.js'),
+    lib('orchestrators/registry.js'),
+  ]);
+  return withBenchRuntime(
+    orchestrators,
+    async ({ runtime }) => {
+      runtime.start();
+      const http = await startHttpServer({
+        api: runtime.api,
+        ports: runtime.ports,
+        rawHandlers: runtime.rawHandlers,
+        staticDir: undefined,
+        host: '127.0.0.1',
+        port: 0,
+      });
+      try {
+        return await fn(runtime, http.url);
+      } finally {
+        await http.close();
+      }
+    },
+    { queueLimits: 'machine' },
+  );
+}
+
+/**
  * An engine over the built-in agents plus `noop`, the agent of chainUseCase: it returns its input `x`
  * as `v`. `onRun(call)` sees each call first (to count steps, or note when a chain ends).
  */

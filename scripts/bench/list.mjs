@@ -7,7 +7,7 @@
  * transactions of SEED_BATCH (running 100,000 would take minutes): copies of
  * one execution the engine really ran, with their own ids, times and statuses.
  */
-import { fmt, lib, line, note, percentile, Report, rate, section, withBenchRuntime } from './harness.mjs';
+import { fmt, lib, line, note, percentile, Report, rate, section, withServedRuntime } from './harness.mjs';
 
 const SIZES = [1_000, 100_000];
 const SEED_BATCH = 1_000;
@@ -24,11 +24,7 @@ const MAX_GROWTH = 1.5;
 /** Of every 20 executions seeded: 16 succeeded, 3 failed, 1 cancelled. */
 const STATUSES = [...Array(16).fill('succeeded'), 'failed', 'failed', 'failed', 'cancelled'];
 
-const [{ startHttpServer }, { orchestrators }, { createUlids }] = await Promise.all([
-  lib('runtimes/embedded/server.js'),
-  lib('orchestrators/registry.js'),
-  lib('platform/ids.js'),
-]);
+const { createUlids } = await lib('platform/ids.js');
 
 const useCase = {
   id: 'pair',
@@ -42,27 +38,10 @@ const useCase = {
   },
 };
 
-async function withServedRuntime(fn) {
-  return withBenchRuntime(
-    orchestrators,
-    async ({ runtime }) => {
-      runtime.start();
-      const http = await startHttpServer({
-        api: runtime.api,
-        ports: runtime.ports,
-        rawHandlers: runtime.rawHandlers,
-        staticDir: undefined,
-        host: '127.0.0.1',
-        port: 0,
-      });
-      try {
-        return await fn(runtime, (workspace) => `${http.url}/api/executions/workspaces/${workspace}`);
-      } finally {
-        await http.close();
-      }
-    },
-    // As `npm start` serves the list: the runtime's own defaults.
-    { queueLimits: 'machine' },
+/** `fn(runtime, base)`, where `base(workspace)` is that workspace's executions API. */
+function withServedList(fn) {
+  return withServedRuntime((runtime, url) =>
+    fn(runtime, (workspace) => `${url}/api/executions/workspaces/${workspace}`),
   );
 }
 
@@ -158,7 +137,7 @@ const FILTERS = [
   ['status=failed', '&status=failed'],
 ];
 
-const results = await withServedRuntime(async (runtime, base) => {
+const results = await withServedList(async (runtime, base) => {
   const first = workspaceOf(SIZES[0]);
   const data = await template(runtime, base(first), first);
   for (const size of SIZES) {

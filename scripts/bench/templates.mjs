@@ -12,29 +12,15 @@
  * The wizard in Mission Control, library to first succeeded execution, is
  * timed by its browser test (hosting/tests/use-cases.browser.test.ts).
  */
-import { fmt, lib, line, median, note, Report, section } from './harness.mjs';
+import { fmt, lib, line, median, note, Report, section, withServedRuntime } from './harness.mjs';
 
 const ROUNDS = 5;
 const PER_ROUND = 40;
 
-const [
-  { BUILTIN_TEMPLATES },
-  { creationEffort },
-  { EmbeddedRuntime },
-  { startHttpServer },
-  { orchestrators },
-  { createLogger },
-] = await Promise.all([
+const [{ BUILTIN_TEMPLATES }, { creationEffort }] = await Promise.all([
   lib('orchestrators/use-cases/library/index.js'),
   lib('orchestrators/use-cases/library/effort.js'),
-  lib('runtimes/embedded/runtime.js'),
-  lib('runtimes/embedded/server.js'),
-  lib('orchestrators/registry.js'),
-  lib('platform/logger.js'),
 ]);
-const { mkdtempSync, rmSync } = await import('node:fs');
-const { tmpdir } = await import('node:os');
-const { join } = await import('node:path');
 
 const report = new Report('templates');
 section('templates: what a template saves');
@@ -64,64 +50,41 @@ note(
 );
 
 section('templates: creating a use case over HTTP, from a template and as raw JSON');
-const dataDir = mkdtempSync(join(tmpdir(), 'seraphim-bench-'));
-const runtime = new EmbeddedRuntime({
-  orchestrators,
-  dataDir,
-  version: 'bench',
-  logger: createLogger({ level: 'ERROR' }),
-});
-const http = await startHttpServer({
-  api: runtime.api,
-  ports: runtime.ports,
-  rawHandlers: runtime.rawHandlers,
-  staticDir: undefined,
-  host: '127.0.0.1',
-  port: 0,
-});
-const base = `${http.url}/api/useCases/workspaces/bench`;
-async function post(path, body) {
-  const res = await fetch(`${base}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const answer = await res.json();
-  if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(answer)}`);
-  return answer;
-}
+const { bodyOf } = await lib('orchestrators/use-cases/model.js');
 const template = concrete[0];
-const resolvedBody = await post(`/templates/${template.metadata.id}/use-cases?dryRun=true`, { id: 'probe' });
-const {
-  workspace: _w,
-  version: _v,
-  createdAt: _c,
-  updatedAt: _u,
-  archived: _a,
-  note: _n,
-  ...raw
-} = resolvedBody;
 const fromTemplate = [];
 const asJson = [];
-let n = 0;
-for (let round = 0; round < ROUNDS; round++) {
-  const a = [];
-  const b = [];
-  for (let i = 0; i < PER_ROUND; i++) {
-    n++;
-    let t = performance.now();
-    await post(`/templates/${template.metadata.id}/use-cases`, { id: `t-${n}` });
-    a.push(performance.now() - t);
-    t = performance.now();
-    await post('/use-cases', { ...raw, id: `r-${n}` });
-    b.push(performance.now() - t);
+await withServedRuntime(async (_runtime, url) => {
+  const base = `${url}/api/useCases/workspaces/bench`;
+  async function post(path, body) {
+    const res = await fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const answer = await res.json();
+    if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(answer)}`);
+    return answer;
   }
-  fromTemplate.push(median(a));
-  asJson.push(median(b));
-}
-await http.close();
-await runtime.stop({ graceMs: 0 });
-rmSync(dataDir, { recursive: true, force: true });
+  // The peer: the same use case, as the template makes it, posted whole.
+  const raw = bodyOf(await post(`/templates/${template.metadata.id}/use-cases?dryRun=true`, { id: 'probe' }));
+  let n = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    const a = [];
+    const b = [];
+    for (let i = 0; i < PER_ROUND; i++) {
+      n++;
+      let t = performance.now();
+      await post(`/templates/${template.metadata.id}/use-cases`, { id: `t-${n}` });
+      a.push(performance.now() - t);
+      t = performance.now();
+      await post('/use-cases', { ...raw, id: `r-${n}` });
+      b.push(performance.now() - t);
+    }
+    fromTemplate.push(median(a));
+    asJson.push(median(b));
+  }
+});
 
 const spread = (xs) => `${fmt(Math.min(...xs), 1)}–${fmt(Math.max(...xs), 1)} ms`;
 line(

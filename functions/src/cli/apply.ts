@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { ApiError, type ResponseOf } from '../client/index.js';
 import type { useCasesApi } from '../orchestrators/use-cases/api.js';
 import type { ConfigDocument, UseCaseFile } from '../orchestrators/use-cases/files.js';
-import type { UseCaseBody } from '../orchestrators/use-cases/model.js';
+import { bodyOf, type UseCaseBody } from '../orchestrators/use-cases/model.js';
 import { diffValues } from '../orchestrators/use-cases/templates/diff.js';
 import type { Template, TemplateRef } from '../orchestrators/use-cases/templates/model.js';
 import type { InstantiateRequest } from '../orchestrators/use-cases/templates/resolve.js';
@@ -431,16 +431,7 @@ async function planUseCase(
         if (preview.changes.length > 0) await api.upgrade({ params, query: { dryRun: 'false' }, body });
         if (nameChange.length > 0) {
           const now = await api.get({ params, query: {} });
-          const {
-            id: _i,
-            workspace: _w,
-            version: _v,
-            createdAt: _c,
-            updatedAt: _u,
-            archived: _a,
-            note: _n,
-            ...rest
-          } = now;
+          const { id: _id, ...rest } = bodyOf(now);
           await api.update({
             params,
             query: { dryRun: 'false' },
@@ -461,16 +452,7 @@ async function planUseCase(
     query: { dryRun: 'true' },
     body: instantiateBody,
   });
-  const {
-    id: _i,
-    workspace: _w,
-    version: _v,
-    createdAt: _c,
-    updatedAt: _u,
-    archived: _a,
-    note: _n,
-    ...body
-  } = made;
+  const { id: _id, ...body } = bodyOf(made);
   const changes = diffValues(comparable(existing), comparable(made));
   return {
     kind: 'use case',

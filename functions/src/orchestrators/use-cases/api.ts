@@ -7,22 +7,13 @@
 import { z } from 'zod';
 import { defineContract } from '../../platform/contract.js';
 import { UseCaseBodySchema, UseCaseIdSchema, UseCaseSchema, UseCaseVersionSummarySchema } from './model.js';
-import { templatesApi } from './templates-api.js';
+import { DryRun, templatesApi, Ws } from './templates-api.js';
 
-const Ws = z.object({ workspace: z.string() });
 // Ids are checked before they name a document: `a%2Fversions%2F000001` must not reach a version.
 const WsUseCase = Ws.extend({ useCase: UseCaseIdSchema });
 const Page = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().optional(),
-});
-// Strict queries: a misspelt `?dryrun=true` is a 400, never a save.
-const DryRun = z.strictObject({
-  dryRun: z
-    .enum(['true', 'false'])
-    .optional()
-    .transform((v) => v === 'true')
-    .describe('`true`: validate and answer what would be saved, and save nothing'),
 });
 const base = '/workspaces/:workspace/use-cases';
 

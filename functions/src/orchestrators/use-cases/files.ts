@@ -9,7 +9,7 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { parseAllDocuments, stringify } from 'yaml';
 import { z } from 'zod';
-import { type UseCase, UseCaseIdSchema } from './model.js';
+import { bodyOf, type UseCase, UseCaseIdSchema } from './model.js';
 import { isPlainObject } from './templates/merge.js';
 import {
   SemverSchema,
@@ -187,19 +187,7 @@ export function parseConfigFile(name: string, text: string): ConfigDocument[] {
 
 /** A use case as a file: its whole spec, and the template it came from. */
 export function useCaseToFile(useCase: UseCase): UseCaseFile {
-  const {
-    id,
-    name,
-    description,
-    template,
-    workspace: _w,
-    version: _v,
-    createdAt: _c,
-    updatedAt: _u,
-    archived: _a,
-    note: _n,
-    ...spec
-  } = useCase;
+  const { id, name, description, template, ...spec } = bodyOf(useCase);
   return {
     apiVersion: TEMPLATE_API_VERSION,
     kind: 'UseCase',

@@ -106,6 +106,11 @@ export const UseCaseSchema = UseCaseBodySchema.extend({
 }).meta({ id: 'UseCase' });
 export type UseCase = z.infer<typeof UseCaseSchema>;
 
+/** A stored use case as a body to save again: less what the store adds (version, times, archive flag, note). */
+export function bodyOf(useCase: UseCase): UseCaseBody {
+  return UseCaseBodySchema.parse(useCase); // an object schema keeps only its own keys
+}
+
 export const UseCaseVersionSummarySchema = z
   .object({
     version: z.number().int(),

@@ -15,11 +15,11 @@ import {
   VariableSchema,
 } from './templates/model.js';
 
-const Ws = z.object({ workspace: z.string() });
+export const Ws = z.object({ workspace: z.string() });
 // Ids are checked before they name a document: `a%2Fversions%2F1.0.0` must not reach a version.
 const WsTemplate = Ws.extend({ template: TemplateIdSchema });
 // Strict queries: a misspelt `?dryrun=true` is a 400, never a save.
-const DryRun = z.strictObject({
+export const DryRun = z.strictObject({
   dryRun: z
     .enum(['true', 'false'])
     .optional()
