@@ -162,6 +162,8 @@ export function buildOpenApi(orchestrators: readonly Orchestrator[], info: { ver
     ...routes.flatMap(({ route }) =>
       [route.params, route.query, route.body, route.response].filter((s) => s !== undefined),
     ),
+    // Kept only where something refers to them, as every component is (reachableComponents).
+    ...orchestrators.flatMap((o) => o.apiSchemas),
   ]);
   const paths: Record<string, Record<string, unknown>> = {};
   const used = new Set<ClientProblemStatus>();

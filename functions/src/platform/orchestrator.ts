@@ -196,6 +196,12 @@ export interface OrchestratorDefinition {
   events?: Record<string, EventSubscription>;
   tasks?: Record<string, TaskDefinition>;
   schedules?: Record<string, ScheduleDefinition>;
+  /**
+   * Schemas the API document names beside those its routes take and answer: what a route holds as
+   * open data and checks later (each agent kind's step `config`, referenced by the step's schema).
+   * Each needs a `.meta({ id })`.
+   */
+  apiSchemas?: z.ZodType[];
 }
 
 export type Orchestrator = Readonly<Required<OrchestratorDefinition>>;
@@ -258,6 +264,7 @@ export function defineOrchestrator(def: OrchestratorDefinition): Orchestrator {
     events: def.events ?? {},
     tasks: def.tasks ?? {},
     schedules: def.schedules ?? {},
+    apiSchemas: def.apiSchemas ?? [],
   });
 }
 

@@ -21,7 +21,7 @@ import { defineAgent } from './agents/types.js';
 import { ExecutionEngine } from './engine.js';
 import { createExecutionsOrchestrator } from './index.js';
 import { cleanupExpired, recoverStalled } from './maintenance.js';
-import type { Execution } from './model.js';
+import { agentConfigId, BUILTIN_AGENT_KINDS, type Execution } from './model.js';
 import { stepQueue } from './queues.js';
 import { getExecution, listCheckpoints } from './store.js';
 
@@ -365,8 +365,20 @@ describe('executions on the embedded runtime', () => {
     expect(byKind.get('transform')?.config.properties).toHaveProperty('expression');
     expect(byKind.get('http')?.upstream).toBe(true);
     expect(byKind.get('rules')?.upstream).toBe(false);
-    const openApi = await json<{ paths: Record<string, unknown> }>(fetch(`${t.url}/api/openapi.json`));
+    const openApi = await json<{
+      paths: Record<string, unknown>;
+      components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
+    }>(fetch(`${t.url}/api/openapi.json`));
     expect(openApi.paths).toHaveProperty('/api/executions/agents');
+    // The API document names each built-in kind's config, from the same zod schema, and a step's
+    // `config` refers to them: /api/docs shows what a transform or an http step may configure.
+    expect(builtinAgents.map((a) => a.kind)).toEqual([...BUILTIN_AGENT_KINDS]);
+    for (const kind of BUILTIN_AGENT_KINDS)
+      expect(openApi.components.schemas, kind).toHaveProperty(agentConfigId(kind));
+    expect(openApi.components.schemas.TransformAgentConfig?.properties).toHaveProperty('expression');
+    expect(JSON.stringify(openApi.components.schemas)).toContain(
+      '"$ref":"#/components/schemas/HttpAgentConfig',
+    );
   });
 
   it('defect (issue 10): refuses an input its inputSchema refuses with 400 naming the field, before anything is stored or enqueued', async () => {

@@ -6,7 +6,7 @@
  */
 
 import { defineOrchestrator, defineTask, tasksPerPriority } from '../../platform/orchestrator.js';
-import { builtinAgents, createAgentRegistry } from './agents/registry.js';
+import { agentConfigSchemas, builtinAgents, createAgentRegistry } from './agents/registry.js';
 import { ExecutionEngine } from './engine.js';
 import { cleanupExpired, recoverStalled } from './maintenance.js';
 import { STEP_FLOW_CONTROL, STEP_QUEUE_LIMITS, StepTaskSchema, TimerTaskSchema } from './queues.js';
@@ -31,6 +31,7 @@ export function createExecutionsOrchestrator(engine: ExecutionEngine) {
     description:
       'Use cases as workflows of agent steps: executions, checkpoints, operator controls and debugging',
     routes: executionRoutes(engine),
+    apiSchemas: agentConfigSchemas(engine.agents),
     tasks: {
       ...tasksPerPriority('step', stepTask, STEP_QUEUE_LIMITS),
       timer: defineTask({

@@ -38,11 +38,39 @@ export const CachePolicySchema = z.object({
     .max(30 * 24 * 3600),
 });
 
+/** The agent kinds Seraphim ships (agents/registry.ts builds them, in this order). */
+export const BUILTIN_AGENT_KINDS = [
+  'transform',
+  'validate',
+  'rules',
+  'branch',
+  'wait',
+  'human',
+  'http',
+  'llm',
+] as const;
+
+/** The API document's name for a kind's config schema: `TransformAgentConfig`. */
+export const agentConfigId = (kind: string) =>
+  `${kind.replace(/(^|[-_])([a-z])/g, (_, __, c: string) => c.toUpperCase())}AgentConfig`;
+
 export const StepSchema = z.object({
   id: IdentifierSchema,
   /** An agent kind from the registry: transform, validate, rules, branch, http, llm, human, wait, … */
   agent: z.string().min(1),
-  config: z.record(z.string(), z.unknown()).default({}),
+  config: z
+    .record(z.string(), z.unknown())
+    .default({})
+    .meta({
+      description:
+        "The agent's configuration: the schema of its kind (`agent`). `GET /api/executions/agents` lists every kind's.",
+      // Documentation: which schema applies is decided by the sibling `agent`, so the step is checked by
+      // the workflow validator, not by this union (a kind added to the registry is not listed here).
+      anyOf: [
+        ...BUILTIN_AGENT_KINDS.map((kind) => ({ $ref: `#/components/schemas/${agentConfigId(kind)}` })),
+        { type: 'object', description: 'another kind, as its agent describes it' },
+      ],
+    }),
   /**
    * Local input name → context path: `input.claim.amount`, `vars.region`, or
    * `<another step's output key>[.field…]`. A step sees these and nothing else.

@@ -3,6 +3,7 @@
  * file exporting a `defineAgent(...)`, plus one entry in `builtinAgents`.
  */
 import { z } from 'zod';
+import { agentConfigId } from '../model.js';
 import { branchAgent } from './branch.js';
 import { httpAgent } from './http.js';
 import { humanAgent } from './human.js';
@@ -58,6 +59,27 @@ export function describeAgents(registry: Pick<AgentRegistry, 'get' | 'kinds'>): 
         unknown
       >,
     };
+  });
+}
+
+const documented = new WeakMap<AgentDefinition, z.ZodType>();
+
+/**
+ * Each kind's `config` schema as the API document names it (`TransformAgentConfig`): the schema
+ * the workflow validator checks a step's config with, under an id. Named once per definition.
+ */
+export function agentConfigSchemas(registry: Pick<AgentRegistry, 'get' | 'kinds'>): z.ZodType[] {
+  return registry.kinds().map((kind) => {
+    const agent = registry.get(kind) as AgentDefinition;
+    let schema = documented.get(agent);
+    if (!schema) {
+      schema = agent.config.meta({
+        id: agentConfigId(kind),
+        description: `A ${kind} step's config. ${agent.description}`,
+      });
+      documented.set(agent, schema);
+    }
+    return schema;
   });
 }
 
