@@ -1,10 +1,25 @@
 // biome-ignore-all lint/suspicious/noThenProperty: `then` is the branch agent's config field, not a thenable.
 /// <reference types="node" />
 /** The pure helpers behind the use-case and template pages: tables of cases, no browser. */
+
 import { describe, expect, test } from 'vitest';
-import type { TemplateVariable, UseCase } from '../src/lib/use-cases/api.ts';
+import * as yaml from 'yaml';
+import {
+  parseConfigFile,
+  toYaml as serverToYaml,
+  useCaseToFile as serverUseCaseToFile,
+} from '../../functions/src/orchestrators/use-cases/files.ts';
+import { UseCaseBodySchema, UseCaseSchema } from '../../functions/src/orchestrators/use-cases/model.ts';
+import type { TemplateDocument, TemplateVariable, UseCase } from '../src/lib/use-cases/api.ts';
 import { chainIndex, configRows, formatValue, originOf } from '../src/lib/use-cases/config-tree.ts';
 import { editableOf, editBody, editorText, parseEdited } from '../src/lib/use-cases/edit-body.ts';
+import {
+  SPEC_FIELDS,
+  templateFileName,
+  toYaml,
+  useCaseFileName,
+  useCaseToFile,
+} from '../src/lib/use-cases/export.ts';
 import {
   assignLayers,
   branchTargets,
@@ -32,6 +47,18 @@ import {
   valueAt,
   wizardField,
 } from '../src/lib/use-cases/pointers.ts';
+import { startFromSkeleton, variantId, yamlString } from '../src/lib/use-cases/start-from.ts';
+import {
+  clientProblems,
+  lineAt,
+  lineStart,
+  locateProblems,
+  MAX_SOURCE_BYTES,
+  type ParsedSource,
+  parseTemplateSource,
+  utf8Length,
+  withLines,
+} from '../src/lib/use-cases/template-source.ts';
 import { inlineCode } from '../src/lib/use-cases/text.ts';
 import {
   humanize,
@@ -678,5 +705,352 @@ describe('the use case editor’s JSON', () => {
     ['{"name":', { ok: false, message: expect.stringMatching(/^Not JSON/) }],
   ])('%j parses as %j', (text, parsed) => {
     expect(parseEdited(text)).toEqual(parsed);
+  });
+});
+
+/** The problems of a source that did not read (fails the test when it did). */
+function refused(parsed: ParsedSource) {
+  if (parsed.ok) throw new Error('expected the source to be refused');
+  return parsed.problems;
+}
+
+/** The value and line lookup of a source that read (fails the test when it did not). */
+function read(parsed: ParsedSource) {
+  if (!parsed.ok) throw new Error(`expected the source to read: ${JSON.stringify(parsed.problems)}`);
+  return parsed;
+}
+
+describe('a template’s source, read in the browser', () => {
+  const SOURCE = [
+    'apiVersion: seraphim.dev/v1', // 1
+    'kind: Template', // 2
+    'metadata:', // 3
+    '  id: my-claims', // 4
+    '  version: 1.0', // 5
+    '  tags: [claims, eu]', // 6
+    'extends: { id: insurance-claims-triage, version: 1.0.0 }', // 7
+    'variables:', // 8
+    '  autoApproveLimit:', // 9
+    '    default: 1500', // 10
+    'samples:', // 11
+    '  - name: small', // 12
+    '    input:', // 13
+    '      amount: 10', // 14
+    '',
+  ].join('\n');
+
+  test('YAML reads as the value the server is sent: `1.0` is a number, which the schema then refuses', () => {
+    const parsed = read(parseTemplateSource(SOURCE, yaml));
+    expect(parsed.format).toBe('yaml');
+    expect(parsed.value).toMatchObject({
+      kind: 'Template',
+      metadata: { id: 'my-claims', version: 1, tags: ['claims', 'eu'] },
+      extends: { id: 'insurance-claims-triage', version: '1.0.0' },
+    });
+  });
+
+  test.each([
+    ['/metadata/version', 5],
+    ['/metadata/tags/1', 6],
+    ['/extends/version', 7],
+    // A mapping's value names its key's line, not the line below where the mapping starts.
+    ['/variables/autoApproveLimit', 9],
+    ['/variables/autoApproveLimit/default', 10],
+    ['/samples/0', 12],
+    ['/samples/0/input/amount', 14],
+    // What the source does not hold: its nearest enclosing key.
+    ['/metadata/name', 3],
+    ['/samples/3/input', 11],
+    ['/variables/autoApproveLimit/default/x', 10],
+    // Nothing matched at all, or the whole document: no line.
+    ['/spec/workflow', undefined],
+    ['', undefined],
+  ])('%s is on line %s', (pointer, line) => {
+    expect(read(parseTemplateSource(SOURCE, yaml)).lineOf(pointer)).toBe(line);
+  });
+
+  test('JSON reads as JSON, with the lines of its keys; a syntax error says its line', () => {
+    const json = '{\n  "kind": "Template",\n  "metadata": {\n    "id": "x",\n    "version": "1"\n  }\n}\n';
+    const parsed = read(parseTemplateSource(json, yaml));
+    expect(parsed.format).toBe('json');
+    expect(parsed.value).toEqual({ kind: 'Template', metadata: { id: 'x', version: '1' } });
+    expect(parsed.lineOf('/metadata/version')).toBe(5);
+    const broken = refused(parseTemplateSource('{\n  "kind": "Template",\n  "metadata": {\n}', yaml));
+    expect(broken).toEqual([{ pointer: '', message: expect.stringMatching(/^Not valid JSON/), line: 4 }]);
+  });
+
+  test('a byte-order mark is dropped; anchors and a few aliases are fine', () => {
+    const parsed = read(parseTemplateSource('\uFEFFbase: &b { a: 1 }\none: *b\ntwo: *b\n', yaml));
+    expect(parsed.value).toEqual({ base: { a: 1 }, one: { a: 1 }, two: { a: 1 } });
+  });
+
+  test('an alias bomb is refused at once, not expanded', () => {
+    const levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 1; i < 10; i++) {
+      const name = String.fromCharCode(97 + i);
+      const previous = String.fromCharCode(96 + i);
+      levels.push(`${name}: &${name} [${Array(9).fill(`*${previous}`).join(',')}]`);
+    }
+    const started = performance.now();
+    const problems = refused(parseTemplateSource(levels.join('\n'), yaml));
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(problems).toEqual([
+      { pointer: '', message: expect.stringMatching(/^YAML refused: Excessive alias count/) },
+    ]);
+  });
+
+  test.each([
+    ['a duplicate key', 'a: 1\nb: 2\na: 3\n', /^Not valid YAML: Map keys must be unique/, 3],
+    ['a YAML 1.1 tag', 'a: 1\nb: !!set { x }\n', /^YAML refused: Unresolved tag: tag:yaml.org,2002:set/, 2],
+    ['a custom tag', 'a: !custom 3\n', /^YAML refused: Unresolved tag: !custom/, 1],
+    ['bad indentation', 'a:\n  b: 1\n c: 2\n', /^Not valid YAML/, 3],
+    ['two documents', 'a: 1\n---\nb: 2\n', /^2 documents: publish one template at a time/, 3],
+  ])('%s is refused, with its line', (_, source, message, line) => {
+    const [first] = refused(parseTemplateSource(source, yaml));
+    expect(first).toEqual({ pointer: '', message: expect.stringMatching(message), line });
+  });
+
+  test.each([
+    ['', /^Nothing to read/],
+    ['  \n\n', /^Nothing to read/],
+    ['# only a comment\n', /^Nothing to read/],
+    [`a: "${'x'.repeat(MAX_SOURCE_BYTES)}"`, /bytes; a template's source may have at most 1048576$/],
+  ])('%#: an empty or oversized source is refused', (source, message) => {
+    expect(refused(parseTemplateSource(source, yaml))).toEqual([
+      { pointer: '', message: expect.stringMatching(message) },
+    ]);
+  });
+
+  test('what the browser sees is wrong before asking the server', () => {
+    expect(clientProblems([1])).toEqual([{ pointer: '', message: expect.stringContaining('not a list') }]);
+    expect(clientProblems('text')).toEqual([
+      { pointer: '', message: expect.stringContaining('not a single value') },
+    ]);
+    expect(clientProblems({ kind: 'UseCase', metadata: { id: 'x' } })).toEqual([
+      { pointer: '/kind', message: expect.stringContaining('a use case file') },
+    ]);
+    expect(clientProblems({ kind: 'Template', metadata: { id: 'publish' } })).toEqual([
+      { pointer: '/metadata/id', message: expect.stringContaining('the address of a Mission Control page') },
+    ]);
+    expect(clientProblems({ kind: 'Template', metadata: { id: 'mine' } })).toEqual([]);
+  });
+
+  test('the server’s problems get their lines: pointers and dotted body paths alike', () => {
+    const { lineOf } = read(parseTemplateSource(SOURCE, yaml));
+    expect(
+      locateProblems(
+        [
+          { path: 'body.metadata.version', message: 'expected string, received number' },
+          { path: '/variables/autoApproveLimit/default', message: 'too low' },
+          { path: '/spec/workflow/steps/2', message: 'unknown agent' },
+          { path: 'body', message: 'not an object' },
+          { path: 'query.dryRun', message: 'bad' },
+        ],
+        lineOf,
+      ),
+    ).toEqual([
+      { pointer: '/metadata/version', message: 'expected string, received number', line: 5 },
+      { pointer: '/variables/autoApproveLimit/default', message: 'too low', line: 10 },
+      { pointer: '/spec/workflow/steps/2', message: 'unknown agent' },
+      { pointer: '', message: 'not an object' },
+      { pointer: 'query.dryRun', message: 'bad' },
+    ]);
+    expect(
+      withLines(
+        [
+          { pointer: '/kind', message: 'm' },
+          { pointer: '', message: 'n' },
+        ],
+        lineOf,
+      ),
+    ).toEqual([
+      { pointer: '/kind', message: 'm', line: 2 },
+      { pointer: '', message: 'n' },
+    ]);
+  });
+
+  test('bytes, lines and line starts', () => {
+    for (const text of ['abc', 'é', '€', '😀', 'a\uD800b', `x${'ü'.repeat(10)}`])
+      expect(utf8Length(text), text).toBe(Buffer.byteLength(text));
+    expect(lineAt('a\nb\nc', 0)).toBe(1);
+    expect(lineAt('a\nb\nc', 2)).toBe(2);
+    expect(lineAt('a\nb\nc', 4)).toBe(3);
+    expect(lineStart('ab\ncd\nef', 1)).toBe(0);
+    expect(lineStart('ab\ncd\nef', 3)).toBe(6);
+    expect(lineStart('ab\ncd\nef', 9)).toBe(8);
+  });
+});
+
+describe('"Start from …": a variant of a library template', () => {
+  const base = {
+    id: 'insurance-claims-triage',
+    version: '1.0.0',
+    name: 'Claims triage',
+    vertical: 'insurance',
+    tags: ['claims', 'triage'],
+  };
+  const variables: Record<string, TemplateVariable> = {
+    autoApproveLimit: {
+      type: 'number',
+      default: 2500,
+      minimum: 0,
+      description: 'Payouts up to this\nare approved',
+    },
+    reviewTeam: { type: 'enum', values: ['claims-adjuster', 'senior'], default: 'claims-adjuster' },
+    apiKey: { type: 'secret', required: false },
+  };
+
+  test('extends the template at its current version, with metadata of its own to fill in', () => {
+    const text = startFromSkeleton(base, variables, ['my-insurance-claims-triage']);
+    expect(yaml.parse(text)).toEqual({
+      apiVersion: 'seraphim.dev/v1',
+      kind: 'Template',
+      metadata: {
+        id: 'my-insurance-claims-triage-2',
+        version: '1.0.0',
+        name: 'Claims triage (variant)',
+        vertical: 'insurance',
+        tags: ['claims', 'triage'],
+        description: '',
+        changelog: 'First version, from insurance-claims-triage@1.0.0',
+      },
+      extends: { id: 'insurance-claims-triage', version: '1.0.0' },
+    });
+    // A template the server's own file reader accepts as it is.
+    expect(parseConfigFile('variant.yaml', text)).toEqual([
+      { kind: 'Template', template: expect.objectContaining({ extends: { id: base.id, version: '1.0.0' } }) },
+    ]);
+  });
+
+  test('the inherited defaults are comments, ready to uncomment', () => {
+    const text = startFromSkeleton(base, variables);
+    expect(text).toContain(
+      '#   autoApproveLimit: { default: 2500 }  # number: Payouts up to this are approved',
+    );
+    expect(text).toContain('#   reviewTeam: { default: claims-adjuster }  # enum');
+    expect(text).not.toContain('apiKey');
+    const uncommented = text
+      .replace('# variables:', 'variables:')
+      .replace('#   autoApproveLimit', '  autoApproveLimit');
+    expect(yaml.parse(uncommented).variables).toEqual({ autoApproveLimit: { default: 2500 } });
+    // With no defaults to change, no variables block at all.
+    expect(startFromSkeleton(base)).not.toContain('variables');
+  });
+
+  test.each([
+    'true',
+    'No',
+    'null',
+    '~',
+    '123',
+    '1.5',
+    'a: b',
+    '#x',
+    'x #y',
+    '-x',
+    '[a]',
+    'x,y',
+    ' x',
+    'é',
+    '',
+  ])('the string %j is quoted where plain YAML would misread it', (value) => {
+    expect(yaml.parse(`v: ${yamlString(value)}`)).toEqual({ v: value });
+  });
+
+  test.each(['insurance', 'Claims triage (variant)', '1.0.0', 'a'])('%j stays plain', (value) => {
+    expect(yamlString(value)).toBe(value);
+    expect(yaml.parse(`v: ${value}`)).toEqual({ v: value });
+  });
+
+  test('a variant id is the base’s, made mine, never one taken, at most 63 characters', () => {
+    expect(variantId('fraud')).toBe('my-fraud');
+    expect(variantId('fraud', ['my-fraud', 'my-fraud-2'])).toBe('my-fraud-3');
+    const long = 'x'.repeat(63);
+    expect(variantId(long)).toBe(`my-${'x'.repeat(60)}`);
+    expect(variantId(long, [`my-${'x'.repeat(60)}`])).toBe(`my-${'x'.repeat(58)}-2`);
+    expect(variantId(`${'a'.repeat(59)}-b`)).toBe(`my-${'a'.repeat(59)}`);
+  });
+});
+
+describe('export as YAML: the files `seraphim apply` reads', () => {
+  /** A use case as `get` answers it (keys in any order): made from a template, on a deprecated version. */
+  const fixture = {
+    workspace: 'demo',
+    id: 'claims-eu',
+    version: 3,
+    name: 'Claims EU',
+    description: 'Claims triage for the EU',
+    template: { id: 'insurance-claims-triage', version: '1.0.0', values: { autoApproveLimit: 1000 } },
+    pool: { priority: 'normal' },
+    vertical: 'insurance',
+    tags: ['claims'],
+    workflow: { steps: [{ id: 'score', agent: 'rules', config: { rules: [] }, output: 'risk' }] },
+    contextTtlSeconds: 604800,
+    secrets: [],
+    datasets: [],
+    metrics: [{ id: 'approved', description: '', goal: 'maximize' }],
+    createdAt: 1,
+    updatedAt: 2,
+    archived: false,
+    note: 'raised the limit',
+    templateDeprecation: { message: 'use 1.1.0', at: 3 },
+  } as unknown as UseCase;
+
+  const expected = {
+    apiVersion: 'seraphim.dev/v1',
+    kind: 'UseCase',
+    metadata: { id: 'claims-eu', name: 'Claims EU', description: 'Claims triage for the EU' },
+    template: { id: 'insurance-claims-triage', version: '1.0.0', values: { autoApproveLimit: 1000 } },
+    spec: {
+      vertical: 'insurance',
+      tags: ['claims'],
+      workflow: { steps: [{ id: 'score', agent: 'rules', config: { rules: [] }, output: 'risk' }] },
+      contextTtlSeconds: 604800,
+      secrets: [],
+      datasets: [],
+      metrics: [{ id: 'approved', description: '', goal: 'maximize' }],
+      pool: { priority: 'normal' },
+    },
+  };
+
+  /** The fixture as the API answers it: through the server's schema, every default filled in. */
+  const answered = () => UseCaseSchema.parse(fixture) as unknown as UseCase;
+
+  test('a use case maps to its file: metadata, template, and the body’s other fields in the schema’s order', () => {
+    const file = useCaseToFile(fixture);
+    expect(file).toStrictEqual(expected);
+    expect(Object.keys(file)).toEqual(['apiVersion', 'kind', 'metadata', 'template', 'spec']);
+    expect(Object.keys(file.spec)).toEqual(Object.keys(expected.spec));
+  });
+
+  test('the same file as the server’s useCaseToFile, from the same use case', () => {
+    expect(useCaseToFile(answered())).toStrictEqual(serverUseCaseToFile(answered() as never));
+    // The spec's fields are the body schema's, less what the file holds apart.
+    expect(SPEC_FIELDS).toEqual(
+      Object.keys(UseCaseBodySchema.shape).filter(
+        (key) => !['id', 'name', 'description', 'template'].includes(key),
+      ),
+    );
+  });
+
+  test('written as the server writes it, and read back by its file reader', () => {
+    const text = toYaml([useCaseToFile(answered())], yaml);
+    expect(text).toBe(serverToYaml([serverUseCaseToFile(answered() as never)]));
+    const [read] = parseConfigFile('claims-eu.yaml', toYaml([useCaseToFile(fixture)], yaml));
+    expect(read).toEqual({ kind: 'UseCase', useCase: expected });
+    expect(toYaml([{ a: 1 }, { b: 2 }], yaml)).toBe('a: 1\n---\nb: 2\n');
+    expect(useCaseFileName('claims-eu')).toBe('claims-eu.yaml');
+  });
+
+  test('a use case written by hand has no template block; a cache setting is kept', () => {
+    const { template: _, ...byHand } = fixture as unknown as Record<string, unknown>;
+    const file = useCaseToFile({ ...byHand, cache: { ttlSeconds: 60 } } as unknown as UseCase);
+    expect(file).not.toHaveProperty('template');
+    expect(file.spec).toStrictEqual({ ...expected.spec, cache: { ttlSeconds: 60 } });
+  });
+
+  test('a template exports to <id>-<version>.yaml', () => {
+    const template = { metadata: { id: 'eu-claims', version: '1.1.0' } } as unknown as TemplateDocument;
+    expect(templateFileName(template)).toBe('eu-claims-1.1.0.yaml');
   });
 });

@@ -1,6 +1,9 @@
+/// <reference types="node" />
+import { readFile } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
 import { describe, expect, test } from 'vitest';
-import { browserSuite } from './browser-suite.ts';
+import { parseConfigFile } from '../../functions/src/orchestrators/use-cases/files.ts';
+import { browserSuite, requestBarrier } from './browser-suite.ts';
 
 const USE_CASES = '/api/useCases/workspaces/demo';
 const LIBRARY_SCREENSHOT = '/tmp/use-cases-library.png';
@@ -8,6 +11,9 @@ const TEMPLATE_SCREENSHOT = '/tmp/use-cases-template.png';
 const WIZARD_SCREENSHOT = '/tmp/use-cases-wizard.png';
 const USE_CASE_SCREENSHOT = '/tmp/use-cases-detail.png';
 const EDITOR_SCREENSHOT = '/tmp/use-cases-editor.png';
+const PUBLISH_SCREENSHOT = '/tmp/use-cases-publish.png';
+const PUBLISH_PROBLEMS_SCREENSHOT = '/tmp/use-cases-publish-problems.png';
+const DEPRECATE_SCREENSHOT = '/tmp/use-cases-deprecate.png';
 const TEMPLATE = 'insurance-claims-triage';
 
 interface TemplateSummary {
@@ -72,6 +78,57 @@ function attribute(page: Page, selector: string, name: string): Promise<string |
     .first()
     .getAttribute(name, { timeout: 1_000 })
     .catch(() => null);
+}
+
+/** A template extending the claims triage, as an author would paste it; `version` as written. */
+function templateYaml(id: string, version: string): string {
+  return [
+    'apiVersion: seraphim.dev/v1', // 1
+    'kind: Template', // 2
+    'metadata:', // 3
+    `  id: ${id}`, // 4
+    `  version: ${version}`, // 5
+    `  name: Nordic claims`, // 6
+    '  vertical: insurance', // 7
+    '  tags: [claims, nordic]', // 8
+    '  changelog: first release', // 9
+    'extends:', // 10
+    `  id: ${TEMPLATE}`, // 11
+    '  version: 1.0.0', // 12
+    'variables:', // 13
+    '  autoApproveLimit:', // 14
+    '    default: 1200', // 15
+    '',
+  ].join('\n');
+}
+
+/** The same template as the API takes it. */
+function templateBody(id: string, version: string, changelog = 'first release') {
+  return {
+    apiVersion: 'seraphim.dev/v1',
+    kind: 'Template',
+    metadata: { id, version, name: `Template ${id}`, vertical: 'insurance', tags: ['claims'], changelog },
+    extends: { id: TEMPLATE, version: '1.0.0' },
+    variables: { autoApproveLimit: { default: 1200 } },
+  };
+}
+
+/** The problems the publish page lists: pointer and line. */
+function sourceProblems(page: Page): Promise<{ pointer: string; line: string; text: string }[]> {
+  return page.getByTestId('source-problem').evaluateAll((items) =>
+    items.map((item) => ({
+      pointer: (item as HTMLElement).dataset.pointer ?? '',
+      line: (item as HTMLElement).dataset.line ?? '',
+      text: item.textContent?.replace(/\s+/g, ' ').trim() ?? '',
+    })),
+  );
+}
+
+/** The file a click downloads: its suggested name and its text. */
+async function downloaded(page: Page, click: () => Promise<void>): Promise<{ name: string; text: string }> {
+  const [download] = await Promise.all([page.waitForEvent('download'), click()]);
+  const path = await download.path();
+  return { name: download.suggestedFilename(), text: await readFile(path, 'utf8') };
 }
 
 /** The JSON pointer's nearest recorded origin, as the resolver reports them. */
@@ -518,5 +575,265 @@ describe('Use cases & Templates', () => {
     expect(await page.getByTestId('edit-conflict').textContent()).toContain(
       `Version ${saved.version} is no longer the latest`,
     );
+  });
+  test('publishing a template from pasted YAML: a mistake shows at its pointer and line, fixed it publishes and joins the library', async () => {
+    const page = await openPage();
+    await page.goto(`${origin()}/use-cases/templates`);
+    await page.getByTestId('publish-link').click();
+    await page.waitForURL(`${origin()}/use-cases/templates/publish?ws=demo`);
+    const source = page.getByTestId('template-source');
+    const status = () => attribute(page, '[data-testid="publish-status"]', 'data-state');
+    await expect.poll(status, { timeout: 15_000 }).toBe('idle');
+
+    // `version: 1.0` is a number in YAML: the server's schema refuses it, and the page says where.
+    await source.fill(templateYaml('nordic-claims', '1.0'));
+    await expect.poll(status, { timeout: 10_000 }).toBe('invalid');
+    expect(await sourceProblems(page)).toContainEqual({
+      pointer: '/metadata/version',
+      line: '5',
+      text: expect.stringContaining('line 5, /metadata/version: Invalid input: expected string'),
+    });
+    expect(await page.getByTestId('publish-template').isDisabled()).toBe(true);
+    // The line is one click away: the source selects it.
+    await page
+      .locator(
+        '[data-testid="source-problem"][data-pointer="/metadata/version"] [data-testid="problem-line"]',
+      )
+      .click();
+    expect(
+      await source.evaluate((el) => {
+        const area = el as HTMLTextAreaElement;
+        return area.value.slice(area.selectionStart, area.selectionEnd);
+      }),
+    ).toBe('  version: 1.0');
+    await page.screenshot({ path: PUBLISH_PROBLEMS_SCREENSHOT, fullPage: true });
+
+    // Fixed: the dry run answers the template resolved through its chain.
+    await source.fill(templateYaml('nordic-claims', '1.0.0'));
+    await expect.poll(status, { timeout: 10_000 }).toBe('valid');
+    expect(await attribute(page, '[data-testid="publish-summary"]', 'data-id')).toBe('nordic-claims');
+    expect(await attribute(page, '[data-testid="publish-summary"]', 'data-version')).toBe('1.0.0');
+    expect(
+      await page
+        .getByTestId('summary-chain-item')
+        .evaluateAll((items) => items.map((item) => (item as HTMLElement).dataset.id)),
+    ).toEqual(['seraphim-base', 'insurance', TEMPLATE, 'nordic-claims']);
+    expect(
+      await page.locator('[data-testid="summary-variable"][data-name="autoApproveLimit"]').textContent(),
+    ).toContain('1200');
+    expect(await libraryIds()).not.toContain('nordic-claims');
+    await page.screenshot({ path: PUBLISH_SCREENSHOT, fullPage: true });
+
+    await page.getByTestId('publish-template').click();
+    await page.waitForURL(`${origin()}/use-cases/templates/nordic-claims?ws=demo`);
+    await expect
+      .poll(() => page.getByTestId('template-name').textContent(), { timeout: 15_000 })
+      .toBe('Nordic claims');
+    expect(await libraryIds()).toContain('nordic-claims');
+
+    await page.goto(`${origin()}/use-cases/templates`);
+    await expect.poll(() => cardIds(page), { timeout: 15_000 }).toContain('nordic-claims');
+
+    // The same version again, or a built-in template's id: refused whole (409), and the page says why.
+    await page.goto(`${origin()}/use-cases/templates/publish`);
+    await expect.poll(status, { timeout: 15_000 }).toBe('idle');
+    await source.fill(templateYaml('nordic-claims', '1.0.0'));
+    await expect.poll(status, { timeout: 10_000 }).toBe('conflict');
+    expect(await page.getByTestId('publish-conflict').textContent()).toContain('already published');
+    expect(await page.getByTestId('publish-template').isDisabled()).toBe(true);
+    await source.fill(templateYaml(TEMPLATE, '9.0.0'));
+    await expect
+      .poll(() => page.getByTestId('publish-conflict').textContent(), { timeout: 10_000 })
+      .toContain("built-in template's");
+  });
+
+  test('"Start from …" and "Make a variant" prefill a template extending a library one, ready to publish', async () => {
+    const detail = await call<{ template: { metadata: { version: string } } }>(
+      'GET',
+      `${USE_CASES}/templates/${TEMPLATE}`,
+    );
+    const current = detail.template.metadata.version;
+    const page = await openPage();
+    await page.goto(`${origin()}/use-cases/templates/publish`);
+    const source = page.getByTestId('template-source');
+    const status = () => attribute(page, '[data-testid="publish-status"]', 'data-state');
+    await expect
+      .poll(() => page.getByTestId('start-from').locator(`option[value="${TEMPLATE}"]`).count(), {
+        timeout: 15_000,
+      })
+      .toBe(1);
+    // Something written first: starting replaces it, and Undo brings it back.
+    await source.fill('# my notes\n');
+    await page.getByTestId('start-from').selectOption(TEMPLATE);
+    await expect
+      .poll(() => source.inputValue(), { timeout: 10_000 })
+      .toContain(`extends:\n  id: ${TEMPLATE}\n  version: ${current}\n`);
+    const text = await source.inputValue();
+    expect(text).toContain('  id: my-insurance-claims-triage');
+    expect(text).toContain('#   autoApproveLimit: { default: 2500 }');
+    await expect.poll(status, { timeout: 10_000 }).toBe('valid');
+    expect(
+      await page
+        .getByTestId('summary-chain-item')
+        .evaluateAll((items) => items.map((item) => (item as HTMLElement).dataset.id)),
+    ).toEqual(['seraphim-base', 'insurance', TEMPLATE, 'my-insurance-claims-triage']);
+    await page.getByTestId('undo-start').click();
+    expect(await source.inputValue()).toBe('# my notes\n');
+
+    // From a template's page, "Make a variant" lands here with the editor filled.
+    await page.goto(`${origin()}/use-cases/templates/${TEMPLATE}`);
+    await page.getByTestId('make-variant').click();
+    await page.waitForURL(`${origin()}/use-cases/templates/publish?from=${TEMPLATE}&ws=demo`);
+    await expect
+      .poll(() => source.inputValue(), { timeout: 15_000 })
+      .toContain(`  id: ${TEMPLATE}\n  version: ${current}`);
+    await expect.poll(status, { timeout: 10_000 }).toBe('valid');
+  });
+
+  test('a YAML alias bomb pasted is refused in the browser at once, and the tab stays responsive', async () => {
+    const page = await openPage();
+    let publishes = 0;
+    page.on('request', (request) => {
+      if (request.method() === 'POST' && new URL(request.url()).pathname === `${USE_CASES}/templates`)
+        publishes++;
+    });
+    await page.goto(`${origin()}/use-cases/templates/publish`);
+    const status = () => attribute(page, '[data-testid="publish-status"]', 'data-state');
+    await expect.poll(status, { timeout: 15_000 }).toBe('idle');
+
+    // Nine levels of nine aliases each: 9^9 (387 million) strings once expanded.
+    const levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (let i = 1; i < 10; i++) {
+      const name = String.fromCharCode(97 + i);
+      levels.push(
+        `${name}: &${name} [${Array(9)
+          .fill(`*${String.fromCharCode(96 + i)}`)
+          .join(',')}]`,
+      );
+    }
+    await page.getByTestId('template-source').fill(levels.join('\n'));
+    await expect.poll(status, { timeout: 10_000 }).toBe('invalid');
+    expect(await sourceProblems(page)).toEqual([
+      { pointer: '', line: '', text: expect.stringContaining('Excessive alias count') },
+    ]);
+    expect(await page.evaluate(() => 6 * 7)).toBe(42);
+    expect(await page.getByTestId('publish-template').isDisabled()).toBe(true);
+    // Refused before any request: nothing was sent to the server, not even a dry run.
+    await requestBarrier(page);
+    expect(publishes).toBe(0);
+  });
+
+  test('deprecating a version on the template page: the versions follow, and a use case pinning it shows the notice', async () => {
+    await call('POST', `${USE_CASES}/templates`, templateBody('retiring-claims', '1.0.0'));
+    await call('POST', `${USE_CASES}/templates`, templateBody('retiring-claims', '1.1.0', 'better'));
+    await call('POST', `${USE_CASES}/templates/retiring-claims/use-cases`, {
+      id: 'retiring-claims-old',
+      version: '1.0.0',
+      values: {},
+    });
+
+    // A built-in template's versions come with a release: no button.
+    const page = await openPage();
+    await page.goto(`${origin()}/use-cases/templates/${TEMPLATE}`);
+    await page.getByTestId('version-row').first().waitFor({ timeout: 15_000 });
+    expect(await page.getByTestId('deprecate-version').count()).toBe(0);
+
+    await page.goto(`${origin()}/use-cases/templates/retiring-claims`);
+    const row = '[data-testid="version-row"][data-version="1.0.0"]';
+    await page.locator(`${row} [data-testid="deprecate-version"]`).click({ timeout: 15_000 });
+    const form = page.locator('[data-testid="deprecate-form"][data-version="1.0.0"]');
+    expect(await form.getByTestId('confirm-deprecation').isDisabled()).toBe(true);
+    await form.getByTestId('deprecation-message').fill('a scoring bug: upgrade to 1.1.0');
+    await page.getByTestId('versions-table').screenshot({ path: DEPRECATE_SCREENSHOT });
+    await form.getByTestId('confirm-deprecation').click();
+    await expect
+      .poll(() => page.locator(`${row} [data-testid="version-deprecation"]`).textContent(), {
+        timeout: 10_000,
+      })
+      .toContain('a scoring bug: upgrade to 1.1.0');
+    expect(await form.count()).toBe(0);
+    expect(await page.locator(`${row} [data-testid="lift-deprecation"]`).count()).toBe(1);
+    expect(
+      await page
+        .locator('[data-testid="version-row"][data-version="1.1.0"] [data-testid="deprecate-version"]')
+        .count(),
+    ).toBe(1);
+
+    await page.goto(`${origin()}/use-cases/retiring-claims-old`);
+    await page.getByTestId('template-deprecated').waitFor({ timeout: 15_000 });
+    const notice = await page.getByTestId('template-deprecated').textContent();
+    expect(notice).toContain('retiring-claims@1.0.0 is deprecated');
+    expect(notice).toContain('a scoring bug: upgrade to 1.1.0');
+
+    // Lifted, the version is plain again, and so is the use case.
+    await page.goto(`${origin()}/use-cases/templates/retiring-claims`);
+    await page.locator(`${row} [data-testid="lift-deprecation"]`).click({ timeout: 15_000 });
+    await expect
+      .poll(() => page.locator(`${row} [data-testid="deprecate-version"]`).count(), { timeout: 10_000 })
+      .toBe(1);
+    expect(await page.locator(`${row} [data-testid="version-deprecation"]`).textContent()).not.toContain(
+      'scoring',
+    );
+    const useCase = await call<{ templateDeprecation: unknown }>(
+      'GET',
+      `${USE_CASES}/use-cases/retiring-claims-old`,
+    );
+    expect(useCase.templateDeprecation).toBeNull();
+  });
+
+  test('"Export YAML" downloads a use case and a template as files the server reads back', async () => {
+    await call('POST', `${USE_CASES}/templates/${TEMPLATE}/use-cases`, {
+      id: 'exported-claims',
+      name: 'Exported claims',
+      values: { autoApproveLimit: 900 },
+    });
+    const stored = await call<Record<string, unknown> & UseCase>(
+      'GET',
+      `${USE_CASES}/use-cases/exported-claims`,
+    );
+    const page = await openPage();
+    await page.goto(`${origin()}/use-cases/exported-claims`);
+    await expect
+      .poll(() => page.getByTestId('use-case-name').textContent(), { timeout: 15_000 })
+      .toBe('Exported claims');
+
+    const useCaseFile = await downloaded(page, () => page.getByTestId('export-use-case').click());
+    expect(useCaseFile.name).toBe('exported-claims.yaml');
+    const [document] = parseConfigFile(useCaseFile.name, useCaseFile.text);
+    if (document?.kind !== 'UseCase') throw new Error(`expected a use case, got ${document?.kind}`);
+    expect(document.useCase.metadata).toEqual({
+      id: 'exported-claims',
+      name: 'Exported claims',
+      description: stored.description,
+    });
+    expect(document.useCase.template).toEqual(stored.template);
+    expect(document.useCase.template?.values.autoApproveLimit).toBe(900);
+    const {
+      id: _i,
+      name: _n,
+      description: _d,
+      template: _t,
+      workspace: _w,
+      version: _v,
+      createdAt: _c,
+      updatedAt: _u,
+      archived: _a,
+      note: _o,
+      templateDeprecation: _p,
+      ...spec
+    } = stored;
+    expect(document.useCase.spec).toEqual(spec);
+
+    const detail = await call<{ template: { metadata: { version: string } } }>(
+      'GET',
+      `${USE_CASES}/templates/${TEMPLATE}`,
+    );
+    await page.goto(`${origin()}/use-cases/templates/${TEMPLATE}`);
+    await page.getByTestId('template-chain').waitFor({ timeout: 15_000 });
+    const templateFile = await downloaded(page, () => page.getByTestId('export-template').click());
+    expect(templateFile.name).toBe(`${TEMPLATE}-${detail.template.metadata.version}.yaml`);
+    expect(parseConfigFile(templateFile.name, templateFile.text)).toEqual([
+      { kind: 'Template', template: detail.template },
+    ]);
   });
 });

@@ -60,6 +60,8 @@ function storable(value: unknown, under: string, maxBytes: number): void {
 
 /** Ids a use case may not take: `/use-cases/templates` is the library's page in Mission Control. */
 const RESERVED_IDS = ['templates'];
+/** Ids a template may not take: `/use-cases/templates/publish` is the publish page. */
+const RESERVED_TEMPLATE_IDS = ['publish'];
 
 /** Where a refused secret is reported: the body's field, as zod reports the body's; or the template's spec. */
 const inBody = (i: number) => `body.secrets.${i}`;
@@ -241,6 +243,11 @@ export function useCaseRoutes(agents: AgentCatalog): RouteDefinition[] {
       const { workspace } = req.params;
       const template = req.body;
       storable(template, '', MAX_TEMPLATE_BYTES);
+      if (RESERVED_TEMPLATE_IDS.includes(template.metadata.id))
+        throw new InvalidInputError(
+          `"${template.metadata.id}" is reserved: Mission Control's publish page is there`,
+          [{ path: '/metadata/id', message: 'reserved' }],
+        );
       if (isBuiltinId(template.metadata.id))
         throw new ConflictError(
           `Template id ${template.metadata.id} is a built-in template's: choose another id`,

@@ -199,6 +199,9 @@ describe('use cases and templates over HTTP', () => {
     });
 
     it('refuses a built-in id, a template over the size limit, and a broken one with every problem at its pointer', async () => {
+      const reserved = await call<Problem>('POST', tpl(), template('publish', '1.0.0'));
+      expect(reserved.status).toBe(400);
+      expect(reserved.body.errors).toEqual([{ path: '/metadata/id', message: 'reserved' }]);
       const builtin = (await call<{ templates: { id: string }[] }>('GET', tpl())).body.templates[0]
         ?.id as string;
       expect((await call<Problem>('POST', tpl(), template(builtin, '9.0.0'))).status).toBe(409);

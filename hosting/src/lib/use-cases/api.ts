@@ -23,6 +23,8 @@ export type TemplateSample = ResolvedTemplate['samples'][number];
 export type TemplateVersion = TemplateDetail['versions'][number];
 export type TemplateDiff = ApiResponse<'useCases', 'diffTemplate'>;
 export type Change = TemplateDiff['structural'][number];
+/** A template as a file holds it and `publishTemplate` takes it (apiVersion, kind, metadata, …). */
+export type TemplateDocument = TemplateDetail['template'];
 export type StartedExecution = ApiResponse<'executions', 'start'>;
 export type AgentKind = ApiResponse<'executions', 'listAgents'>['agents'][number];
 
@@ -133,6 +135,11 @@ export function listTemplates(
   });
 }
 
+/** The whole library, abstract bases included: what a new template can extend. */
+export function listLibrary(workspace: string, options?: RequestOptions): Promise<TemplateList> {
+  return useCases(options).listTemplates({ params: { workspace }, query: { abstract: 'include' }, ...signal(options) });
+}
+
 /** The current version (the newest not deprecated), or the one named. */
 export function getTemplate(
   workspace: string,
@@ -157,6 +164,41 @@ export function diffTemplate(
   return useCases(options).diffTemplate({
     params: { workspace, template: id },
     query: { from, to },
+    ...signal(options),
+  });
+}
+
+/**
+ * Publishes a template version to the workspace's library, or (`dryRun`) checks it whole and
+ * answers what would be published: a 400 names each problem by JSON pointer (or a dotted body path
+ * for the schema's own), a 409 a version already published or a built-in template's id.
+ */
+export function publishTemplate(
+  workspace: string,
+  template: unknown,
+  dryRun: boolean,
+  options?: RequestOptions,
+): Promise<TemplateDetail> {
+  return useCases(options).publishTemplate({
+    params: { workspace },
+    query: { dryRun: dryRun ? 'true' : 'false' },
+    // What the author wrote, as read: the server is the judge of its shape.
+    body: template as Parameters<ReturnType<typeof useCases>['publishTemplate']>[0]['body'],
+    ...signal(options),
+  });
+}
+
+/** Deprecates a published version with a message, or lifts its deprecation (`null`); 409 for a built-in template. */
+export function deprecateTemplate(
+  workspace: string,
+  template: string,
+  version: string,
+  message: string | null,
+  options?: RequestOptions,
+): Promise<TemplateVersion> {
+  return useCases(options).deprecateTemplate({
+    params: { workspace, template, version },
+    body: { message },
     ...signal(options),
   });
 }

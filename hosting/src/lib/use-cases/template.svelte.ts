@@ -1,9 +1,10 @@
 /**
  * One template of the library: as written and resolved through its chain (with the origin of
- * every value), its versions, and what changed between two of them.
+ * every value), its versions, what changed between two of them, and (a workspace's own template)
+ * deprecating a version or lifting its deprecation.
  */
 import { type ApiError, isAbortError, type RequestOptions, toApiError } from '../api.ts';
-import { diffTemplate, getTemplate, type TemplateDetail, type TemplateDiff } from './api.ts';
+import { deprecateTemplate, diffTemplate, getTemplate, type TemplateDetail, type TemplateDiff } from './api.ts';
 
 export class TemplateView {
   #detail = $state.raw<TemplateDetail | undefined>();
@@ -12,6 +13,8 @@ export class TemplateView {
   #diff = $state.raw<TemplateDiff | undefined>();
   #diffError = $state.raw<ApiError | undefined>();
   #diffing = $state(false);
+  #deprecating = $state<string | undefined>();
+  #deprecationError = $state.raw<{ version: string; error: ApiError } | undefined>();
 
   readonly id: string;
   readonly #workspace: string;
@@ -47,6 +50,38 @@ export class TemplateView {
 
   get diffing(): boolean {
     return this.#diffing;
+  }
+
+  /** The version whose deprecation is being changed. */
+  get deprecating(): string | undefined {
+    return this.#deprecating;
+  }
+
+  /** Why the last change to a version's deprecation failed, and which version. */
+  get deprecationError(): { version: string; error: ApiError } | undefined {
+    return this.#deprecationError;
+  }
+
+  /**
+   * Deprecates `version` with `message` (the use cases pinning it show it), or lifts its
+   * deprecation (`null`). The versions shown follow; resolves with whether it was done.
+   */
+  async setDeprecation(version: string, message: string | null): Promise<boolean> {
+    if (this.#deprecating !== undefined) return false;
+    this.#deprecating = version;
+    this.#deprecationError = undefined;
+    try {
+      const updated = await deprecateTemplate(this.#workspace, this.id, version, message, this.#options());
+      const detail = this.#detail;
+      if (detail)
+        this.#detail = { ...detail, versions: detail.versions.map((v) => (v.version === version ? updated : v)) };
+      return true;
+    } catch (error) {
+      this.#deprecationError = { version, error: toApiError(error) };
+      return false;
+    } finally {
+      this.#deprecating = undefined;
+    }
   }
 
   /**
@@ -92,7 +127,7 @@ export class TemplateView {
     }
   }
 
-  #options(controller: AbortController): RequestOptions {
-    return { signal: controller.signal, ...(this.#fetch ? { fetch: this.#fetch } : {}) };
+  #options(controller?: AbortController): RequestOptions {
+    return { ...(controller ? { signal: controller.signal } : {}), ...(this.#fetch ? { fetch: this.#fetch } : {}) };
   }
 }
