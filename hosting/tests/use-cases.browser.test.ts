@@ -300,7 +300,7 @@ describe('Use cases & Templates', () => {
     await expect
       .poll(() => fieldError(page, limitField), { timeout: 10_000 })
       .toEqual({ text: expect.stringContaining('autoApproveLimit must be at least 0'), source: 'server' });
-    expect(await attribute(page, limitField, 'data-invalid')).toBe('true');
+    await expect.poll(() => attribute(page, limitField, 'data-invalid'), { timeout: 10_000 }).toBe('true');
     expect(await page.getByTestId('create-use-case').isDisabled()).toBe(true);
     await page.screenshot({ path: WIZARD_SCREENSHOT, fullPage: true });
 
@@ -396,18 +396,22 @@ describe('Use cases & Templates', () => {
     await expect
       .poll(() => cardIds(page), { timeout: 15_000 })
       .toEqual(expect.arrayContaining(['eu-claims', 'old-claims']));
-    expect(
-      await attribute(page, '[data-testid="template-card"][data-id="old-claims"]', 'data-deprecated'),
-    ).toBe('true');
+    await expect
+      .poll(() => attribute(page, '[data-testid="template-card"][data-id="old-claims"]', 'data-deprecated'), {
+        timeout: 10_000,
+      })
+      .toBe('true');
     expect(
       await page
         .locator('[data-testid="template-card"][data-id="old-claims"] [data-testid="deprecated-badge"]')
         .count(),
     ).toBe(1);
     // The current version of eu-claims is 1.1.0, which is not deprecated.
-    expect(
-      await attribute(page, '[data-testid="template-card"][data-id="eu-claims"]', 'data-deprecated'),
-    ).toBe('false');
+    await expect
+      .poll(() => attribute(page, '[data-testid="template-card"][data-id="eu-claims"]', 'data-deprecated'), {
+        timeout: 10_000,
+      })
+      .toBe('false');
 
     await page.locator('[data-testid="template-card"][data-id="eu-claims"] h2 a').click();
     await page.waitForURL(`${origin()}/use-cases/templates/eu-claims?ws=demo`);
@@ -423,9 +427,13 @@ describe('Use cases & Templates', () => {
     );
     // Its chain is four long: the base, the vertical, the built-in template it extends, itself.
     expect(await page.getByTestId('chain-item').count()).toBe(4);
-    expect(
-      await attribute(page, '[data-testid="config-row"][data-pointer="/spec/workflow/steps"]', 'data-origin'),
-    ).toBe(`${TEMPLATE}@1.0.0`);
+    await expect
+      .poll(
+        () =>
+          attribute(page, '[data-testid="config-row"][data-pointer="/spec/workflow/steps"]', 'data-origin'),
+        { timeout: 10_000 },
+      )
+      .toBe(`${TEMPLATE}@1.0.0`);
 
     // The diff: 1.0.0 → 1.1.0 by default, as written and as resolved.
     expect(await page.getByTestId('diff-from').inputValue()).toBe('1.0.0');
@@ -434,8 +442,12 @@ describe('Use cases & Templates', () => {
     const change = (list: string, pointer: string) =>
       attribute(page, `[data-testid="${list}"] [data-testid="change"][data-pointer="${pointer}"]`, 'data-op');
     await expect.poll(() => change('diff-structural', '/variables/autoApproveLimit/default')).toBe('change');
-    expect(await change('diff-structural', '/metadata/version')).toBe('change');
-    expect(await change('diff-resolved', '/variables/autoApproveLimit/default')).toBe('change');
+    await expect
+      .poll(() => change('diff-structural', '/metadata/version'), { timeout: 10_000 })
+      .toBe('change');
+    await expect
+      .poll(() => change('diff-resolved', '/variables/autoApproveLimit/default'), { timeout: 10_000 })
+      .toBe('change');
 
     // The deprecated version says so on its own page, and on the use case that pins it.
     await page.locator('[data-testid="version-row"][data-version="1.0.0"] a').click();
@@ -611,8 +623,12 @@ describe('Use cases & Templates', () => {
     // Fixed: the dry run answers the template resolved through its chain.
     await source.fill(templateYaml('nordic-claims', '1.0.0'));
     await expect.poll(status, { timeout: 10_000 }).toBe('valid');
-    expect(await attribute(page, '[data-testid="publish-summary"]', 'data-id')).toBe('nordic-claims');
-    expect(await attribute(page, '[data-testid="publish-summary"]', 'data-version')).toBe('1.0.0');
+    await expect
+      .poll(() => attribute(page, '[data-testid="publish-summary"]', 'data-id'), { timeout: 10_000 })
+      .toBe('nordic-claims');
+    await expect
+      .poll(() => attribute(page, '[data-testid="publish-summary"]', 'data-version'), { timeout: 10_000 })
+      .toBe('1.0.0');
     expect(
       await page
         .getByTestId('summary-chain-item')

@@ -40,7 +40,7 @@ export interface FieldProblem {
 interface Checked {
   key: string;
   problems: readonly ProblemField[];
-  /** A use case with the requested id exists (a dry run does not say: creating it would be refused). */
+  /** A use case with the requested id exists: the dry run's 409. */
   exists: boolean;
 }
 
@@ -260,25 +260,18 @@ export class TemplateWizard {
 
   async #check(key: string, request: InstantiateRequest, controller: AbortController): Promise<void> {
     const options = this.#options(controller);
-    const exists = useCaseIdProblem(request.id)
-      ? Promise.resolve(false)
-      : getUseCase(this.#workspace, request.id, undefined, options).then(
-          () => true,
-          (error: unknown) => {
-            if (toApiError(error).status === 404) return false;
-            throw error;
-          },
-        );
+    // The dry run refuses what the create would: a taken id is its 409.
     const dryRun = instantiateTemplate(this.#workspace, this.template, request, true, options).then(
-      (): readonly ProblemField[] => [],
+      (): { problems: readonly ProblemField[]; taken: boolean } => ({ problems: [], taken: false }),
       (error: unknown) => {
         const failure = toApiError(error);
-        if (failure.status === 400 && failure.errors.length > 0) return failure.errors;
+        if (failure.status === 400 && failure.errors.length > 0) return { problems: failure.errors, taken: false };
+        if (failure.status === 409) return { problems: [], taken: true };
         throw error;
       },
     );
     try {
-      const [problems, taken] = await Promise.all([dryRun, exists]);
+      const { problems, taken } = await dryRun;
       if (controller.signal.aborted) return;
       this.#checked = { key, problems, exists: taken };
       this.#checkError = undefined;
