@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { firestoreProblems } from '../../platform/document-rules.js';
-import { ConflictError, InvalidInputError } from '../../platform/errors.js';
+import { ConflictError, InvalidInputError, NotFoundError } from '../../platform/errors.js';
 import { type Context, implement, type RouteDefinition } from '../../platform/orchestrator.js';
 import { type AgentCatalog, compileWorkflow } from '../executions/workflow.js';
 import { useCasesApi } from './api.js';
@@ -86,11 +86,14 @@ function preview(
   };
 }
 
+/** A read's `catch`: what is not there is null; any other failure goes on. */
+function missing(error: unknown): null {
+  if (error instanceof NotFoundError) return null;
+  throw error;
+}
+
 async function existingOrNull(ctx: Context, workspace: string, id: string): Promise<UseCase | null> {
-  return getUseCase(ctx.documents, workspace, id).catch((error: unknown) => {
-    if (error instanceof Error && 'code' in error && error.code === 'not-found') return null;
-    throw error;
-  });
+  return getUseCase(ctx.documents, workspace, id).catch(missing);
 }
 
 export function useCaseRoutes(agents: AgentCatalog): RouteDefinition[] {
@@ -138,7 +141,7 @@ export function useCaseRoutes(agents: AgentCatalog): RouteDefinition[] {
       const pinned = useCase.template;
       // The template may be gone from the library (a workspace's, deleted): no notice, not a failure.
       const entry =
-        pinned && (await catalogEntry(ctx.documents, req.params.workspace, pinned.id).catch(() => null));
+        pinned && (await catalogEntry(ctx.documents, req.params.workspace, pinned.id).catch(missing));
       const templateDeprecation =
         entry?.versions.find((v) => v.version === pinned?.version)?.deprecated ?? null;
       return { ...useCase, templateDeprecation };
@@ -198,7 +201,10 @@ export function useCaseRoutes(agents: AgentCatalog): RouteDefinition[] {
       const load = workspaceLoader(ctx.documents, req.params.workspace);
       const all = [];
       for (const found of await libraryTemplates(ctx.documents, req.params.workspace)) {
-        const resolved = await resolveTemplate(found.template, load).catch(() => null);
+        const resolved = await resolveTemplate(found.template, load).catch((error: unknown) => {
+          if (error instanceof InvalidInputError) return null;
+          return missing(error);
+        });
         // A workspace template whose chain no longer resolves (its parent deprecated away, say)
         // still lists, with the variables it declares itself.
         all.push(summarize(found, resolved));
@@ -256,7 +262,7 @@ export function useCaseRoutes(agents: AgentCatalog): RouteDefinition[] {
           },
         );
       const resolved = await validateTemplate(template, workspaceLoader(ctx.documents, workspace), agents);
-      const existing = await catalogEntry(ctx.documents, workspace, template.metadata.id).catch(() => null);
+      const existing = await catalogEntry(ctx.documents, workspace, template.metadata.id).catch(missing);
       if (existing?.versions.some((v) => v.version === template.metadata.version))
         throw new ConflictError(
           `Template ${template.metadata.id} version ${template.metadata.version} is already published; versions never change: publish a new version`,
