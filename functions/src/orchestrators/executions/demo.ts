@@ -5,7 +5,7 @@
  */
 import type { Context } from '../../platform/orchestrator.js';
 import { type UseCaseBody, UseCaseBodySchema } from '../use-cases/model.js';
-import { getUseCase, saveUseCase } from '../use-cases/store.js';
+import { findUseCase, saveUseCase } from '../use-cases/store.js';
 import type { ExecutionEngine } from './engine.js';
 
 export const DEMO_WORKSPACE = 'demo';
@@ -119,7 +119,7 @@ export async function seedExecutionsDemo(
   ctx: Context,
   engine: ExecutionEngine,
 ): Promise<{ seeded: boolean }> {
-  const existing = await getUseCase(ctx.documents, DEMO_WORKSPACE, claimsTriage.id).catch(() => null);
+  const existing = await findUseCase(ctx.documents, DEMO_WORKSPACE, claimsTriage.id);
   if (existing) return { seeded: false };
   const { useCase } = await saveUseCase(ctx.documents, DEMO_WORKSPACE, claimsTriage, ctx.clock.now());
   for (const input of [

@@ -7,7 +7,7 @@
 import type { Context } from '../../platform/orchestrator.js';
 import type { ExecutionEngine } from '../executions/engine.js';
 import { BUILTIN_TEMPLATES } from './library/index.js';
-import { getUseCase, saveUseCase } from './store.js';
+import { findUseCase, saveUseCase } from './store.js';
 import { workspaceLoader } from './templates/catalog.js';
 import { instantiate, resolveTemplate } from './templates/resolve.js';
 
@@ -20,11 +20,7 @@ export async function seedTemplateDemo(
   for (const template of BUILTIN_TEMPLATES) {
     if (template.metadata.abstract) continue;
     const id = template.metadata.id;
-    const exists = await getUseCase(ctx.documents, workspace, id).then(
-      () => true,
-      () => false,
-    );
-    if (exists) continue;
+    if (await findUseCase(ctx.documents, workspace, id)) continue;
     const resolved = await resolveTemplate(template, workspaceLoader(ctx.documents, workspace));
     const body = instantiate(resolved, { id, values: {} }, engine.agents);
     const { useCase } = await saveUseCase(ctx.documents, workspace, body, ctx.clock.now(), {

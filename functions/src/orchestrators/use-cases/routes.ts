@@ -11,6 +11,7 @@ import { type AgentCatalog, compileWorkflow } from '../executions/workflow.js';
 import { useCasesApi } from './api.js';
 import type { UseCase, UseCaseBody } from './model.js';
 import {
+  findUseCase,
   getUseCase,
   listUseCases,
   listUseCaseVersions,
@@ -92,10 +93,6 @@ function missing(error: unknown): null {
   throw error;
 }
 
-async function existingOrNull(ctx: Context, workspace: string, id: string): Promise<UseCase | null> {
-  return getUseCase(ctx.documents, workspace, id).catch(missing);
-}
-
 export function useCaseRoutes(agents: AgentCatalog): RouteDefinition[] {
   async function save(
     ctx: Context,
@@ -114,7 +111,7 @@ export function useCaseRoutes(agents: AgentCatalog): RouteDefinition[] {
     storable(body, opts.secretsAt === inSpec ? '/spec' : '', MAX_USE_CASE_BYTES);
     if (opts.dryRun) {
       // A dry run answers what the save would: the same refusals, nothing stored.
-      const existing = await existingOrNull(ctx, workspace, body.id);
+      const existing = await findUseCase(ctx.documents, workspace, body.id);
       refuseSave(body.id, existing, opts);
       return preview(workspace, body, existing, ctx.clock.now(), opts.note);
     }

@@ -77,6 +77,15 @@ export async function saveUseCase(
   });
 }
 
+/** The latest version of a use case, or null when there is none. */
+export async function findUseCase(
+  documents: DocumentStore,
+  workspace: string,
+  id: string,
+): Promise<UseCase | null> {
+  return (await readDocument(documents, UseCaseDocument, useCasePaths.useCase(workspace, id)))?.data ?? null;
+}
+
 export async function getUseCase(
   documents: DocumentStore,
   workspace: string,
