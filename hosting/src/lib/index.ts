@@ -87,7 +87,6 @@ export type {
   TemplateVersion,
 } from './use-cases/api.ts';
 export { AgentKinds } from './use-cases/agents.svelte.ts';
-export { UseCaseCatalog } from './use-cases/catalog.svelte.ts';
 export { type EditOutcome, UseCaseEditor } from './use-cases/editor.svelte.ts';
 export { TemplateLibrary } from './use-cases/library.svelte.ts';
 export { RunStarter } from './use-cases/run.svelte.ts';

@@ -53,14 +53,6 @@ export type Decision = 'approved' | 'rejected';
 const executions = (options: RequestOptions | undefined) => api(options).executions;
 const signal = (options: RequestOptions | undefined) => ({ signal: options?.signal });
 
-export function listUseCases(
-  workspace: string,
-  page: { cursor?: string; limit?: number } = {},
-  options?: RequestOptions,
-): Promise<ApiResponse<'useCases', 'list'>> {
-  return api(options).useCases.list({ params: { workspace }, query: page, ...signal(options) });
-}
-
 /** Newest first. */
 export function listExecutions(
   workspace: string,
