@@ -8,8 +8,8 @@ import type { Context } from '../../platform/orchestrator.js';
 import type { ExecutionEngine } from '../executions/engine.js';
 import { BUILTIN_TEMPLATES } from './library/index.js';
 import { findUseCase, saveUseCase } from './store.js';
-import { workspaceLoader } from './templates/catalog.js';
-import { instantiate, resolveTemplate } from './templates/resolve.js';
+import { resolveInLibrary } from './templates/catalog.js';
+import { instantiate } from './templates/resolve.js';
 
 export async function seedTemplateDemo(
   ctx: Context,
@@ -21,7 +21,7 @@ export async function seedTemplateDemo(
     if (template.metadata.abstract) continue;
     const id = template.metadata.id;
     if (await findUseCase(ctx.documents, workspace, id)) continue;
-    const resolved = await resolveTemplate(template, workspaceLoader(ctx.documents, workspace));
+    const resolved = await resolveInLibrary(ctx.documents, workspace, template);
     const body = instantiate(resolved, { id, values: {} }, engine.agents);
     const { useCase } = await saveUseCase(ctx.documents, workspace, body, ctx.clock.now(), {
       note: `Installed from ${id} ${template.metadata.version} by the demo`,

@@ -26,12 +26,13 @@ import {
   isBuiltinId,
   libraryTemplates,
   matches,
+  resolveInLibrary,
   summarize,
   workspaceLoader,
 } from './templates/catalog.js';
 import { diffValues } from './templates/diff.js';
 import { MAX_TEMPLATE_BYTES, TemplateSchema } from './templates/model.js';
-import { instantiate, invalid, resolveTemplate, validateTemplate } from './templates/resolve.js';
+import { instantiate, invalid, validateTemplate } from './templates/resolve.js';
 import { publishTemplate, setDeprecation } from './templates/store.js';
 import { compareVersions, majorOf } from './templates/versions.js';
 
@@ -195,13 +196,14 @@ export function useCaseRoutes(agents: AgentCatalog): RouteDefinition[] {
       return templateJsonSchema;
     }),
     implement(useCasesApi.listTemplates, async (req, ctx) => {
-      const load = workspaceLoader(ctx.documents, req.params.workspace);
       const all = [];
       for (const found of await libraryTemplates(ctx.documents, req.params.workspace)) {
-        const resolved = await resolveTemplate(found.template, load).catch((error: unknown) => {
-          if (error instanceof InvalidInputError) return null;
-          return missing(error);
-        });
+        const resolved = await resolveInLibrary(ctx.documents, req.params.workspace, found.template).catch(
+          (error: unknown) => {
+            if (error instanceof InvalidInputError) return null;
+            return missing(error);
+          },
+        );
         // A workspace template whose chain no longer resolves (its parent deprecated away, say)
         // still lists, with the variables it declares itself.
         all.push(summarize(found, resolved));
@@ -215,7 +217,7 @@ export function useCaseRoutes(agents: AgentCatalog): RouteDefinition[] {
     implement(useCasesApi.getTemplate, async (req, ctx) => {
       const { workspace, template: id } = req.params;
       const found = await findTemplate(ctx.documents, workspace, id, req.query.version);
-      const resolved = await resolveTemplate(found.template, workspaceLoader(ctx.documents, workspace));
+      const resolved = await resolveInLibrary(ctx.documents, workspace, found.template);
       return {
         summary: summarize(found, resolved),
         template: found.template,
@@ -225,14 +227,13 @@ export function useCaseRoutes(agents: AgentCatalog): RouteDefinition[] {
     }),
     implement(useCasesApi.diffTemplate, async (req, ctx) => {
       const { workspace, template: id } = req.params;
-      const load = workspaceLoader(ctx.documents, workspace);
       const [from, to] = await Promise.all([
         findTemplate(ctx.documents, workspace, id, req.query.from),
         findTemplate(ctx.documents, workspace, id, req.query.to),
       ]);
       const [a, b] = await Promise.all([
-        resolveTemplate(from.template, load),
-        resolveTemplate(to.template, load),
+        resolveInLibrary(ctx.documents, workspace, from.template),
+        resolveInLibrary(ctx.documents, workspace, to.template),
       ]);
       const view = (r: typeof a) => ({ variables: r.variables, spec: r.spec, samples: r.samples });
       return {
@@ -299,7 +300,7 @@ export function useCaseRoutes(agents: AgentCatalog): RouteDefinition[] {
           `Template ${id} is abstract: a base for other templates, not a use case`,
           [{ path: '/template', message: 'abstract' }],
         );
-      const resolved = await resolveTemplate(found.template, workspaceLoader(ctx.documents, workspace));
+      const resolved = await resolveInLibrary(ctx.documents, workspace, found.template);
       const body = instantiate(resolved, req.body, agents);
       return save(ctx, workspace, body, { dryRun: req.query.dryRun, secretsAt: inSpec, mode: 'create' });
     }),
@@ -324,7 +325,7 @@ export function useCaseRoutes(agents: AgentCatalog): RouteDefinition[] {
           `${current.template.id} ${req.body.version} is deprecated (${deprecated.message}): move to another version`,
           { useCase: id, version: req.body.version },
         );
-      const resolved = await resolveTemplate(found.template, workspaceLoader(ctx.documents, workspace));
+      const resolved = await resolveInLibrary(ctx.documents, workspace, found.template);
       // The values it was made with, less the ones the new version no longer declares (reported, not
       // silently dropped, unless the caller removes them with null), plus the caller's changes.
       const values: Record<string, unknown> = { ...current.template.values };

@@ -7,8 +7,7 @@ import { NotFoundError } from '../../../platform/errors.js';
 import type { DocumentStore } from '../../../platform/ports.js';
 import { BUILTIN_TEMPLATES } from '../library/index.js';
 import type { Template, TemplateRef, Variable } from './model.js';
-import type { ResolvedTemplate, TemplateLoader } from './resolve.js';
-import { isRequired } from './resolve.js';
+import { isRequired, type ResolvedTemplate, resolveTemplate, type TemplateLoader } from './resolve.js';
 import { getTemplateHead, getTemplateVersion, listTemplateHeads, type TemplateHead } from './store.js';
 import { compareVersions } from './versions.js';
 
@@ -101,6 +100,27 @@ async function publishedTemplate(documents: DocumentStore, workspace: string, re
   if (found) {
     if (cache.size >= 1000) cache.delete(cache.keys().next().value as string);
     cache.set(key, found);
+  }
+  return found;
+}
+
+const resolutions = new WeakMap<Template, Promise<ResolvedTemplate>>();
+
+/**
+ * A template resolved through its chain. A chain pins exact versions, which never change, so a
+ * template object (a built-in one, or a published version as read once above) resolves once: the
+ * library lists every template's resolved variables on each call. A failure is not kept.
+ */
+export function resolveInLibrary(
+  documents: DocumentStore,
+  workspace: string,
+  template: Template,
+): Promise<ResolvedTemplate> {
+  let found = resolutions.get(template);
+  if (!found) {
+    found = resolveTemplate(template, workspaceLoader(documents, workspace));
+    resolutions.set(template, found);
+    found.catch(() => resolutions.delete(template));
   }
   return found;
 }
